@@ -1,0 +1,10 @@
+// Shared by every shadergrad kernel: the flat index of an invocation over a 2-D grid of workgroups.
+
+// 1-D work folds into a 2-D grid when it needs more than 65535 workgroups (see grid1d in kernel.ts).
+fn flat_workgroup(wid: vec3u, nwg: vec3u) -> u32 {
+  return wid.y * nwg.x + wid.x;
+}
+
+fn flat_invocation(wid: vec3u, nwg: vec3u, lid: u32, wg_size: u32) -> u32 {
+  return flat_workgroup(wid, nwg) * wg_size + lid;
+}

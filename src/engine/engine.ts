@@ -1,0 +1,481 @@
+// The Engine: one WebGPU device, its buffer pool and pipeline cache, and the batched command stream.
+
+import { requestAdapter, type AdapterRequest } from './gpu';
+import { BufferPool, BufferUsage, GpuBuffer, PoolScope, type PoolStats } from './pool';
+import { PipelineCache } from './pipelines';
+import { UniformArena, type UniformValue } from './uniforms';
+import type { Kernel } from '../kernels/kernel';
+import { Tensor, type DType, type TensorData, checkShape, shapeSize } from '../tensor';
+
+export interface EngineOptions extends AdapterRequest {
+  /** Use this adapter instead of requesting one. */
+  adapter?: GPUAdapter;
+  /** Use this device (and its adapter's limits) instead of requesting one. */
+  device?: GPUDevice;
+  /** Submit automatically after this many recorded commands (default 256). */
+  maxPendingCommands?: number;
+  /** Insert a debug marker named after each kernel before its dispatch (for GPU captures). */
+  debugMarkers?: boolean;
+}
+
+export interface AdapterDescription {
+  vendor: string;
+  architecture: string;
+  device: string;
+  description: string;
+}
+
+export interface EngineStats extends PoolStats {
+  liveTensors: number;
+  pipelines: number;
+  bindGroupsCreated: number;
+  dispatches: number;
+  submits: number;
+  captures: number;
+}
+
+/** A recorded GPU command, replayed in order by `flush` (and by captured steps). */
+export type Command =
+  | { kind: 'dispatch'; kernel: Kernel; pipeline: GPUComputePipeline; bindGroup: GPUBindGroup; grid: readonly [number, number, number]; buffers: readonly GpuBuffer[] }
+  | { kind: 'copy'; src: GpuBuffer; srcOffset: number; dst: GpuBuffer | GPUBuffer; dstOffset: number; size: number }
+  | { kind: 'clear'; dst: GpuBuffer; offset: number; size: number };
+
+/** A step recorded once by `Engine.capture` and replayed with one submit, without re-running op logic. */
+export class CapturedStep<T = unknown> {
+  readonly commands: Command[] = [];
+  readonly hooks: Array<() => void> = [];
+  readonly scope = new PoolScope();
+  readonly buffers = new Set<GpuBuffer>();
+  result!: T;
+  replays = 0;
+  disposed = false;
+
+  constructor(
+    readonly engine: Engine,
+    readonly arena: UniformArena,
+    readonly label: string,
+  ) {}
+
+  /** Runs the captured commands again (its hooks first), as one submit. */
+  replay(): T {
+    this.engine.replay(this);
+    return this.result;
+  }
+
+  /** Frees the step's buffers and uniform blocks; tensors it returned that are still alive stay valid. */
+  dispose(): void {
+    if (this.disposed) return;
+    this.disposed = true;
+    this.engine.releaseCapture(this);
+  }
+}
+
+export class Engine {
+  readonly device: GPUDevice;
+  readonly adapter: GPUAdapter | null;
+  readonly adapterInfo: AdapterDescription;
+  readonly limits: GPUSupportedLimits;
+  readonly features: ReadonlySet<string>;
+  readonly pool: BufferPool;
+  readonly pipelines: PipelineCache;
+  /** A 16-byte buffer bound where a kernel's optional input is absent. */
+  readonly placeholder: GpuBuffer;
+
+  private readonly arena: UniformArena;
+  private pending: Command[] = [];
+  private batch = 0;
+  private capturing: CapturedStep | null = null;
+  private activeArena: UniformArena;
+  private readonly maxPending: number;
+  private readonly debugMarkers: boolean;
+  private readonly readPool = new Map<number, GPUBuffer[]>();
+  private lostError: Error | null = null;
+  private gpuErrors: string[] = [];
+  private destroyed = false;
+  private counters = { bindGroups: 0, dispatches: 0, submits: 0, captures: 0 };
+  /** Live tensors, counted by Tensor's constructor and dispose. */
+  liveTensors = 0;
+
+  private constructor(adapter: GPUAdapter | null, device: GPUDevice, options: EngineOptions) {
+    this.adapter = adapter;
+    this.device = device;
+    this.limits = device.limits;
+    this.features = new Set(device.features as unknown as Iterable<string>);
+    const info = adapter?.info ?? (device as GPUDevice & { adapterInfo?: GPUAdapterInfo }).adapterInfo;
+    this.adapterInfo = {
+      vendor: info?.vendor ?? '',
+      architecture: info?.architecture ?? '',
+      device: info?.device ?? '',
+      description: info?.description ?? '',
+    };
+    this.pool = new BufferPool(device);
+    this.pipelines = new PipelineCache(device);
+    this.placeholder = this.pool.acquire(16, 'placeholder');
+    this.arena = new UniformArena(device, device.limits.minUniformBufferOffsetAlignment, 'engine');
+    this.activeArena = this.arena;
+    this.maxPending = options.maxPendingCommands ?? 256;
+    this.debugMarkers = options.debugMarkers ?? false;
+    device.lost.then((info) => {
+      if (this.destroyed) return;
+      this.lostError = new Error(
+        `shadergrad: the GPU device was lost (${info.reason || 'unknown'}: ${info.message}). ` +
+          'Create a new Engine; tensors of this one are gone.',
+      );
+    });
+    device.addEventListener('uncapturederror', (event) => {
+      const error = (event as GPUUncapturedErrorEvent).error;
+      if (this.gpuErrors.length < 16) this.gpuErrors.push(error.message);
+    });
+  }
+
+  /** Opens a device: navigator.gpu in the browser, the `webgpu` package (Dawn) in Node. */
+  static async create(options: EngineOptions = {}): Promise<Engine> {
+    if (options.device) return new Engine(options.adapter ?? null, options.device, options);
+    const adapter = options.adapter ?? (await requestAdapter(options));
+    const want: Array<keyof GPUSupportedLimits> = [
+      'maxStorageBufferBindingSize',
+      'maxBufferSize',
+      'maxStorageBuffersPerShaderStage',
+      'maxComputeWorkgroupStorageSize',
+      'maxComputeInvocationsPerWorkgroup',
+      'maxComputeWorkgroupSizeX',
+      'maxComputeWorkgroupSizeY',
+    ];
+    const requiredLimits: Record<string, number> = {};
+    for (const name of want) requiredLimits[name] = adapter.limits[name] as number;
+    const requiredFeatures = (['timestamp-query', 'subgroups', 'shader-f16'] as GPUFeatureName[]).filter((f) =>
+      adapter.features.has(f),
+    );
+    const device = await adapter.requestDevice({ requiredLimits, requiredFeatures, label: 'shadergrad' });
+    return new Engine(adapter, device, options);
+  }
+
+  /** True when the adapter is a CPU implementation (SwiftShader): kernels pick CPU-friendly tiles. */
+  get isCpuAdapter(): boolean {
+    const { vendor, architecture, description, device } = this.adapterInfo;
+    return /swiftshader|llvmpipe|lavapipe|cpu/i.test(`${vendor} ${architecture} ${description} ${device}`);
+  }
+
+  /** Throws if the engine cannot take more work (destroyed, device lost, or a GPU error occurred). */
+  check(): void {
+    if (this.destroyed) throw new Error('shadergrad: this Engine was destroyed');
+    if (this.lostError) throw this.lostError;
+    if (this.gpuErrors.length) {
+      const errors = this.gpuErrors.splice(0);
+      throw new Error(`shadergrad: GPU error: ${errors.join(' | ')}`);
+    }
+  }
+
+  // ---- tensors ---------------------------------------------------------------------------------
+
+  /** Uploads data as a tensor: f32 unless `data` is an Int32Array or dtype says 'i32'. */
+  tensor(data: TensorData, shape?: readonly number[], dtype?: DType): Tensor {
+    this.check();
+    const type: DType = dtype ?? (data instanceof Int32Array ? 'i32' : 'f32');
+    const dims = shape ?? [data.length];
+    checkShape('tensor', dims);
+    const size = shapeSize(dims);
+    if (data.length !== size) {
+      throw new Error(`shadergrad: tensor: data has ${data.length} elements but shape [${dims.join(', ')}] needs ${size}`);
+    }
+    const array = toTypedArray(data, type);
+    const out = this.empty(dims, type, 'tensor');
+    this.writeBuffer(out.storage, array);
+    return out;
+  }
+
+  /** A tensor whose contents are unspecified (kernels that write every element fill it). */
+  empty(shape: readonly number[], dtype: DType = 'f32', label = 'tensor'): Tensor {
+    checkShape(label, shape);
+    const buf = this.pool.acquire(shapeSize(shape) * 4, label);
+    return new Tensor(this, buf, shape, dtype);
+  }
+
+  zeros(shape: readonly number[], dtype: DType = 'f32', label = 'zeros'): Tensor {
+    const out = this.empty(shape, dtype, label);
+    this.record({ kind: 'clear', dst: out.storage, offset: 0, size: out.storage.bytes });
+    return out;
+  }
+
+  /** Writes host data into a buffer, in order with the recorded commands. */
+  writeBuffer(buf: GpuBuffer, data: ArrayBufferView, byteOffset = 0): void {
+    this.check();
+    // queue.writeBuffer runs before commands still waiting to be submitted: submit them first
+    // when one of them uses this buffer.
+    if (buf.usedInBatch === this.batch && this.pending.length) this.flush();
+    if (data.byteLength + byteOffset > buf.bytes) {
+      throw new Error(`shadergrad: writeBuffer: ${data.byteLength} bytes at ${byteOffset} overflow a ${buf.bytes}-byte buffer`);
+    }
+    this.device.queue.writeBuffer(buf.buffer, byteOffset, data.buffer, data.byteOffset, Math.ceil(data.byteLength / 4) * 4);
+  }
+
+  /** Reads a buffer back to the host (submits what is pending first). */
+  async readBuffer(buf: GpuBuffer, bytes: number, byteOffset = 0): Promise<ArrayBuffer> {
+    this.check();
+    if (this.capturing) throw new Error('shadergrad: cannot read a tensor while a step is being captured');
+    const size = Math.max(4, Math.ceil(bytes / 4) * 4);
+    const staging = this.takeReadBuffer(size);
+    this.record({ kind: 'copy', src: buf, srcOffset: byteOffset, dst: staging, dstOffset: 0, size });
+    this.flush();
+    try {
+      await staging.mapAsync(1 /* GPUMapMode.READ */, 0, size);
+    } catch (cause) {
+      this.check();
+      throw new Error('shadergrad: reading a tensor back from the GPU failed', { cause });
+    }
+    const copy = staging.getMappedRange(0, size).slice(0, bytes);
+    staging.unmap();
+    this.giveReadBuffer(staging, size);
+    this.check();
+    return copy;
+  }
+
+  // ---- commands --------------------------------------------------------------------------------
+
+  /**
+   * Records one dispatch of `kernel`: `buffers` bind to @binding(0..n-1) in order, `uniforms` fill
+   * its Params block at @binding(n).
+   */
+  dispatch(
+    kernel: Kernel,
+    buffers: ReadonlyArray<Tensor | GpuBuffer>,
+    grid: readonly [number, number, number],
+    uniforms: readonly UniformValue[] = [],
+  ): void {
+    this.check();
+    if (buffers.length !== kernel.bindings.length) {
+      throw new Error(`shadergrad: ${kernel.name}: expects ${kernel.bindings.length} buffers, got ${buffers.length}`);
+    }
+    const bufs = buffers.map((b) => (b instanceof Tensor ? b.storageFor(kernel.name) : b));
+    const pipeline = this.pipelines.get(kernel);
+    const entries: GPUBindGroupEntry[] = bufs.map((b, binding) => ({ binding, resource: { buffer: b.buffer } }));
+    if (kernel.uniforms.length) {
+      const slice = this.activeArena.alloc(kernel.uniforms, uniforms);
+      entries.push({ binding: bufs.length, resource: { buffer: slice.buffer, offset: slice.offset, size: slice.size } });
+    } else if (uniforms.length) {
+      throw new Error(`shadergrad: ${kernel.name}: takes no uniforms, got ${uniforms.length}`);
+    }
+    const bindGroup = this.device.createBindGroup({
+      label: `shadergrad:${kernel.name}`,
+      layout: this.pipelines.bindGroupLayout(kernel),
+      entries,
+    });
+    this.counters.bindGroups++;
+    for (const g of grid) {
+      if (!(g >= 1 && g <= this.limits.maxComputeWorkgroupsPerDimension)) {
+        throw new Error(`shadergrad: ${kernel.name}: grid [${grid.join(', ')}] is outside 1..${this.limits.maxComputeWorkgroupsPerDimension}`);
+      }
+    }
+    this.record({ kind: 'dispatch', kernel, pipeline, bindGroup, grid, buffers: bufs });
+  }
+
+  /** Records a buffer-to-buffer copy (ordered with the dispatches around it). */
+  copy(src: Tensor | GpuBuffer, dst: Tensor | GpuBuffer, size?: number, srcOffset = 0, dstOffset = 0): void {
+    this.check();
+    const s = src instanceof Tensor ? src.storageFor('copy') : src;
+    const d = dst instanceof Tensor ? dst.storageFor('copy') : dst;
+    const bytes = size ?? Math.min(s.bytes, d.bytes);
+    this.record({ kind: 'copy', src: s, srcOffset, dst: d, dstOffset, size: bytes });
+  }
+
+  /**
+   * Runs `fn` now, and again before each replay when a step is being captured: host-side state a
+   * captured step advances (Adam's t, a dropout seed, the next minibatch's indices).
+   */
+  host(fn: () => void): void {
+    fn();
+    this.capturing?.hooks.push(fn);
+  }
+
+  get isCapturing(): boolean {
+    return this.capturing !== null;
+  }
+
+  private record(command: Command): void {
+    this.pending.push(command);
+    this.markUsed(command);
+    if (this.capturing) {
+      this.capturing.commands.push(command);
+      forEachBuffer(command, (b) => this.capturing!.buffers.add(b));
+    }
+    if (this.counters && command.kind === 'dispatch') this.counters.dispatches++;
+    if (!this.capturing && this.pending.length >= this.maxPending) this.flush();
+  }
+
+  private markUsed(command: Command): void {
+    const batch = this.batch;
+    forEachBuffer(command, (b) => (b.usedInBatch = batch));
+  }
+
+  /** Encodes everything recorded since the last submit into one command buffer and submits it. */
+  flush(): void {
+    if (!this.pending.length || this.destroyed) return;
+    if (this.capturing) throw new Error('shadergrad: cannot submit while a step is being captured');
+    const commands = this.pending;
+    this.pending = [];
+    this.arena.upload(this.device.queue, false);
+    const encoder = this.device.createCommandEncoder({ label: 'shadergrad' });
+    encodeCommands(encoder, commands, this.debugMarkers);
+    this.device.queue.submit([encoder.finish()]);
+    this.counters.submits++;
+    this.arena.reset();
+    this.batch++;
+  }
+
+  /** Resolves when the GPU has finished everything submitted so far. */
+  async sync(): Promise<void> {
+    this.flush();
+    await this.device.queue.onSubmittedWorkDone();
+    this.check();
+  }
+
+  // ---- capture and replay ----------------------------------------------------------------------
+
+  /**
+   * Runs `fn` once, eagerly, recording its commands; the returned step replays them later with one
+   * submit. Buffers made or freed inside belong to the step until it is disposed.
+   */
+  capture<T>(fn: () => T, label = 'step'): CapturedStep<T> {
+    this.check();
+    if (this.capturing) throw new Error('shadergrad: captures cannot be nested');
+    this.flush();
+    const arena = new UniformArena(this.device, this.limits.minUniformBufferOffsetAlignment, label);
+    const step = new CapturedStep<T>(this, arena, label);
+    this.capturing = step;
+    this.activeArena = arena;
+    const previousScope = this.pool.openScope(step.scope);
+    try {
+      step.result = fn();
+    } catch (error) {
+      this.pending = [];
+      this.pool.openScope(previousScope);
+      this.capturing = null;
+      this.activeArena = this.arena;
+      this.releaseCapture(step);
+      throw error;
+    }
+    this.pool.openScope(previousScope);
+    this.capturing = null;
+    this.activeArena = this.arena;
+    this.counters.captures++;
+    arena.upload(this.device.queue, false);
+    this.flush();
+    return step;
+  }
+
+  /** Replays a captured step: its hooks, then its commands, in one submit. */
+  replay(step: CapturedStep): void {
+    this.check();
+    if (step.disposed) throw new Error(`shadergrad: captured step '${step.label}' was disposed`);
+    if (this.capturing) throw new Error('shadergrad: cannot replay a step while capturing another');
+    for (const hook of step.hooks) hook();
+    step.arena.upload(this.device.queue, true);
+    const batch = this.batch;
+    for (const b of step.buffers) b.usedInBatch = batch;
+    for (const c of step.commands) this.pending.push(c);
+    this.counters.dispatches += step.commands.length;
+    step.replays++;
+    this.flush();
+  }
+
+  /** @internal */
+  releaseCapture(step: CapturedStep): void {
+    this.pool.disposeScope(step.scope);
+    step.arena.destroy();
+    step.commands.length = 0;
+    step.buffers.clear();
+  }
+
+  // ---- bookkeeping -----------------------------------------------------------------------------
+
+  stats(): EngineStats {
+    return {
+      ...this.pool.stats(),
+      liveTensors: this.liveTensors,
+      pipelines: this.pipelines.size,
+      bindGroupsCreated: this.counters.bindGroups,
+      dispatches: this.counters.dispatches,
+      submits: this.counters.submits,
+      captures: this.counters.captures,
+    };
+  }
+
+  /** Releases the GPU device and every buffer; the engine cannot be used afterwards. */
+  destroy(): void {
+    if (this.destroyed) return;
+    this.pending = [];
+    this.destroyed = true;
+    this.pool.destroy();
+    this.arena.destroy();
+    for (const list of this.readPool.values()) for (const b of list) b.destroy();
+    this.readPool.clear();
+    this.device.destroy();
+  }
+
+  private takeReadBuffer(size: number): GPUBuffer {
+    return (
+      this.readPool.get(size)?.pop() ??
+      this.device.createBuffer({ size, usage: BufferUsage.MAP_READ | BufferUsage.COPY_DST, label: 'shadergrad:readback' })
+    );
+  }
+
+  private giveReadBuffer(buffer: GPUBuffer, size: number): void {
+    const list = this.readPool.get(size);
+    if (list) {
+      if (list.length < 4) list.push(buffer);
+      else buffer.destroy();
+    } else this.readPool.set(size, [buffer]);
+  }
+}
+
+function forEachBuffer(command: Command, fn: (b: GpuBuffer) => void): void {
+  if (command.kind === 'dispatch') for (const b of command.buffers) fn(b);
+  else if (command.kind === 'copy') {
+    fn(command.src);
+    if (command.dst instanceof GpuBuffer) fn(command.dst);
+  } else fn(command.dst);
+}
+
+function encodeCommands(encoder: GPUCommandEncoder, commands: readonly Command[], markers: boolean): void {
+  let pass: GPUComputePassEncoder | null = null;
+  let pipeline: GPUComputePipeline | null = null;
+  for (const c of commands) {
+    if (c.kind === 'dispatch') {
+      if (!pass) {
+        pass = encoder.beginComputePass({ label: 'shadergrad:kernels' });
+        pipeline = null;
+      }
+      if (markers) pass.insertDebugMarker(c.kernel.name);
+      if (c.pipeline !== pipeline) {
+        pass.setPipeline(c.pipeline);
+        pipeline = c.pipeline;
+      }
+      pass.setBindGroup(0, c.bindGroup);
+      pass.dispatchWorkgroups(c.grid[0], c.grid[1], c.grid[2]);
+      continue;
+    }
+    if (pass) {
+      pass.end();
+      pass = null;
+    }
+    if (c.kind === 'copy') {
+      const dst = c.dst instanceof GpuBuffer ? c.dst.buffer : c.dst;
+      encoder.copyBufferToBuffer(c.src.buffer, c.srcOffset, dst, c.dstOffset, c.size);
+    } else {
+      encoder.clearBuffer(c.dst.buffer, c.offset, c.size);
+    }
+  }
+  pass?.end();
+}
+
+function toTypedArray(data: TensorData, dtype: DType): Float32Array | Int32Array {
+  if (dtype === 'f32') return data instanceof Float32Array ? data : Float32Array.from(data as ArrayLike<number>);
+  if (data instanceof Int32Array) return data;
+  const out = new Int32Array(data.length);
+  for (let i = 0; i < data.length; i++) {
+    const v = (data as ArrayLike<number>)[i]!;
+    if (!Number.isInteger(v)) throw new Error(`shadergrad: tensor: i32 data holds a non-integer ${v} at index ${i}`);
+    out[i] = v;
+  }
+  return out;
+}

@@ -1,0 +1,150 @@
+// Matrix product kernels: tile shapes chosen per device and shape, the unrolled body generated.
+
+import template from '../../shaders/matmul.wgsl?raw';
+import type { Engine } from '../engine/engine';
+import { Tensor, fmt } from '../tensor';
+import { defineKernel, type Kernel } from './kernel';
+
+/** Invocations per workgroup (x, y), rows and vec4-columns each invocation computes, and the k-step. */
+export interface MatmulTile {
+  wgX: number;
+  wgY: number;
+  rows: number;
+  cols4: number;
+  tileK: number;
+}
+
+export const tileM = (t: MatmulTile) => t.wgY * t.rows;
+export const tileN = (t: MatmulTile) => t.wgX * t.cols4 * 4;
+
+/**
+ * Tile shapes measured on SwiftShader (2 CPU cores): big per-invocation blocks win there, since
+ * each invocation runs as one SIMD lane and workgroup barriers are expensive.
+ */
+const CPU_TILES = {
+  wide: { wgX: 8, wgY: 8, rows: 8, cols4: 4, tileK: 32 },
+  narrow: { wgX: 8, wgY: 8, rows: 8, cols4: 1, tileK: 32 },
+} satisfies Record<string, MatmulTile>;
+
+/** Tile shapes for discrete GPUs: 128×128 blocks of 8×8 per invocation, and 64×64 for small outputs. */
+const GPU_TILES = {
+  large: { wgX: 16, wgY: 16, rows: 8, cols4: 2, tileK: 16 },
+  small: { wgX: 16, wgY: 16, rows: 4, cols4: 1, tileK: 16 },
+  narrow: { wgX: 8, wgY: 32, rows: 4, cols4: 1, tileK: 16 },
+} satisfies Record<string, MatmulTile>;
+
+export interface MatmulOptions {
+  transA?: boolean;
+  transB?: boolean;
+  bias?: Tensor;
+  relu?: boolean;
+  /** Force a tile shape (benchmarks and tests of every code path). */
+  tile?: MatmulTile;
+  label?: string;
+}
+
+/** Picks a tile for an M×N output on this engine's device. */
+export function chooseTile(engine: Engine, M: number, N: number): MatmulTile {
+  const fits = (t: MatmulTile) => (tileM(t) + tileN(t)) * t.tileK * 4 <= engine.limits.maxComputeWorkgroupStorageSize;
+  const pick = (t: MatmulTile) => (fits(t) ? t : { ...t, tileK: 8 });
+  if (engine.isCpuAdapter) return pick(N <= 32 ? CPU_TILES.narrow : CPU_TILES.wide);
+  if (N <= 32) return pick(GPU_TILES.narrow);
+  // Below ~64 workgroups of 128×128, smaller tiles keep more multiprocessors busy.
+  const blocks = Math.ceil(M / 128) * Math.ceil(N / 128);
+  return pick(blocks >= 64 ? GPU_TILES.large : GPU_TILES.small);
+}
+
+const modules = new Map<string, string>();
+
+/** WGSL for one tile shape: the template with its unrolled accumulate, multiply and store. */
+export function matmulSource(t: MatmulTile): string {
+  const key = `${t.wgX}x${t.wgY}:${t.rows}x${t.cols4}:${t.tileK}`;
+  let code = modules.get(key);
+  if (code) return code;
+  if (t.rows % 4 !== 0) throw new Error(`shadergrad: matmul tile rows must be a multiple of 4, got ${t.rows}`);
+  const lines = (f: (i: number, j: number) => string) => {
+    const out: string[] = [];
+    for (let i = 0; i < t.rows; i++) for (let j = 0; j < t.cols4; j++) out.push(f(i, j));
+    return out.join('\n  ');
+  };
+  const constants = [
+    `const WG_X = ${t.wgX}u;`,
+    `const WG_Y = ${t.wgY}u;`,
+    `const TILE_M = ${tileM(t)}u;`,
+    `const TILE_N = ${tileN(t)}u;`,
+    `const TILE_K = ${t.tileK}u;`,
+    'override TRANS_A: bool = false;',
+    'override TRANS_B: bool = false;',
+  ].join('\n');
+  const accumulators = lines((i, j) => `var acc${i}_${j} = vec4f();`);
+  const multiply = [
+    ...Array.from({ length: t.cols4 }, (_, j) => `let b${j} = Bs[k][lid.x + ${j * t.wgX}u];`),
+    ...Array.from({ length: t.rows / 4 }, (_, i) => `let a${i} = As[k][lid.y * ${t.rows / 4}u + ${i}u];`),
+    lines((i, j) => `acc${i}_${j} += a${i >> 2}.${'xyzw'[i % 4]} * b${j};`),
+  ].join('\n      ');
+  const store = lines((i, j) => {
+    const row = `row0 + lid.y * ${t.rows}u + ${i}u`;
+    const col = `col0 + (lid.x + ${j * t.wgX}u) * 4u`;
+    return `{ let r = ${row}; let c = ${col}; store_c(r, c, acc${i}_${j}.x); store_c(r, c + 1u, acc${i}_${j}.y); store_c(r, c + 2u, acc${i}_${j}.z); store_c(r, c + 3u, acc${i}_${j}.w); }`;
+  });
+  code = template
+    .replace('//@ constants', constants)
+    .replace('//@ accumulators', accumulators)
+    .replace('//@ multiply', multiply)
+    .replace('//@ store', store);
+  modules.set(key, code);
+  return code;
+}
+
+const kernels = new Map<string, Kernel>();
+
+export function matmulKernel(t: MatmulTile, transA: boolean, transB: boolean, bias: boolean, relu: boolean): Kernel {
+  const key = `${t.wgX}x${t.wgY}:${t.rows}x${t.cols4}:${t.tileK}:${+transA}${+transB}${+bias}${+relu}`;
+  let kernel = kernels.get(key);
+  if (!kernel) {
+    const name = `matmul_${transA ? 't' : 'n'}${transB ? 't' : 'n'}${bias ? '_bias' : ''}${relu ? '_relu' : ''}_${tileM(t)}x${tileN(t)}`;
+    kernel = defineKernel({
+      name,
+      source: matmulSource(t),
+      bindings: ['read', 'read', 'read', 'write'],
+      uniforms: ['u32', 'u32', 'u32'],
+      constants: { TRANS_A: +transA, TRANS_B: +transB, HAS_BIAS: +bias, RELU: +relu },
+      workgroupSize: t.wgX * t.wgY,
+    });
+    kernels.set(key, kernel);
+  }
+  return kernel;
+}
+
+/**
+ * C = op(A)·op(B) [+ bias] [→ ReLU] for 2-D A and B; op transposes when asked. Returns a new
+ * M×N tensor.
+ */
+export function matmul(engine: Engine, a: Tensor, b: Tensor, options: MatmulOptions = {}): Tensor {
+  const { transA = false, transB = false, bias, relu = false } = options;
+  const name = options.label ?? 'matmul';
+  if (a.rank !== 2 || b.rank !== 2) {
+    throw new Error(`shadergrad: ${name}: expects 2-D operands, got A ${fmt(a.shape)} and B ${fmt(b.shape)}`);
+  }
+  if (a.dtype !== 'f32' || b.dtype !== 'f32') {
+    throw new Error(`shadergrad: ${name}: expects f32 operands, got ${a.dtype} and ${b.dtype}`);
+  }
+  const [M, K] = transA ? [a.shape[1]!, a.shape[0]!] : [a.shape[0]!, a.shape[1]!];
+  const [Kb, N] = transB ? [b.shape[1]!, b.shape[0]!] : [b.shape[0]!, b.shape[1]!];
+  if (K !== Kb) {
+    throw new Error(
+      `shadergrad: ${name}: inner dimensions differ: op(A) is ${M}×${K}, op(B) is ${Kb}×${N} ` +
+        `(A ${fmt(a.shape)}${transA ? 'ᵀ' : ''}, B ${fmt(b.shape)}${transB ? 'ᵀ' : ''})`,
+    );
+  }
+  if (bias && (bias.size !== N || bias.dtype !== 'f32')) {
+    throw new Error(`shadergrad: ${name}: bias must be f32 with ${N} elements, got ${bias.dtype} ${fmt(bias.shape)}`);
+  }
+  const tile = options.tile ?? chooseTile(engine, M, N);
+  const kernel = matmulKernel(tile, transA, transB, !!bias, relu);
+  const out = engine.empty([M, N], 'f32', kernel.name);
+  if (M === 0 || N === 0) return out;
+  const grid: [number, number, number] = [Math.ceil(N / tileN(tile)), Math.ceil(M / tileM(tile)), 1];
+  engine.dispatch(kernel, [a, b, bias ?? engine.placeholder, out], grid, [M, N, K]);
+  return out;
+}

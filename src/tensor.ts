@@ -1,0 +1,97 @@
+// Tensor: a shaped f32 or i32 array living in a pooled GPU buffer.
+
+import type { Engine } from './engine/engine';
+import type { GpuBuffer } from './engine/pool';
+
+export type DType = 'f32' | 'i32';
+export type TensorData = Float32Array | Int32Array | ArrayLike<number>;
+
+export class Tensor {
+  readonly shape: readonly number[];
+  readonly size: number;
+  private _disposed = false;
+
+  /** @internal Made by the engine and the ops; users call engine.tensor(). */
+  constructor(
+    readonly engine: Engine,
+    private readonly buf: GpuBuffer,
+    shape: readonly number[],
+    readonly dtype: DType,
+  ) {
+    this.shape = Object.freeze([...shape]);
+    this.size = shapeSize(shape);
+    engine.liveTensors++;
+  }
+
+  get disposed(): boolean {
+    return this._disposed;
+  }
+
+  get rank(): number {
+    return this.shape.length;
+  }
+
+  /** @internal The buffer behind this tensor, for binding; throws if the tensor was disposed. */
+  storageFor(op: string): GpuBuffer {
+    if (this._disposed) throw new Error(`shadergrad: ${op}: a tensor of shape [${this.shape.join(', ')}] was used after dispose()`);
+    return this.buf;
+  }
+
+  /** @internal */
+  get storage(): GpuBuffer {
+    return this.storageFor('tensor');
+  }
+
+  /** Copies the data back from the GPU. */
+  async read(): Promise<Float32Array | Int32Array> {
+    const buf = this.storageFor('read');
+    const bytes = await this.engine.readBuffer(buf, this.size * 4);
+    return this.dtype === 'i32' ? new Int32Array(bytes) : new Float32Array(bytes);
+  }
+
+  /** The value of a one-element tensor. */
+  async item(): Promise<number> {
+    if (this.size !== 1) throw new Error(`shadergrad: item(): tensor of shape [${this.shape.join(', ')}] has ${this.size} elements, not 1`);
+    return (await this.read())[0]!;
+  }
+
+  /** A view with another shape of the same size, sharing this tensor's buffer (dispose both). */
+  reshape(shape: readonly number[]): Tensor {
+    const buf = this.storageFor('reshape');
+    checkShape('reshape', shape);
+    if (shapeSize(shape) !== this.size) {
+      throw new Error(`shadergrad: reshape: cannot view [${this.shape.join(', ')}] (${this.size} elements) as [${shape.join(', ')}]`);
+    }
+    buf.refs++;
+    return new Tensor(this.engine, buf, shape, this.dtype);
+  }
+
+  /** Returns the buffer to the pool. Using the tensor afterwards throws. */
+  dispose(): void {
+    if (this._disposed) return;
+    this._disposed = true;
+    this.engine.liveTensors--;
+    this.engine.pool.release(this.buf);
+  }
+
+  toString(): string {
+    return `Tensor(${this.dtype}, [${this.shape.join(', ')}])`;
+  }
+}
+
+export function shapeSize(shape: readonly number[]): number {
+  let n = 1;
+  for (const d of shape) n *= d;
+  return n;
+}
+
+export function checkShape(op: string, shape: readonly number[]): void {
+  if (!Array.isArray(shape) || shape.some((d) => !Number.isInteger(d) || d < 0)) {
+    throw new Error(`shadergrad: ${op}: shape must be a list of non-negative integers, got [${String(shape)}]`);
+  }
+}
+
+/** Shape as text for error messages. */
+export function fmt(shape: readonly number[]): string {
+  return `[${shape.join(', ')}]`;
+}
