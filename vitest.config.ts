@@ -3,7 +3,7 @@ import { defineConfig } from 'vitest/config';
 
 export default defineConfig({
   test: {
-    include: ['test/**/*.test.ts'],
+    include: ['test/**/*.test.ts'], exclude: ['test/scratch/**', 'node_modules/**'],
     environment: 'node',
     testTimeout: 120_000,
     hookTimeout: 300_000,

@@ -2,6 +2,9 @@
 //
 // op(A) is M×K (A stored M×K, or K×M when TRANS_A), op(B) is K×N (B stored K×N, or N×K when
 // TRANS_B): the three products an affine layer needs (x·W, dout·Wᵀ, xᵀ·dout) are one kernel.
+// The transposes are override constants (they shape the staging loads); bias and ReLU are uniform
+// flags, read only in the epilogue, so they need no pipelines of their own (a variant compiles
+// in 1–3 s on SwiftShader).
 // A workgroup of WG_X×WG_Y invocations computes a TILE_M×TILE_N block of C; each invocation
 // ROWS rows × (COLS4·4) columns. The per-invocation block is unrolled by matmul.ts (the lines
 // marked //@): SwiftShader (a CPU Vulkan) keeps only unrolled scalars in registers — a loop over a
@@ -11,6 +14,16 @@ struct Params {
   M: u32,
   N: u32,
   K: u32,
+  flags: u32,
+}
+
+override TRANS_A: bool = false;
+override TRANS_B: bool = false;
+const HAS_BIAS = 1u;
+const RELU = 2u;
+
+fn flag(bit: u32) -> bool {
+  return (params.flags & bit) != 0u;
 }
 
 @group(0) @binding(0) var<storage, read> A: array<f32>;
@@ -19,32 +32,67 @@ struct Params {
 @group(0) @binding(3) var<storage, read_write> C: array<f32>;
 @group(0) @binding(4) var<uniform> params: Params;
 
-override HAS_BIAS: bool = false;
-override RELU: bool = false;
-
 //@ constants
 
 // Tiles as [k][row / 4] of vec4: one read gives an invocation four rows (or columns) at once.
 var<workgroup> As: array<array<vec4f, TILE_M / 4u>, TILE_K>;
 var<workgroup> Bs: array<array<vec4f, TILE_N / 4u>, TILE_K>;
 
-fn load_a(row: u32, k: u32) -> f32 {
-  if (row >= params.M || k >= params.K) { return 0.0; }
-  if (TRANS_A) { return A[k * params.M + row]; }
-  return A[row * params.K + k];
+// Four rows of op(A) at one k, zero outside the matrix (`check` is false for interior tiles).
+fn load_a4(row: u32, k: u32, check: bool) -> vec4f {
+  var v = vec4f();
+  let M = params.M;
+  let K = params.K;
+  if (TRANS_A) {
+    let base = k * M + row;
+    if (!check) { return vec4f(A[base], A[base + 1u], A[base + 2u], A[base + 3u]); }
+    if (k >= K) { return v; }
+    if (row < M) { v.x = A[base]; }
+    if (row + 1u < M) { v.y = A[base + 1u]; }
+    if (row + 2u < M) { v.z = A[base + 2u]; }
+    if (row + 3u < M) { v.w = A[base + 3u]; }
+    return v;
+  }
+  let base = row * K + k;
+  if (!check) { return vec4f(A[base], A[base + K], A[base + 2u * K], A[base + 3u * K]); }
+  if (k >= K) { return v; }
+  if (row < M) { v.x = A[base]; }
+  if (row + 1u < M) { v.y = A[base + K]; }
+  if (row + 2u < M) { v.z = A[base + 2u * K]; }
+  if (row + 3u < M) { v.w = A[base + 3u * K]; }
+  return v;
 }
 
-fn load_b(k: u32, col: u32) -> f32 {
-  if (col >= params.N || k >= params.K) { return 0.0; }
-  if (TRANS_B) { return B[col * params.K + k]; }
-  return B[k * params.N + col];
+// Four columns of op(B) at one k, zero outside the matrix.
+fn load_b4(k: u32, col: u32, check: bool) -> vec4f {
+  var v = vec4f();
+  let N = params.N;
+  let K = params.K;
+  if (TRANS_B) {
+    let base = col * K + k;
+    if (!check) { return vec4f(B[base], B[base + K], B[base + 2u * K], B[base + 3u * K]); }
+    if (k >= K) { return v; }
+    if (col < N) { v.x = B[base]; }
+    if (col + 1u < N) { v.y = B[base + K]; }
+    if (col + 2u < N) { v.z = B[base + 2u * K]; }
+    if (col + 3u < N) { v.w = B[base + 3u * K]; }
+    return v;
+  }
+  let base = k * N + col;
+  if (!check) { return vec4f(B[base], B[base + 1u], B[base + 2u], B[base + 3u]); }
+  if (k >= K) { return v; }
+  if (col < N) { v.x = B[base]; }
+  if (col + 1u < N) { v.y = B[base + 1u]; }
+  if (col + 2u < N) { v.z = B[base + 2u]; }
+  if (col + 3u < N) { v.w = B[base + 3u]; }
+  return v;
 }
 
 fn store_c(row: u32, col: u32, value: f32) {
   if (row >= params.M || col >= params.N) { return; }
   var v = value;
-  if (HAS_BIAS) { v += bias[col]; }
-  if (RELU) { v = max(v, 0.0); }
+  if (flag(HAS_BIAS)) { v += bias[col]; }
+  if (flag(RELU)) { v = max(v, 0.0); }
   C[row * params.N + col] = v;
 }
 
@@ -54,21 +102,26 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_id) lid: ve
   let row0 = wid.y * TILE_M;
   let col0 = wid.x * TILE_N;
   //@ accumulators
-  for (var k0 = 0u; k0 < params.K; k0 += TILE_K) {
-    // Stage the A and B tiles; consecutive invocations read consecutive addresses.
-    for (var i = 0u; i < TILE_M * TILE_K / (WG_X * WG_Y); i++) {
-      let e = tid + i * WG_X * WG_Y;
-      var r: u32;
+  let M = params.M;
+  let N = params.N;
+  let K = params.K;
+  for (var k0 = 0u; k0 < K; k0 += TILE_K) {
+    // Stage the A and B tiles, four rows (columns) per item; consecutive invocations read
+    // consecutive addresses. Tiles wholly inside the matrices skip the bounds checks.
+    let k_inside = k0 + TILE_K <= K;
+    let check_a = !(k_inside && row0 + TILE_M <= M);
+    let check_b = !(k_inside && col0 + TILE_N <= N);
+    for (var e = tid; e < TILE_M * TILE_K / 4u; e += WG_X * WG_Y) {
+      var r4: u32;
       var k: u32;
-      if (TRANS_A) { r = e % TILE_M; k = e / TILE_M; } else { k = e % TILE_K; r = e / TILE_K; }
-      As[k][r / 4u][r % 4u] = load_a(row0 + r, k0 + k);
+      if (TRANS_A) { r4 = e % (TILE_M / 4u); k = e / (TILE_M / 4u); } else { k = e % TILE_K; r4 = e / TILE_K; }
+      As[k][r4] = load_a4(row0 + r4 * 4u, k0 + k, check_a);
     }
-    for (var i = 0u; i < TILE_N * TILE_K / (WG_X * WG_Y); i++) {
-      let e = tid + i * WG_X * WG_Y;
-      var c: u32;
+    for (var e = tid; e < TILE_N * TILE_K / 4u; e += WG_X * WG_Y) {
+      var c4: u32;
       var k: u32;
-      if (TRANS_B) { k = e % TILE_K; c = e / TILE_K; } else { c = e % TILE_N; k = e / TILE_N; }
-      Bs[k][c / 4u][c % 4u] = load_b(k0 + k, col0 + c);
+      if (TRANS_B) { k = e % TILE_K; c4 = e / TILE_K; } else { c4 = e % (TILE_N / 4u); k = e / (TILE_N / 4u); }
+      Bs[k][c4] = load_b4(k0 + k, col0 + c4 * 4u, check_b);
     }
     workgroupBarrier();
     for (var k = 0u; k < TILE_K; k++) {

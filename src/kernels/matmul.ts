@@ -38,6 +38,8 @@ export interface MatmulOptions {
   transB?: boolean;
   bias?: Tensor;
   relu?: boolean;
+  /** Shape of the result (same size as M×N); default [M, N]. */
+  outShape?: readonly number[];
   /** Force a tile shape (benchmarks and tests of every code path). */
   tile?: MatmulTile;
   label?: string;
@@ -73,8 +75,6 @@ export function matmulSource(t: MatmulTile): string {
     `const TILE_M = ${tileM(t)}u;`,
     `const TILE_N = ${tileN(t)}u;`,
     `const TILE_K = ${t.tileK}u;`,
-    'override TRANS_A: bool = false;',
-    'override TRANS_B: bool = false;',
   ].join('\n');
   const accumulators = lines((i, j) => `var acc${i}_${j} = vec4f();`);
   const multiply = [
@@ -98,39 +98,49 @@ export function matmulSource(t: MatmulTile): string {
 
 const kernels = new Map<string, Kernel>();
 
-export function matmulKernel(t: MatmulTile, transA: boolean, transB: boolean, bias: boolean, relu: boolean): Kernel {
-  const key = `${t.wgX}x${t.wgY}:${t.rows}x${t.cols4}:${t.tileK}:${+transA}${+transB}${+bias}${+relu}`;
+/** The matmul kernel of one tile shape and transposition (bias and ReLU are uniform flags). */
+export function matmulKernel(t: MatmulTile, ta = false, tb = false): Kernel {
+  const key = `${t.wgX}x${t.wgY}:${t.rows}x${t.cols4}:${t.tileK}:${ta}${tb}`;
   let kernel = kernels.get(key);
   if (!kernel) {
-    const name = `matmul_${transA ? 't' : 'n'}${transB ? 't' : 'n'}${bias ? '_bias' : ''}${relu ? '_relu' : ''}_${tileM(t)}x${tileN(t)}`;
     kernel = defineKernel({
-      name,
+      name: `matmul_${tileM(t)}x${tileN(t)}`,
       source: matmulSource(t),
       bindings: ['read', 'read', 'read', 'write'],
-      uniforms: ['u32', 'u32', 'u32'],
-      constants: { TRANS_A: +transA, TRANS_B: +transB, HAS_BIAS: +bias, RELU: +relu },
+      uniforms: ['u32', 'u32', 'u32', 'u32'],
       workgroupSize: t.wgX * t.wgY,
+      constants: { TRANS_A: +ta, TRANS_B: +tb },
     });
     kernels.set(key, kernel);
   }
   return kernel;
 }
 
+const FLAGS = { bias: 1, relu: 2 } as const;
+
+/** A tensor as a matrix: its first dimension are the rows, the rest flatten into columns. */
+function asMatrix(t: Tensor): [number, number] {
+  return [t.shape[0]!, t.shape.slice(1).reduce((a, b) => a * b, 1)];
+}
+
 /**
- * C = op(A)·op(B) [+ bias] [→ ReLU] for 2-D A and B; op transposes when asked. Returns a new
- * M×N tensor.
+ * C = op(A)·op(B) [+ bias] [→ ReLU]; op transposes when asked. A tensor of rank above 2 is seen
+ * as a matrix of its first dimension by the product of the rest (the affine layer's view).
+ * Returns a new M×N tensor (or `outShape`).
  */
 export function matmul(engine: Engine, a: Tensor, b: Tensor, options: MatmulOptions = {}): Tensor {
   const { transA = false, transB = false, bias, relu = false } = options;
   const name = options.label ?? 'matmul';
-  if (a.rank !== 2 || b.rank !== 2) {
-    throw new Error(`shadergrad: ${name}: expects 2-D operands, got A ${fmt(a.shape)} and B ${fmt(b.shape)}`);
+  if (a.rank < 2 || b.rank < 2) {
+    throw new Error(`shadergrad: ${name}: expects matrices, got A ${fmt(a.shape)} and B ${fmt(b.shape)}`);
   }
   if (a.dtype !== 'f32' || b.dtype !== 'f32') {
     throw new Error(`shadergrad: ${name}: expects f32 operands, got ${a.dtype} and ${b.dtype}`);
   }
-  const [M, K] = transA ? [a.shape[1]!, a.shape[0]!] : [a.shape[0]!, a.shape[1]!];
-  const [Kb, N] = transB ? [b.shape[1]!, b.shape[0]!] : [b.shape[0]!, b.shape[1]!];
+  const [ar, ac] = asMatrix(a);
+  const [br, bc] = asMatrix(b);
+  const [M, K] = transA ? [ac, ar] : [ar, ac];
+  const [Kb, N] = transB ? [bc, br] : [br, bc];
   if (K !== Kb) {
     throw new Error(
       `shadergrad: ${name}: inner dimensions differ: op(A) is ${M}×${K}, op(B) is ${Kb}×${N} ` +
@@ -141,10 +151,15 @@ export function matmul(engine: Engine, a: Tensor, b: Tensor, options: MatmulOpti
     throw new Error(`shadergrad: ${name}: bias must be f32 with ${N} elements, got ${bias.dtype} ${fmt(bias.shape)}`);
   }
   const tile = options.tile ?? chooseTile(engine, M, N);
-  const kernel = matmulKernel(tile, transA, transB, !!bias, relu);
-  const out = engine.empty([M, N], 'f32', kernel.name);
+  const kernel = matmulKernel(tile, transA, transB);
+  const outShape = options.outShape ?? [M, N];
+  if (outShape.reduce((p, d) => p * d, 1) !== M * N) {
+    throw new Error(`shadergrad: ${name}: result shape ${fmt(outShape)} does not hold ${M}×${N}`);
+  }
+  const out = engine.empty(outShape, 'f32', name);
   if (M === 0 || N === 0) return out;
   const grid: [number, number, number] = [Math.ceil(N / tileN(tile)), Math.ceil(M / tileM(tile)), 1];
-  engine.dispatch(kernel, [a, b, bias ?? engine.placeholder, out], grid, [M, N, K]);
+  const flags = (bias ? FLAGS.bias : 0) | (relu ? FLAGS.relu : 0);
+  engine.dispatch(kernel, [a, b, bias ?? engine.placeholder, out], grid, [M, N, K, flags]);
   return out;
 }

@@ -1,0 +1,3 @@
+// The layer API of the course (camelCased), on Tensors: forward returns { out, cache }.
+
+export * from './affine';

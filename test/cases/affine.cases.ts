@@ -1,0 +1,188 @@
+// Affine, ReLU and matmul cases: the course's published values, float64 reference, gradients.
+
+import { layers } from '../../src/index';
+import { matmul, type MatmulTile } from '../../src/kernels/matmul';
+import { Random } from '../../src/random';
+import * as ref from '../../src/reference/layers';
+import { courseRelError, numericGradientArray } from '../../src/reference/gradcheck';
+import { type NDArray, linspace, nd } from '../../src/reference/ndarray';
+import { TOL, type TestCase, download, expectClose, expectTensor, expectTrue, randn, upload } from '../harness/check';
+
+/** Every tile the engine may pick, so SwiftShader exercises the code paths GPUs take too. */
+const TILES: Record<string, MatmulTile> = {
+  'cpu-wide 64×128': { wgX: 8, wgY: 8, rows: 8, cols4: 4, tileK: 32 },
+  'cpu-narrow 64×32': { wgX: 8, wgY: 8, rows: 8, cols4: 1, tileK: 32 },
+  'gpu-large 128×128': { wgX: 16, wgY: 16, rows: 8, cols4: 2, tileK: 16 },
+  'gpu-small 64×64': { wgX: 16, wgY: 16, rows: 4, cols4: 1, tileK: 16 },
+  'gpu-narrow 128×32': { wgX: 8, wgY: 32, rows: 4, cols4: 1, tileK: 16 },
+};
+
+function refMatmul(a: NDArray, b: NDArray, transA: boolean, transB: boolean): NDArray {
+  const [ar, ac] = [a.shape[0]!, a.shape[1]!];
+  const [br, bc] = [b.shape[0]!, b.shape[1]!];
+  const [M, K] = transA ? [ac, ar] : [ar, ac];
+  const N = transB ? br : bc;
+  const out = new Float64Array(M * N);
+  for (let i = 0; i < M; i++) {
+    for (let k = 0; k < K; k++) {
+      const av = transA ? a.data[k * ac + i]! : a.data[i * ac + k]!;
+      if (av === 0) continue;
+      for (let j = 0; j < N; j++) out[i * N + j] += av * (transB ? b.data[j * bc + k]! : b.data[k * bc + j]!);
+    }
+  }
+  return nd(out, [M, N]);
+}
+
+const matmulShapes: Array<[number, number, number]> = [
+  [1, 1, 1],
+  [1, 13, 7],
+  [67, 130, 37],
+  [129, 33, 200],
+  [5, 257, 64],
+];
+
+export const cases: TestCase[] = [
+  {
+    name: "affineForward reproduces the course's linspace case (rel_error < 1e-6)",
+    async run(engine) {
+      const inputShape = [4, 5, 6];
+      const D = 120;
+      const x = engine.tensor(linspace(-0.1, 0.5, 2 * D), [2, ...inputShape]);
+      const w = engine.tensor(linspace(-0.2, 0.3, 3 * D), [D, 3]);
+      const b = engine.tensor(linspace(-0.3, 0.1, 3), [3]);
+      const { out } = layers.affineForward(x, w, b);
+      const correct = [1.49834967, 1.70660132, 1.91485297, 3.25553199, 3.5141327, 3.77273342];
+      const err = courseRelError(await out.read(), correct);
+      expectTrue(err < 1e-6, `affine linspace case: rel_error ${err}`);
+      expectTrue(out.shape.join() === '2,3', `out shape ${out.shape}`);
+    },
+  },
+  {
+    name: "reluForward reproduces the course's linspace case (rel_error < 5e-7)",
+    async run(engine) {
+      const x = engine.tensor(linspace(-0.5, 0.5, 12), [3, 4]);
+      const { out } = layers.reluForward(x);
+      const correct = [0, 0, 0, 0, 0, 0, 0.04545455, 0.13636364, 0.22727273, 0.31818182, 0.40909091, 0.5];
+      const err = courseRelError(await out.read(), correct);
+      expectTrue(err < 5e-7, `relu linspace case: rel_error ${err}`);
+    },
+  },
+  {
+    name: 'reference affine and ReLU gradients match centred finite differences (float64)',
+    async run() {
+      const rng = new Random(1);
+      const x = randn(rng, [10, 2, 3]);
+      const w = randn(rng, [6, 5]);
+      const b = randn(rng, [5]);
+      const dout = randn(rng, [10, 5]);
+      const { dx, dw, db } = ref.affineBackward(dout, ref.affineForward(x, w, b).cache);
+      expectClose(dx.data, numericGradientArray((v) => ref.affineForward(v, w, b).out, x, dout), TOL.gradcheck, 'ref affine dx');
+      expectClose(dw.data, numericGradientArray((v) => ref.affineForward(x, v, b).out, w, dout), TOL.gradcheck, 'ref affine dw');
+      expectClose(db.data, numericGradientArray((v) => ref.affineForward(x, w, v).out, b, dout), TOL.gradcheck, 'ref affine db');
+      // ReLU: keep inputs away from the kink, where finite differences are meaningless.
+      const xr = nd(randn(rng, [10, 10]).data.map((v) => (Math.abs(v) < 0.05 ? 0.5 : v)), [10, 10]);
+      const dr = randn(rng, [10, 10]);
+      expectClose(ref.reluBackward(dr, xr).data, numericGradientArray((v) => ref.reluForward(v).out, xr, dr), TOL.gradcheck, 'ref relu dx');
+      const s = ref.affineReluForward(x, w, b);
+      const g = ref.affineReluBackward(dout, s.cache);
+      expectClose(g.dw.data, numericGradientArray((v) => ref.affineReluForward(x, v, b).out, w, dout), TOL.gradcheck, 'ref affine-relu dw');
+    },
+  },
+  ...[
+    { shape: [1, 3], M: 1, label: 'N = 1' },
+    { shape: [7, 3, 5], M: 13, label: 'odd sizes' },
+    { shape: [65, 130], M: 33, label: 'past one tile' },
+  ].map(({ shape, M, label }) => ({
+    name: `affine forward/backward match the float64 reference (${label}: x [${shape}], M ${M})`,
+    async run(engine) {
+      const rng = new Random(shape.length * 100 + M);
+      const D = shape.slice(1).reduce((a, b) => a * b, 1);
+      const x = randn(rng, shape);
+      const w = randn(rng, [D, M], 0.5);
+      const b = randn(rng, [M]);
+      const dout = randn(rng, [shape[0]!, M]);
+      const r = ref.affineForward(x, w, b);
+      const rg = ref.affineBackward(dout, r.cache);
+      const { out, cache } = layers.affineForward(upload(engine, x), upload(engine, w), upload(engine, b));
+      await expectTensor(out, r.out, TOL.matmul, 'affine out');
+      const g = layers.affineBackward(upload(engine, dout), cache);
+      await expectTensor(g.dx, rg.dx, TOL.matmul, 'affine dx');
+      await expectTensor(g.dw, rg.dw, TOL.matmul, 'affine dw');
+      await expectTensor(g.db, rg.db, TOL.reduction, 'affine db');
+      // The fused affine–ReLU sandwich against the reference sandwich.
+      const rs = ref.affineReluForward(x, w, b);
+      const rsg = ref.affineReluBackward(dout, rs.cache);
+      const s = layers.affineReluForward(upload(engine, x), upload(engine, w), upload(engine, b));
+      await expectTensor(s.out, rs.out, TOL.matmul, 'affine-relu out');
+      const sg = layers.affineReluBackward(upload(engine, dout), s.cache);
+      await expectTensor(sg.dx, rsg.dx, TOL.matmul, 'affine-relu dx');
+      await expectTensor(sg.dw, rsg.dw, TOL.matmul, 'affine-relu dw');
+      await expectTensor(sg.db, rsg.db, TOL.reduction, 'affine-relu db');
+    },
+  }) satisfies TestCase),
+  {
+    name: 'ReLU forward/backward match the reference (odd size, N = 1, 100k elements)',
+    async run(engine) {
+      const rng = new Random(7);
+      for (const shape of [[1, 1], [3, 7, 11], [100, 1000]]) {
+        const x = randn(rng, shape);
+        const dout = randn(rng, shape);
+        const { out, cache } = layers.reluForward(upload(engine, x));
+        await expectTensor(out, ref.reluForward(x).out, TOL.elementwise, `relu out ${shape}`);
+        const dx = layers.reluBackward(upload(engine, dout), cache);
+        await expectTensor(dx, ref.reluBackward(dout, x), TOL.elementwise, `relu dx ${shape}`);
+      }
+    },
+  },
+  ...Object.entries(TILES).map(([tileName, tile]) => ({
+    name: `matmul with ${tileName} tiles: NN, NT and TN at awkward shapes match float64`,
+    async run(engine) {
+      const rng = new Random(11);
+      for (const [M, N, K] of matmulShapes) {
+        for (const [transA, transB] of [[false, false], [false, true], [true, false]] as const) {
+          const a = randn(rng, transA ? [K, M] : [M, K]);
+          const b = randn(rng, transB ? [N, K] : [K, N]);
+          const c = matmul(engine, upload(engine, a), upload(engine, b), { transA, transB, tile });
+          await expectTensor(c, refMatmul(a, b, transA, transB), TOL.matmul, `${tileName} ${M}×${N}×${K} transA=${transA} transB=${transB}`);
+        }
+      }
+    },
+  }) satisfies TestCase),
+  {
+    name: 'matmul at 1000×3000 · 3000×500 (and its transposes) matches float64',
+    timeout: 600_000,
+    async run(engine) {
+      const rng = new Random(5);
+      const [M, K, N] = [1000, 3000, 500];
+      const a = randn(rng, [M, K]);
+      const b = randn(rng, [K, N]);
+      const expected = refMatmul(a, b, false, false);
+      const ga = upload(engine, a);
+      const gb = upload(engine, b);
+      await expectTensor(matmul(engine, ga, gb), expected, TOL.matmul, 'matmul 1000×3000×500');
+      // The backward products of an affine layer with this shape: dout·Wᵀ and xᵀ·dout.
+      const dout = randn(rng, [M, N]);
+      const gd = upload(engine, dout);
+      await expectTensor(matmul(engine, gd, gb, { transB: true }), refMatmul(dout, b, false, true), TOL.matmul, 'NT 1000×500×3000');
+      await expectTensor(matmul(engine, ga, gd, { transA: true }), refMatmul(a, dout, true, false), TOL.matmul, 'TN 3000×1000×500');
+    },
+  },
+  {
+    name: 'column sums and whole sums match float64 (1 row, odd sizes, 60000 rows)',
+    async run(engine) {
+      const { columnSum, sumAll } = await import('../../src/kernels/reduce');
+      const rng = new Random(3);
+      for (const [R, C] of [[1, 1], [1, 70], [37, 65], [60000, 10]] as const) {
+        const x = randn(rng, [R, C], 1, 0.5); // mean 0.5: sums that do not cancel to ~0
+        const expected = new Float64Array(C);
+        for (let r = 0; r < R; r++) for (let c = 0; c < C; c++) expected[c] += x.data[r * C + c]!;
+        const gx = upload(engine, x);
+        expectClose(await download(columnSum(engine, gx, R, C)), expected, TOL.reduction, `column sum ${R}×${C}`);
+        const total = x.data.reduce((a, v) => a + v, 0);
+        const squares = x.data.reduce((a, v) => a + v * v, 0);
+        expectClose([await sumAll(engine, gx, { scale: 0.5 }).item()], [0.5 * total], TOL.reduction, `sum ${R}×${C}`);
+        expectClose([await sumAll(engine, gx, { square: true }).item()], [squares], TOL.reduction, `sum of squares ${R}×${C}`);
+      }
+    },
+  },
+];

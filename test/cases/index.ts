@@ -1,0 +1,7 @@
+// Every layer-suite case, by family: the Node and the Chromium runners both import this list.
+
+import type { TestCase } from '../harness/check';
+import { cases as engine } from './engine.cases';
+import { cases as affine } from './affine.cases';
+
+export const suites: Record<string, TestCase[]> = { engine, affine };
