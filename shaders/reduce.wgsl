@@ -41,11 +41,12 @@ struct SumParams {
 @group(0) @binding(2) var<uniform> sparams: SumParams;
 
 override SQUARE: bool = false;
+override ACCUMULATE: bool = false;
 const SUM_WG = 256u;
 var<workgroup> lanes: array<f32, SUM_WG>;
 
-// total[0] = scale · Σ v[i] (or Σ v[i]² when SQUARE), in one workgroup: each invocation strides
-// over the vector, then a tree reduction in workgroup memory.
+// total[0] = scale · Σ v[i] (or Σ v[i]² when SQUARE; added to total[0] when ACCUMULATE), in one
+// workgroup: each invocation strides over the vector, then a tree reduction in workgroup memory.
 @compute @workgroup_size(SUM_WG)
 fn sum_all(@builtin(local_invocation_index) lid: u32) {
   var acc = 0.0;
@@ -62,6 +63,7 @@ fn sum_all(@builtin(local_invocation_index) lid: u32) {
     workgroupBarrier();
   }
   if (lid == 0u) {
-    total[0] = lanes[0] * sparams.scale;
+    let value = lanes[0] * sparams.scale;
+    total[0] = select(value, total[0] + value, ACCUMULATE);
   }
 }

@@ -2,6 +2,7 @@
 
 import source from '../../shaders/reduce.wgsl?raw';
 import type { Engine } from '../engine/engine';
+import type { UniformValue } from '../engine/uniforms';
 import { Tensor, fmt } from '../tensor';
 import { defineKernel, grid1d } from './kernel';
 
@@ -14,14 +15,16 @@ const columnSumKernel = defineKernel({
 });
 
 const sumKernels = [false, true].map((square) =>
-  defineKernel({
-    name: square ? 'sum_squares' : 'sum',
-    source,
-    entryPoint: 'sum_all',
-    bindings: ['read', 'write'],
-    uniforms: ['u32', 'f32'],
-    constants: { SQUARE: +square },
-  }),
+  [false, true].map((accumulate) =>
+    defineKernel({
+      name: `${square ? 'sum_squares' : 'sum'}${accumulate ? '_accumulate' : ''}`,
+      source,
+      entryPoint: 'sum_all',
+      bindings: ['read', 'write'],
+      uniforms: ['u32', 'f32'],
+      constants: { SQUARE: +square, ACCUMULATE: +accumulate },
+    }),
+  ),
 );
 
 /** Sums an (N, D) matrix over its rows: a (D) vector. */
@@ -34,11 +37,27 @@ export function columnSum(engine: Engine, x: Tensor, rows: number, cols: number)
   return out;
 }
 
+export interface SumOptions {
+  /** Multiplies the sum (a function is re-read when a captured step replays). */
+  scale?: UniformValue;
+  /** Sums squares instead. */
+  square?: boolean;
+}
+
 /** scale · Σ x (or scale · Σ x² with `square`), as a one-element tensor. */
-export function sumAll(engine: Engine, x: Tensor, { scale = 1, square = false } = {}): Tensor {
-  if (x.dtype !== 'f32') throw new Error(`shadergrad: sum: expects f32, got ${x.dtype} ${fmt(x.shape)}`);
-  const kernel = sumKernels[+square]!;
-  const out = engine.empty([1], 'f32', kernel.name);
-  engine.dispatch(kernel, [x, out], [1, 1, 1], [x.size, scale]);
+export function sumAll(engine: Engine, x: Tensor, options: SumOptions = {}): Tensor {
+  const out = engine.empty([1], 'f32', 'sum');
+  dispatchSum(engine, x, out, options, false);
   return out;
+}
+
+/** total += scale · Σ x (or Σ x²), in place on a one-element tensor (L2 penalties into a loss). */
+export function sumAllInto(engine: Engine, total: Tensor, x: Tensor, options: SumOptions = {}): void {
+  if (total.size !== 1 || total.dtype !== 'f32') throw new Error(`shadergrad: sum: the total must be one f32 element, got ${fmt(total.shape)}`);
+  dispatchSum(engine, x, total, options, true);
+}
+
+function dispatchSum(engine: Engine, x: Tensor, total: Tensor, { scale = 1, square = false }: SumOptions, accumulate: boolean): void {
+  if (x.dtype !== 'f32') throw new Error(`shadergrad: sum: expects f32, got ${x.dtype} ${fmt(x.shape)}`);
+  engine.dispatch(sumKernels[+square]![+accumulate]!, [x, total], [1, 1, 1], [x.size, scale]);
 }

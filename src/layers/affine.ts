@@ -14,7 +14,7 @@ export function affineForward(x: Tensor, w: Tensor, b: Tensor): { out: Tensor; c
 
 /** Gradients of the affine layer: dx shaped like x, dw like w, db like b. */
 export function affineBackward(dout: Tensor, cache: AffineCache): { dx: Tensor; dw: Tensor; db: Tensor } {
-  return affine.backward(dout, cache);
+  return affine.backward(dout, cache) as { dx: Tensor; dw: Tensor; db: Tensor };
 }
 
 export function reluForward(x: Tensor): { out: Tensor; cache: Tensor } {
@@ -34,5 +34,5 @@ export function affineReluForward(x: Tensor, w: Tensor, b: Tensor): { out: Tenso
 
 export function affineReluBackward(dout: Tensor, cache: AffineCache): { dx: Tensor; dw: Tensor; db: Tensor } {
   if (!cache.reluOut) throw new Error('shadergrad: affineReluBackward: this cache is from affineForward, not affineReluForward');
-  return affine.backward(dout, cache);
+  return affine.backward(dout, cache) as { dx: Tensor; dw: Tensor; db: Tensor };
 }

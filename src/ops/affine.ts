@@ -36,7 +36,7 @@ export const affine = defineOp({
     const out = matmul(x.engine, x, w, { bias: b, relu, label: op });
     return { out, saved: { x, w, b, reluOut: relu ? out : null } as AffineSaved };
   },
-  backward(dout: Tensor, saved: AffineSaved) {
+  backward(dout: Tensor, saved: AffineSaved, needs?: { dx?: boolean }): { dx: Tensor | null; dw: Tensor; db: Tensor } {
     const { x, w, reluOut } = saved;
     const engine = x.engine;
     const N = x.shape[0]!;
@@ -45,7 +45,7 @@ export const affine = defineOp({
       throw new Error(`shadergrad: affineBackward: dout ${fmt(dout.shape)} should be [${N}, ${M}] for x ${fmt(x.shape)} and w ${fmt(w.shape)}`);
     }
     const d = reluOut ? reluBackward(engine, dout, reluOut) : dout;
-    const dx = matmul(engine, d, w, { transB: true, outShape: x.shape, label: 'affineBackward.dx' });
+    const dx = needs?.dx === false ? null : matmul(engine, d, w, { transB: true, outShape: x.shape, label: 'affineBackward.dx' });
     const dw = matmul(engine, x, d, { transA: true, label: 'affineBackward.dw' });
     const db = columnSum(engine, d, N, M);
     if (d !== dout) d.dispose();

@@ -1,0 +1,17 @@
+// Elementwise kernels: in-place y += alpha·x.
+
+import source from '../../shaders/elementwise.wgsl?raw';
+import type { Engine } from '../engine/engine';
+import type { UniformValue } from '../engine/uniforms';
+import { Tensor, fmt } from '../tensor';
+import { defineKernel, elementGrid } from './kernel';
+
+const axpyKernel = defineKernel({ name: 'axpy', source, entryPoint: 'axpy', bindings: ['read', 'write'], uniforms: ['u32', 'f32'] });
+
+/** y += alpha·x, in place (alpha may be a function, re-read when a captured step replays). */
+export function axpyInPlace(engine: Engine, y: Tensor, x: Tensor, alpha: UniformValue = 1): void {
+  if (x.size !== y.size || x.dtype !== 'f32' || y.dtype !== 'f32') {
+    throw new Error(`shadergrad: axpy: x ${x.dtype} ${fmt(x.shape)} and y ${y.dtype} ${fmt(y.shape)} differ`);
+  }
+  if (y.size) engine.dispatch(axpyKernel, [x, y], elementGrid(axpyKernel, y.size), [y.size, alpha]);
+}
