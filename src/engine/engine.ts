@@ -40,12 +40,19 @@ export type Command =
   | { kind: 'copy'; src: GpuBuffer; srcOffset: number; dst: GpuBuffer | GPUBuffer; dstOffset: number; size: number }
   | { kind: 'clear'; dst: GpuBuffer; offset: number; size: number };
 
+export interface ReplayOptions {
+  /** Submit at once (default); false leaves the commands queued for the next submit. */
+  flush?: boolean;
+}
+
 /** A step recorded once by `Engine.capture` and replayed with one submit, without re-running op logic. */
 export class CapturedStep<T = unknown> {
   readonly commands: Command[] = [];
   readonly hooks: Array<() => void> = [];
   readonly scope = new PoolScope();
   readonly buffers = new Set<GpuBuffer>();
+  /** The engine batch its commands were last queued in (a second replay must not overwrite its uniforms first). */
+  queuedInBatch = -1;
   result!: T;
   replays = 0;
   disposed = false;
@@ -57,8 +64,8 @@ export class CapturedStep<T = unknown> {
   ) {}
 
   /** Runs the captured commands again (its hooks first), as one submit. */
-  replay(): T {
-    this.engine.replay(this);
+  replay(options?: ReplayOptions): T {
+    this.engine.replay(this, options);
     return this.result;
   }
 
@@ -363,19 +370,22 @@ export class Engine {
     return step;
   }
 
-  /** Replays a captured step: its hooks, then its commands, in one submit. */
-  replay(step: CapturedStep): void {
+  /** Replays a captured step: its hooks, then its commands, in one submit (with what is pending). */
+  replay(step: CapturedStep, { flush = true }: ReplayOptions = {}): void {
     this.check();
     if (step.disposed) throw new Error(`shadergrad: captured step '${step.label}' was disposed`);
     if (this.capturing) throw new Error('shadergrad: cannot replay a step while capturing another');
+    // Its uniforms are rewritten below: an earlier replay still waiting in this batch goes first.
+    if (step.queuedInBatch === this.batch) this.flush();
     for (const hook of step.hooks) hook();
     step.arena.upload(this.device.queue, true);
     const batch = this.batch;
     for (const b of step.buffers) b.usedInBatch = batch;
     for (const c of step.commands) this.pending.push(c);
+    step.queuedInBatch = batch;
     this.counters.dispatches += step.commands.length;
     step.replays++;
-    this.flush();
+    if (flush) this.flush();
   }
 
   /** @internal */

@@ -72,7 +72,9 @@ async function requestNodeAdapter(options: GPURequestAdapterOptions, dawnOptions
   };
   const env = process.env;
   const icdChosen = env.VK_ICD_FILENAMES || env.VK_DRIVER_FILES;
-  let adapter = await tryCreate();
+  // With no GPU device, go straight to SwiftShader (probing Mesa's drivers only prints warnings).
+  const gpuDriver = icdChosen || process.platform !== 'linux' || hasGpuDevice(fs);
+  let adapter = gpuDriver ? await tryCreate() : null;
   if (adapter && !isLavapipe(adapter)) return adapter;
   if (!icdChosen) {
     // No GPU driver answered: fall back to SwiftShader's ICD, shipped with Chromium.
@@ -94,6 +96,16 @@ async function requestNodeAdapter(options: GPURequestAdapterOptions, dawnOptions
     icdChosen && `VK_ICD_FILENAMES/VK_DRIVER_FILES is set to ${icdChosen}: check that the file exists and its driver loads`,
   ].filter(Boolean);
   throw new Error(`shadergrad: Dawn (the 'webgpu' package) found no WebGPU adapter. ${hints.join('; ')}.`);
+}
+
+/** Whether Linux shows a GPU device node (DRM render node, or NVIDIA's) a Vulkan driver could use. */
+function hasGpuDevice(fs: typeof import('node:fs')): boolean {
+  try {
+    if (fs.readdirSync('/dev/dri').some((f) => f.startsWith('renderD'))) return true;
+  } catch {
+    // no DRM devices
+  }
+  return fs.existsSync('/dev/nvidia0') || fs.existsSync('/dev/dxg');
 }
 
 /** Mesa's lavapipe advertises Vulkan but Dawn cannot run on it; treat it as "no adapter". */

@@ -1,0 +1,121 @@
+// The tape: a forward pass records each op (inputs, saved values); backward replays them in reverse.
+
+import type { Engine } from '../engine/engine';
+import { axpyInPlace } from '../kernels/elementwise';
+import type { Op } from '../ops/op';
+import type { Tensor } from '../tensor';
+
+/** Maps each gradient an op returns (dx, dw, …) to the input tensor it belongs to; an op that returns one tensor calls it dx. */
+export type GradInputs<Grads> = Grads extends Tensor ? { dx?: Tensor | null } : { [K in keyof Grads]?: Tensor | null };
+
+interface Node {
+  op: Op<never[], unknown, unknown>;
+  saved: unknown;
+  inputs: Record<string, Tensor | null | undefined>;
+  out: Tensor;
+}
+
+/**
+ * Records ops applied through it. Tensors the caller `watch`es (parameters) get gradients; an op
+ * output needs one when any of its inputs does. With `grad: false` nothing is recorded and each
+ * op's backward-only temporaries are freed at once (inference).
+ */
+export class Tape {
+  private readonly nodes: Node[] = [];
+  private readonly requiresGrad = new Set<Tensor>();
+  private readonly watched = new Set<Tensor>();
+  /** Op outputs (activations): freed by dispose(). */
+  private readonly intermediates: Tensor[] = [];
+
+  constructor(
+    readonly engine: Engine,
+    readonly grad = true,
+  ) {}
+
+  /** Marks a leaf (a parameter) whose gradient backward() should return. */
+  watch(t: Tensor): Tensor {
+    this.requiresGrad.add(t);
+    this.watched.add(t);
+    return t;
+  }
+
+  /** Keeps an op output alive past dispose() (the caller now owns it). */
+  release(t: Tensor): Tensor {
+    const i = this.intermediates.indexOf(t);
+    if (i >= 0) this.intermediates.splice(i, 1);
+    return t;
+  }
+
+  /** Runs `op.forward(...args)`; `inputs` says which input each of the op's gradients is for. */
+  apply<Args extends unknown[], Saved, Grads>(op: Op<Args, Saved, Grads>, args: Args, inputs: GradInputs<Grads>): Tensor {
+    const { out, saved } = op.forward(...args);
+    this.intermediates.push(out);
+    if (!this.grad) {
+      for (const t of op.temporaries(saved)) t.dispose();
+      return out;
+    }
+    const record = inputs as Record<string, Tensor | null | undefined>;
+    if (Object.values(record).some((t) => t && this.requiresGrad.has(t))) this.requiresGrad.add(out);
+    this.nodes.push({ op: op as unknown as Node['op'], saved, inputs: record, out });
+    return out;
+  }
+
+  /**
+   * Back-propagates `grad` (the gradient of `root`) through the recorded ops in reverse and
+   * returns the gradient of every watched leaf that the root depends on. Gradients of a tensor
+   * used twice are summed. The tape's saved values are freed as it goes.
+   */
+  backward(root: Tensor, grad: Tensor): Map<Tensor, Tensor> {
+    if (!this.grad) throw new Error('shadergrad: this tape records no gradients (grad: false)');
+    const grads = new Map<Tensor, Tensor>([[root, grad]]);
+    for (let i = this.nodes.length - 1; i >= 0; i--) {
+      const node = this.nodes[i]!;
+      const dout = grads.get(node.out);
+      if (dout) {
+        const needs: Record<string, boolean> = {};
+        for (const [key, t] of Object.entries(node.inputs)) needs[key] = !!t && this.requiresGrad.has(t);
+        const result = node.op.backward(dout, node.saved as never, needs as never) as unknown;
+        const inputGrads: Record<string, Tensor | null> = isTensor(result) ? { dx: result } : (result as Record<string, Tensor | null>);
+        let forwarded = false; // an op may pass dout on unchanged as an input's gradient
+        for (const [key, g] of Object.entries(inputGrads)) {
+          const input = node.inputs[key];
+          if (!g) continue;
+          if (!input || !needs[key]) {
+            if (g !== dout) g.dispose();
+            continue;
+          }
+          const existing = grads.get(input);
+          if (existing) {
+            axpyInPlace(this.engine, existing, g, 1);
+            if (g !== dout) g.dispose();
+          } else {
+            grads.set(input, g);
+            if (g === dout) forwarded = true;
+          }
+        }
+        grads.delete(node.out);
+        if (!forwarded && dout !== grad) dout.dispose();
+      }
+      for (const t of node.op.temporaries(node.saved as never)) t.dispose();
+    }
+    this.nodes.length = 0;
+    const leaves = new Map<Tensor, Tensor>();
+    for (const [t, g] of grads) {
+      if (this.watched.has(t)) leaves.set(t, g);
+      else if (g !== grad) g.dispose();
+    }
+    return leaves;
+  }
+
+  /** Frees the activations and anything backward did not consume. */
+  dispose(): void {
+    for (const node of this.nodes) for (const t of node.op.temporaries(node.saved as never)) t.dispose();
+    this.nodes.length = 0;
+    for (const t of this.intermediates) t.dispose();
+    this.intermediates.length = 0;
+  }
+}
+
+function isTensor(value: unknown): value is Tensor {
+  return typeof value === 'object' && value !== null && 'shape' in value && 'dtype' in value && 'engine' in value;
+}

@@ -1,0 +1,271 @@
+// The fully-connected network behind TwoLayerNet and FullyConnectedNet: parameters, the taped
+// forward/backward pass, and captured steps replayed per input shape.
+
+import type { CapturedStep, Engine } from '../engine/engine';
+import { axpyInPlace } from '../kernels/elementwise';
+import { sumAllInto } from '../kernels/reduce';
+import { Tape } from '../graph/tape';
+import { affine } from '../ops/affine';
+import { batchnorm, type BnParam } from '../ops/batchnorm';
+import { dropout, type DropoutParam } from '../ops/dropout';
+import { relu } from '../ops/relu';
+import { classificationLoss } from '../kernels/loss';
+import { Random } from '../random';
+import { Tensor, fmt } from '../tensor';
+
+export interface NetworkConfig {
+  inputDim: number;
+  hiddenDims: number[];
+  numClasses: number;
+  /** Probability of dropping a hidden unit (0: no dropout). */
+  dropout: number;
+  batchnorm: boolean;
+  reg: number;
+  weightScale: number;
+  seed?: number;
+}
+
+export interface LossOptions {
+  /** Capture the step on first use and replay it later (default true); false runs eagerly. */
+  capture?: boolean;
+}
+
+export interface TrainResult {
+  loss: Tensor;
+  grads: Record<string, Tensor>;
+}
+
+/** A step captured for one input shape and mode, with the input buffers it reads. */
+interface CapturedEntry {
+  step: CapturedStep<{ scores?: Tensor; loss?: Tensor; grads?: Record<string, Tensor> }>;
+  X: Tensor;
+  y: Tensor | null;
+  params: Record<string, Tensor>;
+}
+
+const MAX_CAPTURES = 8;
+
+/**
+ * (affine - [batchnorm] - relu - [dropout]) × (L − 1) - affine - softmax, with parameters W1, b1,
+ * …, WL, bL and gamma1, beta1, … for the hidden layers when batchnorm is on.
+ */
+export class Network {
+  readonly engine: Engine;
+  /** The parameters by name; assigning one (params.W1 = t) takes effect on the next call. */
+  params: Record<string, Tensor> = {};
+  /** L2 regularization strength (0.5·reg·ΣW² in the loss); writable. */
+  reg: number;
+  readonly inputDim: number;
+  readonly hiddenDims: readonly number[];
+  readonly numClasses: number;
+  readonly numLayers: number;
+  readonly useBatchnorm: boolean;
+  readonly dropoutP: number;
+  readonly seed: number | undefined;
+  /** Per hidden layer: mode, eps, momentum and the running averages (GPU tensors, updated in place). */
+  readonly bnParams: BnParam[] = [];
+  private readonly dropoutParams: DropoutParam[] = [];
+  private readonly captures = new Map<string, CapturedEntry>();
+
+  constructor(engine: Engine, config: NetworkConfig) {
+    const { inputDim, hiddenDims, numClasses, dropout: p, weightScale } = config;
+    for (const [name, v] of [['inputDim', inputDim], ['numClasses', numClasses], ...hiddenDims.map((h, i) => [`hiddenDims[${i}]`, h] as const)] as const) {
+      if (!Number.isInteger(v) || (v as number) < 1) throw new Error(`shadergrad: ${this.constructor.name}: ${name} must be a positive integer, got ${v}`);
+    }
+    if (!(p >= 0 && p < 1)) throw new Error(`shadergrad: ${this.constructor.name}: dropout must be in [0, 1), got ${p}`);
+    if (!(weightScale >= 0)) throw new Error(`shadergrad: ${this.constructor.name}: weightScale must be ≥ 0, got ${weightScale}`);
+    this.engine = engine;
+    this.inputDim = inputDim;
+    this.hiddenDims = [...hiddenDims];
+    this.numClasses = numClasses;
+    this.numLayers = hiddenDims.length + 1;
+    this.useBatchnorm = config.batchnorm;
+    this.dropoutP = p;
+    this.reg = config.reg;
+    this.seed = config.seed;
+    const rng = new Random(config.seed);
+    const dims = [inputDim, ...hiddenDims, numClasses];
+    for (let l = 1; l <= this.numLayers; l++) {
+      const [fanIn, fanOut] = [dims[l - 1]!, dims[l]!];
+      this.params[`W${l}`] = engine.tensor(rng.normals(fanIn * fanOut, weightScale), [fanIn, fanOut]);
+      this.params[`b${l}`] = engine.zeros([fanOut]);
+      if (l < this.numLayers && this.useBatchnorm) {
+        this.params[`gamma${l}`] = engine.tensor(new Float32Array(fanOut).fill(1), [fanOut]);
+        this.params[`beta${l}`] = engine.zeros([fanOut]);
+        this.bnParams.push({ mode: 'train', eps: 1e-5, momentum: 0.9, runningMean: engine.zeros([fanOut]), runningVar: engine.zeros([fanOut]) });
+      }
+      if (l < this.numLayers && p > 0) this.dropoutParams.push({ p, mode: 'train', seed: config.seed, stream: l });
+    }
+  }
+
+  /** Names and shapes every parameter must have. */
+  expectedShapes(): Record<string, number[]> {
+    const dims = [this.inputDim, ...this.hiddenDims, this.numClasses];
+    const shapes: Record<string, number[]> = {};
+    for (let l = 1; l <= this.numLayers; l++) {
+      shapes[`W${l}`] = [dims[l - 1]!, dims[l]!];
+      shapes[`b${l}`] = [dims[l]!];
+      if (l < this.numLayers && this.useBatchnorm) {
+        shapes[`gamma${l}`] = [dims[l]!];
+        shapes[`beta${l}`] = [dims[l]!];
+      }
+    }
+    return shapes;
+  }
+
+  /** Test mode: the class scores (N, C) for X (N, d1, …, dk). */
+  loss(X: Tensor, y?: undefined, options?: LossOptions): Tensor;
+  /** Train mode: the mean softmax loss plus the L2 penalty, and the gradient of every parameter. */
+  loss(X: Tensor, y: Tensor, options?: LossOptions): TrainResult;
+  loss(X: Tensor, y?: Tensor, options: LossOptions = {}): Tensor | TrainResult {
+    this.checkInputs(X, y);
+    const train = y !== undefined;
+    if (options.capture === false) return train ? this.trainPass(X, y) : this.scorePass(X);
+    const entry = this.capturedFor(X, y);
+    const out = entry.step.result;
+    // Fresh copies: a later call replays into the same buffers.
+    const copy = (t: Tensor) => {
+      const c = this.engine.empty(t.shape, t.dtype, 'loss.result');
+      this.engine.copy(t, c);
+      return c;
+    };
+    const result: Tensor | TrainResult = train
+      ? { loss: copy(out.loss!), grads: Object.fromEntries(Object.entries(out.grads!).map(([k, g]) => [k, copy(g)])) }
+      : copy(out.scores!);
+    this.engine.flush();
+    return result;
+  }
+
+  /** The captured step for this input shape and mode: replayed (inputs copied in) or captured now. */
+  private capturedFor(X: Tensor, y: Tensor | undefined): CapturedEntry {
+    const engine = this.engine;
+    const train = y !== undefined;
+    const key = `${train ? 'train' : 'test'}:${X.shape.join('x')}:${train && this.reg !== 0 ? 'reg' : ''}`;
+    let entry = this.captures.get(key);
+    if (entry && Object.entries(this.params).some(([name, t]) => entry!.params[name] !== t || t.disposed)) {
+      this.disposeEntry(key, entry);
+      entry = undefined;
+    }
+    if (entry) {
+      engine.copy(X, entry.X);
+      if (y) engine.copy(y, entry.y!);
+      this.captures.delete(key); // most recently used last
+      this.captures.set(key, entry);
+      engine.replay(entry.step, { flush: false });
+      return entry;
+    }
+    const Xc = engine.empty(X.shape, 'f32', 'step.X');
+    const yc = y ? engine.empty(y.shape, 'i32', 'step.y') : null;
+    engine.copy(X, Xc);
+    if (y) engine.copy(y, yc!);
+    const step = engine.capture(
+      () => (train ? this.trainPass(Xc, yc!) : { scores: this.scorePass(Xc) }),
+      `${this.constructor.name}.${key}`,
+    );
+    entry = { step, X: Xc, y: yc, params: { ...this.params } };
+    this.captures.set(key, entry);
+    if (this.captures.size > MAX_CAPTURES) {
+      const [oldest, old] = this.captures.entries().next().value as [string, CapturedEntry];
+      this.disposeEntry(oldest, old);
+    }
+    return entry;
+  }
+
+  private disposeEntry(key: string, entry: CapturedEntry): void {
+    entry.step.dispose();
+    entry.X.dispose();
+    entry.y?.dispose();
+    this.captures.delete(key);
+  }
+
+  /** Forward in test mode: scores (N, C). */
+  scorePass(X: Tensor): Tensor {
+    for (const bn of this.bnParams) bn.mode = 'test';
+    for (const dp of this.dropoutParams) dp.mode = 'test';
+    const tape = new Tape(this.engine, false);
+    const scores = tape.release(this.forward(tape, X));
+    tape.dispose();
+    return scores;
+  }
+
+  /** Forward and backward in train mode: loss (one element) and a gradient per parameter. */
+  trainPass(X: Tensor, y: Tensor): TrainResult {
+    const engine = this.engine;
+    for (const bn of this.bnParams) bn.mode = 'train';
+    for (const dp of this.dropoutParams) dp.mode = 'train';
+    const tape = new Tape(engine);
+    for (const t of Object.values(this.params)) tape.watch(t);
+    const scores = this.forward(tape, X);
+    const { loss, dx: dscores } = classificationLoss(engine, 'softmax', scores, y);
+    const weights = Array.from({ length: this.numLayers }, (_, i) => this.params[`W${i + 1}`]!);
+    if (this.reg !== 0) {
+      for (const W of weights) sumAllInto(engine, loss, W, { square: true, scale: () => 0.5 * this.reg });
+    }
+    const leafGrads = tape.backward(scores, dscores);
+    dscores.dispose();
+    tape.dispose();
+    const grads: Record<string, Tensor> = {};
+    for (const [name, t] of Object.entries(this.params)) {
+      const g = leafGrads.get(t);
+      if (!g) throw new Error(`shadergrad: ${this.constructor.name}: no gradient reached ${name}`);
+      grads[name] = g;
+    }
+    if (this.reg !== 0) {
+      for (let l = 1; l <= this.numLayers; l++) axpyInPlace(engine, grads[`W${l}`]!, this.params[`W${l}`]!, () => this.reg);
+    }
+    return { loss, grads };
+  }
+
+  /** The layers, applied through the tape; returns the scores. */
+  private forward(tape: Tape, X: Tensor): Tensor {
+    const p = this.params;
+    let h = X;
+    for (let l = 1; l < this.numLayers; l++) {
+      const [W, b] = [p[`W${l}`]!, p[`b${l}`]!];
+      if (this.useBatchnorm) {
+        const a = tape.apply(affine, [h, W, b, false], { dx: h, dw: W, db: b });
+        const [gamma, beta] = [p[`gamma${l}`]!, p[`beta${l}`]!];
+        const n = tape.apply(batchnorm, [a, gamma, beta, this.bnParams[l - 1]!], { dx: a, dgamma: gamma, dbeta: beta });
+        h = tape.apply(relu, [n], { dx: n });
+      } else {
+        h = tape.apply(affine, [h, W, b, true], { dx: h, dw: W, db: b });
+      }
+      if (this.dropoutP > 0) h = tape.apply(dropout, [h, this.dropoutParams[l - 1]!], { dx: h });
+    }
+    const L = this.numLayers;
+    return tape.apply(affine, [h, p[`W${L}`]!, p[`b${L}`]!, false], { dx: h, dw: p[`W${L}`]!, db: p[`b${L}`]! });
+  }
+
+  private checkInputs(X: Tensor, y: Tensor | undefined): void {
+    const name = `${this.constructor.name}.loss`;
+    const D = X.shape.slice(1).reduce((a, b) => a * b, 1);
+    if (X.dtype !== 'f32' || X.rank < 2 || D !== this.inputDim) {
+      throw new Error(`shadergrad: ${name}: X must be f32 (N, …) with ${this.inputDim} features per row, got ${X.dtype} ${fmt(X.shape)}`);
+    }
+    if (y !== undefined && (y.dtype !== 'i32' || y.rank !== 1 || y.shape[0] !== X.shape[0])) {
+      throw new Error(`shadergrad: ${name}: y must be i32 of shape [${X.shape[0]}], got ${y.dtype} ${fmt(y.shape)}`);
+    }
+    const expected = this.expectedShapes();
+    for (const [key, shape] of Object.entries(expected)) {
+      const t = this.params[key];
+      if (!t) throw new Error(`shadergrad: ${name}: params.${key} is missing`);
+      if (t.disposed) throw new Error(`shadergrad: ${name}: params.${key} was disposed`);
+      if (t.dtype !== 'f32' || t.shape.join() !== shape.join()) {
+        throw new Error(`shadergrad: ${name}: params.${key} must be f32 ${fmt(shape)}, got ${t.dtype} ${fmt(t.shape)}`);
+      }
+    }
+    for (const key of Object.keys(this.params)) {
+      if (!(key in expected)) throw new Error(`shadergrad: ${name}: unknown parameter params.${key}`);
+    }
+  }
+
+  /** Frees the parameters, running averages and captured steps. */
+  dispose(): void {
+    for (const [key, entry] of [...this.captures]) this.disposeEntry(key, entry);
+    for (const t of Object.values(this.params)) t.dispose();
+    for (const bn of this.bnParams) {
+      bn.runningMean?.dispose();
+      bn.runningVar?.dispose();
+    }
+  }
+}

@@ -1,0 +1,258 @@
+// Model cases: TwoLayerNet's published values, both nets' gradients against float64, capture/replay.
+
+import type { Engine } from '../../src/engine/engine';
+import { dropoutKeepMask } from '../../src/kernels/dropout';
+import { FullyConnectedNet } from '../../src/models/fully-connected-net';
+import type { Network } from '../../src/models/network';
+import { TwoLayerNet } from '../../src/models/two-layer-net';
+import { Random } from '../../src/random';
+import { numericGradient, relativeError } from '../../src/reference/gradcheck';
+import { type NDArray, linspace, nd } from '../../src/reference/ndarray';
+import { networkLoss, type ReferenceNetwork } from '../../src/reference/network';
+import { TOL, type TestCase, download, expectClose, expectTrue, randn, randomLabels, upload } from '../harness/check';
+
+async function paramsOf(model: Network): Promise<Record<string, NDArray>> {
+  const out: Record<string, NDArray> = {};
+  for (const [k, t] of Object.entries(model.params)) out[k] = nd(await download(t), t.shape);
+  return out;
+}
+
+async function referenceOf(model: Network): Promise<ReferenceNetwork> {
+  const p = model.dropoutP;
+  return {
+    numLayers: model.numLayers,
+    batchnorm: model.useBatchnorm,
+    dropout: p,
+    reg: model.reg,
+    params: await paramsOf(model),
+    bnParams: model.bnParams.map(() => ({ mode: 'train' as const })),
+    dropoutKeep: (layer, size) => dropoutKeepMask(model.seed!, layer, size, p),
+  };
+}
+
+function disposeResult(r: { loss: { dispose(): void }; grads: Record<string, { dispose(): void }> }): void {
+  r.loss.dispose();
+  for (const g of Object.values(r.grads)) g.dispose();
+}
+
+interface NetCase {
+  label: string;
+  make(engine: Engine): Network;
+  N: number;
+  D: number;
+}
+
+const netCases: NetCase[] = [
+  { label: 'TwoLayerNet reg 0', N: 7, D: 13, make: (e) => new TwoLayerNet(e, { inputDim: 13, hiddenDim: 11, numClasses: 5, weightScale: 0.3, seed: 1 }) },
+  { label: 'TwoLayerNet reg 3.14', N: 7, D: 13, make: (e) => new TwoLayerNet(e, { inputDim: 13, hiddenDim: 11, numClasses: 5, weightScale: 0.3, reg: 3.14, seed: 2 }) },
+  ...[1, 2, 3, 4].flatMap((layers) =>
+    [false, true].flatMap((batchnorm) =>
+      [0, 3.14].map(
+        (reg): NetCase => ({
+          label: `FullyConnectedNet ${layers} hidden${batchnorm ? ' + batchnorm' : ''}, reg ${reg}`,
+          N: 9,
+          D: 15,
+          make: (e) =>
+            new FullyConnectedNet(e, {
+              hiddenDims: [20, 17, 30, 9].slice(0, layers),
+              inputDim: 15,
+              numClasses: 7,
+              batchnorm,
+              reg,
+              weightScale: 0.2,
+              seed: layers * 10 + +batchnorm,
+            }),
+        }),
+      ),
+    ),
+  ),
+  {
+    label: 'FullyConnectedNet 2 hidden + dropout 0.3 (seeded), reg 0.5, N = 1',
+    N: 1,
+    D: 15,
+    make: (e) => new FullyConnectedNet(e, { hiddenDims: [12, 8], inputDim: 15, numClasses: 4, batchnorm: false, dropout: 0.3, reg: 0.5, weightScale: 0.3, seed: 77 }),
+  },
+  {
+    label: 'FullyConnectedNet 3 hidden + batchnorm + dropout 0.25 (seeded)',
+    N: 16,
+    D: 10,
+    make: (e) => new FullyConnectedNet(e, { hiddenDims: [33, 14, 25], inputDim: 10, numClasses: 6, batchnorm: true, dropout: 0.25, weightScale: 0.3, seed: 5 }),
+  },
+];
+
+export const cases: TestCase[] = [
+  {
+    name: "TwoLayerNet model reproduces the course's scores and losses (3.4702243556; 26.5948426952 with reg = 1)",
+    async run(engine) {
+      const [N, D, H, C] = [3, 5, 50, 7];
+      const model = new TwoLayerNet(engine, { inputDim: D, hiddenDim: H, numClasses: C, weightScale: 1e-2 });
+      const replace = (name: string, data: Float64Array, shape: number[]) => {
+        model.params[name]!.dispose();
+        model.params[name] = engine.tensor(data, shape);
+      };
+      replace('W1', linspace(-0.7, 0.3, D * H), [D, H]);
+      replace('b1', linspace(-0.1, 0.9, H), [H]);
+      replace('W2', linspace(-0.3, 0.4, H * C), [H, C]);
+      replace('b2', linspace(-0.9, 0.1, C), [C]);
+      // X = np.linspace(-5.5, 4.5, num=N*D).reshape(D, N).T
+      const lin = linspace(-5.5, 4.5, N * D);
+      const X = engine.tensor(Float32Array.from({ length: N * D }, (_, i) => lin[(i % D) * N + Math.floor(i / D)]!), [N, D]);
+      const correctScores = [
+        11.53165108, 12.2917344, 13.05181771, 13.81190102, 14.57198434, 15.33206765, 16.09215096, 12.05769098, 12.74614105, 13.43459113,
+        14.1230412, 14.81149128, 15.49994135, 16.18839143, 12.58373087, 13.20054771, 13.81736455, 14.43418138, 15.05099822, 15.66781506,
+        16.28463189,
+      ];
+      const scores = model.loss(X);
+      expectClose(await scores.read(), correctScores, 1e-6, 'test-time scores');
+      const y = engine.tensor(new Int32Array([0, 5, 1]));
+      const r = model.loss(X, y);
+      expectClose([await r.loss.item()], [3.4702243556], 1e-6, 'training loss');
+      model.reg = 1.0;
+      const r2 = model.loss(X, y);
+      expectClose([await r2.loss.item()], [26.5948426952], 1e-6, 'regularized loss');
+      model.dispose();
+    },
+  },
+  {
+    name: 'the float64 reference network matches centred finite differences (batchnorm, dropout, reg)',
+    async run() {
+      const rng = new Random(3);
+      const [N, D, H1, H2, C] = [5, 6, 7, 5, 4];
+      const params: Record<string, NDArray> = {
+        W1: randn(rng, [D, H1], 0.5),
+        b1: randn(rng, [H1], 0.1),
+        gamma1: randn(rng, [H1], 0.3, 1),
+        beta1: randn(rng, [H1], 0.1),
+        W2: randn(rng, [H1, H2], 0.5),
+        b2: randn(rng, [H2], 0.1),
+        gamma2: randn(rng, [H2], 0.3, 1),
+        beta2: randn(rng, [H2], 0.1),
+        W3: randn(rng, [H2, C], 0.5),
+        b3: randn(rng, [C], 0.1),
+      };
+      const keep = (layer: number, size: number) => dropoutKeepMask(9, layer, size, 0.3);
+      const net: ReferenceNetwork = { numLayers: 3, batchnorm: true, dropout: 0.3, reg: 0.7, params, dropoutKeep: keep };
+      const X = randn(rng, [N, D]);
+      const y = randomLabels(rng, N, C);
+      const { grads } = networkLoss(net, X, y);
+      for (const name of Object.keys(params)) {
+        const numeric = numericGradient(() => networkLoss(net, X, y).loss, params[name]!);
+        const err = relativeError(grads[name]!.data, numeric);
+        expectTrue(err < 1e-6, `reference network d${name}: relative error ${err}`);
+      }
+    },
+  },
+  ...netCases.map(
+    ({ label, make, N, D }): TestCase => ({
+      name: `${label}: model loss and every gradient match the float64 reference`,
+      async run(engine) {
+        const rng = new Random(N * 31 + D);
+        const model = make(engine);
+        const reference = await referenceOf(model);
+        const X = randn(rng, [N, D]);
+        const y = randomLabels(rng, N, model.numClasses);
+        const expected = networkLoss(reference, X, y);
+        const r = model.loss(upload(engine, X), engine.tensor(y));
+        expectClose([await r.loss.item()], [expected.loss], TOL.reduction, `${label}: loss`);
+        expectTrue(Object.keys(r.grads).sort().join() === Object.keys(expected.grads).sort().join(), `${label}: gradient names ${Object.keys(r.grads)}`);
+        for (const [name, g] of Object.entries(r.grads)) {
+          expectClose(await download(g), expected.grads[name]!.data, TOL.reduction, `${label}: d${name}`);
+        }
+        // Test mode (batchnorm uses the running averages the train step just updated).
+        const scores = model.loss(upload(engine, X));
+        expectClose(await download(scores), networkLoss(reference, X).data, TOL.reduction, `${label}: test-mode scores`);
+        model.dispose();
+      },
+    }),
+  ),
+  {
+    name: 'a replayed model step gives the same loss and gradients as an eager one; new shapes get their own capture',
+    async run(engine) {
+      const rng = new Random(8);
+      const model = new FullyConnectedNet(engine, { hiddenDims: [24, 17], inputDim: 19, numClasses: 6, batchnorm: true, dropout: 0.2, reg: 0.1, weightScale: 0.2, seed: 3 });
+      const X = upload(engine, randn(rng, [10, 19]));
+      const y = engine.tensor(randomLabels(rng, 10, 6));
+      const capturesBefore = engine.stats().captures;
+      disposeResult(model.loss(X, y)); // captured
+      const replayed = model.loss(X, y); // replayed
+      const eager = model.loss(X, y, { capture: false });
+      expectClose([await replayed.loss.item()], [await eager.loss.item()], 1e-6, 'replayed vs eager loss');
+      for (const name of Object.keys(eager.grads)) {
+        expectClose(await download(replayed.grads[name]!), await download(eager.grads[name]!), 1e-5, `replayed vs eager d${name}`);
+      }
+      expectTrue(engine.stats().captures === capturesBefore + 1, 'one capture for one shape');
+      const X3 = upload(engine, randn(rng, [3, 19]));
+      const y3 = engine.tensor(randomLabels(rng, 3, 6));
+      disposeResult(model.loss(X3, y3));
+      model.loss(X3).dispose();
+      expectTrue(engine.stats().captures === capturesBefore + 3, 'a smaller batch and test-mode scoring get their own captures');
+      model.dispose();
+    },
+  },
+  {
+    name: 'model: 100 replayed steps neither grow stats() nor create pipelines or bind groups after the first',
+    timeout: 300_000,
+    async run(engine) {
+      const rng = new Random(9);
+      const model = new FullyConnectedNet(engine, { hiddenDims: [32, 16], inputDim: 20, numClasses: 5, batchnorm: true, dropout: 0.1, reg: 0.01, weightScale: 0.1 });
+      const X = upload(engine, randn(rng, [16, 20]));
+      const y = engine.tensor(randomLabels(rng, 16, 5));
+      disposeResult(model.loss(X, y));
+      disposeResult(model.loss(X, y));
+      await engine.sync();
+      const first = engine.stats();
+      let last = 0;
+      for (let i = 0; i < 100; i++) {
+        const r = model.loss(X, y);
+        if (i === 99) last = await r.loss.item();
+        disposeResult(r);
+      }
+      await engine.sync();
+      const after = engine.stats();
+      for (const key of ['bytesAllocated', 'buffersCreated', 'liveBuffers', 'pipelines', 'bindGroupsCreated', 'captures', 'liveTensors'] as const) {
+        expectTrue(after[key] === first[key], `${key}: ${first[key]} → ${after[key]}`);
+      }
+      expectTrue(after.submits - first.submits === 100 + 1, `one submit per replayed step (+1 read): ${after.submits - first.submits}`);
+      expectTrue(Number.isFinite(last), `loss after 100 replays: ${last}`);
+      model.dispose();
+    },
+  },
+  {
+    name: 'model: assigning model.params.W1 takes effect on the next call; dropout without a seed changes per step',
+    async run(engine) {
+      const rng = new Random(10);
+      const model = new TwoLayerNet(engine, { inputDim: 6, hiddenDim: 8, numClasses: 3, weightScale: 0.5, seed: 4 });
+      const X = upload(engine, randn(rng, [4, 6]));
+      const before = await download(model.loss(X));
+      model.params.W1 = engine.tensor(new Float32Array(48), [6, 8]); // zeros: hidden layer is all zero
+      const after = await download(model.loss(X));
+      const b2 = await download(model.params.b2!);
+      expectTrue(relativeError(after, [...b2, ...b2, ...b2, ...b2]) < 1e-7, 'zero W1 gives scores = b2 on every row');
+      expectTrue(relativeError(before, after) > 1e-3, 'scores changed');
+      model.dispose();
+      const noisy = new FullyConnectedNet(engine, { hiddenDims: [50], inputDim: 6, numClasses: 3, dropout: 0.5, weightScale: 0.5 });
+      const y = engine.tensor(new Int32Array([0, 1, 2, 0]));
+      const l1 = await noisy.loss(X, y).loss.item();
+      const l2 = await noisy.loss(X, y).loss.item();
+      const l3 = await noisy.loss(X, y).loss.item();
+      expectTrue(!(l1 === l2 && l2 === l3), `unseeded dropout draws new masks on replays: ${l1}, ${l2}, ${l3}`);
+      noisy.dispose();
+    },
+  },
+  {
+    name: 'model: bad inputs and parameters give clear errors',
+    async run(engine) {
+      const { expectThrows } = await import('../harness/check');
+      const model = new TwoLayerNet(engine, { inputDim: 6, hiddenDim: 4, numClasses: 3 });
+      const X = engine.tensor(new Float32Array(12), [2, 6]);
+      await expectThrows(() => model.loss(engine.tensor(new Float32Array(10), [2, 5])), /TwoLayerNet.loss: X .* 6 features.*\[2, 5\]/, 'wrong feature count');
+      await expectThrows(() => model.loss(X, engine.tensor([0, 1])), /y must be i32 of shape \[2\].*f32/, 'f32 labels');
+      await expectThrows(() => model.loss(X, engine.tensor(new Int32Array([0, 1, 2]))), /y must be i32 of shape \[2\].*\[3\]/, 'label count');
+      model.params.W2 = engine.tensor(new Float32Array(8), [4, 2]);
+      await expectThrows(() => model.loss(X), /params.W2 must be f32 \[4, 3\], got f32 \[4, 2\]/, 'wrong parameter shape');
+      await expectThrows(() => new FullyConnectedNet(engine, { hiddenDims: [0] }), /hiddenDims\[0\] must be a positive integer/, 'zero hidden size');
+      await expectThrows(() => new FullyConnectedNet(engine, { hiddenDims: [3], dropout: 1 }), /dropout must be in \[0, 1\)/, 'dropout 1');
+      model.dispose();
+    },
+  },
+];
