@@ -1,3 +1,4 @@
 // The layer API of the course (camelCased), on Tensors: forward returns { out, cache }.
 
 export * from './affine';
+export * from './dropout';

@@ -3,5 +3,6 @@
 import type { TestCase } from '../harness/check';
 import { cases as engine } from './engine.cases';
 import { cases as affine } from './affine.cases';
+import { cases as dropout } from './dropout.cases';
 
-export const suites: Record<string, TestCase[]> = { engine, affine };
+export const suites: Record<string, TestCase[]> = { engine, affine, dropout };
