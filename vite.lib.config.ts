@@ -1,0 +1,87 @@
+// Vite for the library: `npm run build` bundles src/index.ts (WGSL inlined through `?raw`) into dist/shadergrad.js, declarations into dist/types.
+import { existsSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import ts from 'typescript';
+import { defineConfig, type Plugin } from 'vite';
+
+const ROOT = fileURLToPath(new URL('.', import.meta.url));
+
+/** `./x` → `./x.js`, `./dir` → `./dir/index.js`: Node's ESM resolution (TypeScript's `nodenext`) needs full paths. */
+function withExtension(specifier: string, fromDir: string): string {
+  if (!specifier.startsWith('.')) return specifier;
+  const target = resolve(fromDir, specifier);
+  if (existsSync(`${target}.ts`)) return `${specifier}.js`;
+  if (existsSync(join(target, 'index.ts'))) return `${specifier}/index.js`;
+  return specifier;
+}
+
+/** Rewrites the relative module specifiers of a declaration file (imports, re-exports, `import("…")` types). */
+const addExtensions: ts.TransformerFactory<ts.SourceFile | ts.Bundle> = (context) => (file) => {
+  if (!ts.isSourceFile(file)) return file;
+  const { factory } = context;
+  const fromDir = dirname(file.fileName);
+  const literal = (node: ts.StringLiteral) => factory.createStringLiteral(withExtension(node.text, fromDir), true);
+  const visit = (node: ts.Node): ts.Node => {
+    if (ts.isImportDeclaration(node) && ts.isStringLiteral(node.moduleSpecifier)) {
+      return factory.updateImportDeclaration(node, node.modifiers, node.importClause, literal(node.moduleSpecifier), node.attributes);
+    }
+    if (ts.isExportDeclaration(node) && node.moduleSpecifier && ts.isStringLiteral(node.moduleSpecifier)) {
+      return factory.updateExportDeclaration(
+        node, node.modifiers, node.isTypeOnly, node.exportClause, literal(node.moduleSpecifier), node.attributes,
+      );
+    }
+    if (ts.isImportTypeNode(node) && ts.isLiteralTypeNode(node.argument) && ts.isStringLiteral(node.argument.literal)) {
+      const argument = factory.createLiteralTypeNode(literal(node.argument.literal));
+      return factory.updateImportTypeNode(node, argument, node.attributes, node.qualifier, node.typeArguments, node.isTypeOf);
+    }
+    return ts.visitEachChild(node, visit, context);
+  };
+  return ts.visitEachChild(file, visit, context);
+};
+
+/** Type-checks src with tsconfig.build.json and emits its declarations, failing the build on any error. */
+function declarations(): Plugin {
+  return {
+    name: 'shadergrad-declarations',
+    apply: 'build',
+    closeBundle() {
+      const host: ts.FormatDiagnosticsHost = {
+        getCanonicalFileName: (name) => name,
+        getCurrentDirectory: () => ROOT,
+        getNewLine: () => '\n',
+      };
+      const fail = (diagnostics: readonly ts.Diagnostic[]) => {
+        throw new Error(`declarations: TypeScript errors\n${ts.formatDiagnostics(diagnostics, host)}`);
+      };
+      const config = ts.getParsedCommandLineOfConfigFile(join(ROOT, 'tsconfig.build.json'), {}, {
+        ...ts.sys,
+        onUnRecoverableConfigFileDiagnostic: (diagnostic) => fail([diagnostic]),
+      })!;
+      if (config.errors.length) fail(config.errors);
+      const program = ts.createProgram(config.fileNames, config.options);
+      const emitted = program.emit(undefined, undefined, undefined, true, { afterDeclarations: [addExtensions] });
+      const diagnostics = [...ts.getPreEmitDiagnostics(program), ...emitted.diagnostics];
+      if (diagnostics.length) fail(diagnostics);
+    },
+  };
+}
+
+export default defineConfig({
+  root: ROOT,
+  publicDir: false,
+  plugins: [declarations()],
+  build: {
+    lib: { entry: 'src/index.ts', formats: ['es'], fileName: () => 'shadergrad.js' },
+    // The library build runs first in `npm run build`: it empties dist/, then the page goes in beside it.
+    outDir: 'dist',
+    emptyOutDir: true,
+    target: 'es2022',
+    minify: false,
+    sourcemap: true,
+    rolldownOptions: {
+      // Dawn's binding and Node's built-ins are loaded at run time, in Node only (the `import('webgpu')` stays dynamic).
+      external: ['webgpu', /^node:/],
+    },
+  },
+});
