@@ -187,7 +187,25 @@ export class Engine {
     }
     const array = toTypedArray(data, type);
     const out = this.empty(dims, type, 'tensor');
-    this.writeBuffer(out.storage, array);
+    this.writeBuffer(out.storage, array, out.byteOffset);
+    return out;
+  }
+
+  /**
+   * 8-bit data (images) kept packed on the GPU, four values to a word, that reads as f32 in [0, 1]
+   * (value / 255). Kernels take rows from it with gatherRows.
+   */
+  tensorUnorm8(data: Uint8Array, shape: readonly number[]): Tensor {
+    this.check();
+    checkShape('tensorUnorm8', shape);
+    if (data.length !== shapeSize(shape)) {
+      throw new Error(`shadergrad: tensorUnorm8: data has ${data.length} bytes but shape [${shape.join(', ')}] needs ${shapeSize(shape)}`);
+    }
+    const buf = this.pool.acquire(Math.ceil(data.length / 4) * 4, 'unorm8');
+    const out = new Tensor(this, buf, shape, 'f32', 'unorm8');
+    const padded = data.length % 4 ? new Uint8Array(Math.ceil(data.length / 4) * 4) : data;
+    if (padded !== data) padded.set(data);
+    this.writeBuffer(buf, padded);
     return out;
   }
 
@@ -200,7 +218,7 @@ export class Engine {
 
   zeros(shape: readonly number[], dtype: DType = 'f32', label = 'zeros'): Tensor {
     const out = this.empty(shape, dtype, label);
-    this.record({ kind: 'clear', dst: out.storage, offset: 0, size: out.storage.bytes });
+    this.record({ kind: 'clear', dst: out.storage, offset: out.byteOffset, size: Math.ceil(out.byteLength / 4) * 4 });
     return out;
   }
 
@@ -255,7 +273,13 @@ export class Engine {
     }
     const bufs = buffers.map((b) => (b instanceof Tensor ? b.storageFor(kernel.name) : b));
     const pipeline = this.pipelines.get(kernel);
-    const entries: GPUBindGroupEntry[] = bufs.map((b, binding) => ({ binding, resource: { buffer: b.buffer } }));
+    const entries: GPUBindGroupEntry[] = buffers.map((b, binding) => ({
+      binding,
+      resource:
+        b instanceof Tensor
+          ? { buffer: bufs[binding]!.buffer, offset: b.byteOffset, size: Math.max(4, Math.ceil(b.byteLength / 4) * 4) }
+          : { buffer: b.buffer },
+    }));
     if (kernel.uniforms.length) {
       const slice = this.activeArena.alloc(kernel.uniforms, uniforms);
       entries.push({ binding: bufs.length, resource: { buffer: slice.buffer, offset: slice.offset, size: slice.size } });
@@ -276,13 +300,40 @@ export class Engine {
     this.record({ kind: 'dispatch', kernel, pipeline, bindGroup, grid, buffers: bufs });
   }
 
-  /** Records a buffer-to-buffer copy (ordered with the dispatches around it). */
-  copy(src: Tensor | GpuBuffer, dst: Tensor | GpuBuffer, size?: number, srcOffset = 0, dstOffset = 0): void {
+  /** Records a copy of a tensor's data into another of the same size (ordered with the dispatches around it). */
+  copy(src: Tensor, dst: Tensor): void {
     this.check();
-    const s = src instanceof Tensor ? src.storageFor('copy') : src;
-    const d = dst instanceof Tensor ? dst.storageFor('copy') : dst;
-    const bytes = size ?? Math.min(s.bytes, d.bytes);
-    this.record({ kind: 'copy', src: s, srcOffset, dst: d, dstOffset, size: bytes });
+    if (src.byteLength !== dst.byteLength || src.format !== dst.format) {
+      throw new Error(`shadergrad: copy: ${src} and ${dst} differ in size or format`);
+    }
+    const s = src.packedStorageFor('copy');
+    const d = dst.packedStorageFor('copy');
+    if (src.byteLength) {
+      this.record({ kind: 'copy', src: s, srcOffset: src.byteOffset, dst: d, dstOffset: dst.byteOffset, size: Math.ceil(src.byteLength / 4) * 4 });
+    }
+  }
+
+  /**
+   * One buffer holding several tensors, each at an offset aligned for binding: parameters that
+   * one optimizer dispatch updates together. Returns the whole (flat) tensor and the views.
+   */
+  slab(shapes: Record<string, readonly number[]>, label = 'slab'): { flat: Tensor; views: Record<string, Tensor> } {
+    const align = this.limits.minStorageBufferOffsetAlignment;
+    const offsets: Record<string, number> = {};
+    let bytes = 0;
+    for (const [name, shape] of Object.entries(shapes)) {
+      checkShape(label, shape);
+      offsets[name] = bytes;
+      bytes += Math.ceil((shapeSize(shape) * 4) / align) * align;
+    }
+    const buf = this.pool.acquire(bytes, label);
+    const flat = new Tensor(this, buf, [bytes / 4], 'f32');
+    const views: Record<string, Tensor> = {};
+    for (const [name, shape] of Object.entries(shapes)) {
+      buf.refs++;
+      views[name] = new Tensor(this, buf, shape, 'f32', 'native', offsets[name]!);
+    }
+    return { flat, views };
   }
 
   /**

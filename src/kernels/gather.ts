@@ -1,0 +1,38 @@
+// Gather kernels: minibatch rows taken on the GPU from a dataset (f32, packed 8-bit, or i32 labels).
+
+import source from '../../shaders/gather.wgsl?raw';
+import type { Engine } from '../engine/engine';
+import { Tensor, fmt } from '../tensor';
+import { defineKernel, elementGrid } from './kernel';
+
+const bindings = ['read', 'read', 'write'] as const;
+const uniforms = ['u32', 'u32', 'u32', 'f32'] as const;
+const kernels = {
+  f32: defineKernel({ name: 'gather_f32', source, entryPoint: 'gather_f32', bindings, uniforms }),
+  unorm8: defineKernel({ name: 'gather_unorm8', source, entryPoint: 'gather_unorm8', bindings, uniforms }),
+  i32: defineKernel({ name: 'gather_i32', source, entryPoint: 'gather_i32', bindings, uniforms }),
+};
+
+/**
+ * out[i] = src[indices[i]] for the rows of `src` (N, …): an f32 result for f32 and 8-bit sources,
+ * i32 for i32. An index outside [0, N) gives a NaN row (−1 for labels), never an out-of-bounds read.
+ */
+export function gatherRows(engine: Engine, src: Tensor, indices: Tensor, out?: Tensor): Tensor {
+  if (indices.dtype !== 'i32' || indices.rank !== 1) {
+    throw new Error(`shadergrad: gatherRows: indices must be a 1-D i32 tensor, got ${indices.dtype} ${fmt(indices.shape)}`);
+  }
+  if (src.rank < 1) throw new Error('shadergrad: gatherRows: the source needs rows');
+  const rows = src.shape[0]!;
+  const cols = src.shape.slice(1).reduce((a, b) => a * b, 1);
+  const count = indices.size;
+  const shape = [count, ...src.shape.slice(1)];
+  if (out && (out.size !== count * cols || out.dtype !== src.dtype || out.format !== 'native')) {
+    throw new Error(`shadergrad: gatherRows: out ${out.dtype} ${fmt(out.shape)} cannot hold ${src.dtype} ${fmt(shape)}`);
+  }
+  const result = out ?? engine.empty(shape, src.dtype, 'gather');
+  const kernel = src.format === 'unorm8' ? kernels.unorm8 : src.dtype === 'i32' ? kernels.i32 : kernels.f32;
+  if (count * cols) {
+    engine.dispatch(kernel, [indices, src.packedStorageFor(kernel.name), result], elementGrid(kernel, count * cols), [rows, cols, count, 1 / 255]);
+  }
+  return result;
+}
