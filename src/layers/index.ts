@@ -2,3 +2,4 @@
 
 export * from './affine';
 export * from './dropout';
+export * from './loss';

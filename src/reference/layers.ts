@@ -151,6 +151,13 @@ export function dropoutBackward(dout: NDArray, mask: Float64Array | null): NDArr
 
 // ---- losses ------------------------------------------------------------------------------------
 
+/** A label outside [0, C) makes the loss NaN and its dx row NaN (as on the GPU), never another row's data. */
+function badLabel(label: number, C: number, dx: Float64Array, row: number): boolean {
+  if (Number.isInteger(label) && label >= 0 && label < C) return false;
+  dx.fill(NaN, row * C, (row + 1) * C);
+  return true;
+}
+
 /** Multiclass SVM (hinge, margin 1) averaged over the N rows of x (N, C). */
 export function svmLoss(x: NDArray, y: ArrayLike<number>): { loss: number; dx: NDArray } {
   const [N, C] = [x.shape[0]!, x.shape[1]!];
@@ -158,6 +165,10 @@ export function svmLoss(x: NDArray, y: ArrayLike<number>): { loss: number; dx: N
   let loss = 0;
   for (let n = 0; n < N; n++) {
     const label = y[n]!;
+    if (badLabel(label, C, dx, n)) {
+      loss = NaN;
+      continue;
+    }
     const correct = x.data[n * C + label]!;
     let positive = 0;
     for (let c = 0; c < C; c++) {
@@ -180,6 +191,10 @@ export function softmaxLoss(x: NDArray, y: ArrayLike<number>): { loss: number; d
   const dx = new Float64Array(N * C);
   let loss = 0;
   for (let n = 0; n < N; n++) {
+    if (badLabel(y[n]!, C, dx, n)) {
+      loss = NaN;
+      continue;
+    }
     let max = -Infinity;
     for (let c = 0; c < C; c++) max = Math.max(max, x.data[n * C + c]!);
     let sum = 0;

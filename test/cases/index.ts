@@ -4,5 +4,6 @@ import type { TestCase } from '../harness/check';
 import { cases as engine } from './engine.cases';
 import { cases as affine } from './affine.cases';
 import { cases as dropout } from './dropout.cases';
+import { cases as loss } from './loss.cases';
 
-export const suites: Record<string, TestCase[]> = { engine, affine, dropout };
+export const suites: Record<string, TestCase[]> = { engine, affine, dropout, loss };

@@ -1,0 +1,202 @@
+// Loss cases: the course's sanity values, softmax and SVM against float64, stability, bad labels, the op form.
+
+import { layers } from '../../src/index';
+import type { LossStrategy } from '../../src/kernels/loss';
+import { softmaxLoss as softmaxOp, svmLoss as svmOp } from '../../src/ops/loss';
+import { Random } from '../../src/random';
+import * as ref from '../../src/reference/layers';
+import { numericGradient } from '../../src/reference/gradcheck';
+import type { NDArray } from '../../src/reference/ndarray';
+import { TOL, type TestCase, download, expectClose, expectThrows, expectTrue, randn, randomLabels, upload } from '../harness/check';
+
+/** SPEC: f32 against float64, relative, for the mean loss and for dx. */
+const LOSS_TOL = 1e-5;
+
+const kinds = [
+  { kind: 'softmax', gpu: layers.softmaxLoss, reference: ref.softmaxLoss },
+  { kind: 'svm', gpu: layers.svmLoss, reference: ref.svmLoss },
+] as const;
+
+const strategies: LossStrategy[] = ['row', 'workgroup'];
+
+/** GPU loss and dx against the reference; NaN must appear exactly where the reference has NaN. */
+async function expectLoss(
+  result: { loss: { item(): Promise<number> }; dx: Parameters<typeof download>[0] },
+  expected: { loss: number; dx: NDArray },
+  what: string,
+): Promise<void> {
+  const loss = await result.loss.item();
+  const dx = await download(result.dx);
+  expectTrue(result.dx.shape.join() === expected.dx.shape.join(), `${what}: dx shape [${result.dx.shape}]`);
+  if (Number.isNaN(expected.loss)) expectTrue(Number.isNaN(loss), `${what}: loss ${loss}, expected NaN`);
+  else expectClose([loss], [expected.loss], LOSS_TOL, `${what}: loss`);
+  const keep: number[] = [];
+  for (let i = 0; i < dx.length; i++) {
+    const nanRef = Number.isNaN(expected.dx.data[i]!);
+    if (nanRef !== Number.isNaN(dx[i]!)) throw new Error(`${what}: dx[${i}] = ${dx[i]}, expected ${expected.dx.data[i]}`);
+    if (!nanRef) keep.push(i);
+  }
+  expectClose(
+    keep.map((i) => dx[i]!),
+    keep.map((i) => expected.dx.data[i]!),
+    LOSS_TOL,
+    `${what}: dx`,
+  );
+}
+
+/** SVM scores whose margins stay at least `gap` from the hinge, where finite differences fail. */
+function awayFromHinge(rng: Random, N: number, C: number, y: Int32Array, gap: number): NDArray {
+  for (;;) {
+    const x = randn(rng, [N, C]);
+    let ok = true;
+    for (let n = 0; n < N && ok; n++) {
+      for (let c = 0; c < C; c++) {
+        if (c !== y[n] && Math.abs(x.data[n * C + c]! - x.data[n * C + y[n]!]! + 1) < gap) ok = false;
+      }
+    }
+    if (ok) return x;
+  }
+}
+
+export const cases: TestCase[] = [
+  {
+    name: "loss: the course's sanity values — SVM ≈ 9, softmax ≈ ln 10 for x = 0.001·randn(50, 10)",
+    async run(engine) {
+      const rng = new Random(1);
+      const x = upload(engine, randn(rng, [50, 10], 0.001));
+      const y = engine.tensor(randomLabels(rng, 50, 10));
+      const svm = await layers.svmLoss(x, y).loss.item();
+      const softmax = await layers.softmaxLoss(x, y).loss.item();
+      expectTrue(Math.abs(svm - 9) < 0.01, `svm loss ${svm}, expected ≈ 9`);
+      expectTrue(Math.abs(softmax - Math.log(10)) < 0.01, `softmax loss ${softmax}, expected ≈ ${Math.log(10)}`);
+    },
+  },
+  {
+    name: 'loss: reference softmax and SVM gradients match centred finite differences (float64)',
+    async run() {
+      const rng = new Random(2);
+      const [N, C] = [9, 7];
+      const y = randomLabels(rng, N, C);
+      const xs = randn(rng, [N, C]);
+      const numericSoftmax = numericGradient((v) => ref.softmaxLoss(v, y).loss, xs);
+      expectClose(ref.softmaxLoss(xs, y).dx.data, numericSoftmax, TOL.gradcheck, 'reference softmax dx');
+      const xv = awayFromHinge(rng, N, C, y, 1e-3);
+      const numericSvm = numericGradient((v) => ref.svmLoss(v, y).loss, xv);
+      expectClose(ref.svmLoss(xv, y).dx.data, numericSvm, TOL.gradcheck, 'reference svm dx');
+    },
+  },
+  ...kinds.flatMap(({ kind, gpu, reference }) =>
+    strategies.map((strategy) => ({
+      name: `loss: ${kind} loss and dx match float64, one ${strategy === 'row' ? 'invocation' : 'workgroup'} per row (N = 1, C = 1, odd shapes, C = 1000)`,
+      timeout: 300_000,
+      async run(engine) {
+        const rng = new Random(kind.length * 10 + strategy.length);
+        for (const [N, C] of [[1, 1], [1, 10], [7, 1], [13, 37], [50, 10], [3, 1000], [65, 129], [129, 1000]] as const) {
+          const x = randn(rng, [N, C], 2);
+          const y = randomLabels(rng, N, C);
+          const expected = reference(x, y);
+          if (C === 1) expectTrue(expected.loss === 0 && expected.dx.data.every((v) => v === 0), `C = 1: reference loss ${expected.loss}`);
+          await expectLoss(gpu(upload(engine, x), engine.tensor(y), { strategy }), expected, `${kind} ${strategy} [${N}, ${C}]`);
+        }
+      },
+    }) satisfies TestCase),
+  ),
+  ...kinds.map(({ kind, gpu, reference }) => ({
+    name: `loss: ${kind} at large N and large C ([10000, 10], [2000, 1000] by default; 70000 rows of 33, a workgroup each: a 2-D grid) matches float64`,
+    timeout: 600_000,
+    async run(engine) {
+      const rng = new Random(kind.length);
+      const shapes: Array<[number, number, LossStrategy | undefined]> = [[10000, 10, undefined], [2000, 1000, undefined], [70000, 33, 'workgroup']];
+      for (const [N, C, strategy] of shapes) {
+        const x = randn(rng, [N, C], 3);
+        const y = randomLabels(rng, N, C);
+        await expectLoss(gpu(upload(engine, x), engine.tensor(y), { strategy }), reference(x, y), `${kind} [${N}, ${C}] ${strategy ?? 'default'}`);
+      }
+    },
+  }) satisfies TestCase),
+  {
+    name: 'loss: scores of magnitude 1e3 give finite losses and gradients that match float64',
+    async run(engine) {
+      const rng = new Random(4);
+      const [N, C] = [37, 300];
+      const x = randn(rng, [N, C], 1000);
+      // Rows of equal huge scores, and one with a single huge winner.
+      for (let c = 0; c < C; c++) {
+        x.data[c] = 1000;
+        x.data[C + c] = -1000;
+        x.data[2 * C + c] = c === 5 ? 3000 : 0;
+      }
+      const y = randomLabels(rng, N, C);
+      for (const { kind, gpu, reference } of kinds) {
+        for (const strategy of strategies) {
+          const what = `${kind} ${strategy} at 1e3`;
+          const result = gpu(upload(engine, x), engine.tensor(y), { strategy });
+          const loss = await result.loss.item();
+          expectTrue(Number.isFinite(loss), `${what}: loss ${loss}`);
+          expectTrue((await download(result.dx)).every(Number.isFinite), `${what}: dx has NaN or Inf`);
+          await expectLoss(result, reference(x, y), what);
+        }
+      }
+    },
+  },
+  {
+    name: 'loss: a label of −1 or C gives a NaN loss and a NaN dx row, other rows intact, no crash',
+    async run(engine) {
+      const rng = new Random(6);
+      for (const [N, C] of [[5, 4], [6, 100]] as const) {
+        const x = randn(rng, [N, C]);
+        for (const bad of [-1, C]) {
+          const y = randomLabels(rng, N, C);
+          y[N - 1] = bad; // the last row: a bad label must not read past the end of x
+          y[1] = bad;
+          for (const { kind, gpu, reference } of kinds) {
+            for (const strategy of strategies) {
+              const what = `${kind} ${strategy} [${N}, ${C}] label ${bad}`;
+              const result = gpu(upload(engine, x), engine.tensor(y), { strategy });
+              expectTrue(Number.isNaN(await result.loss.item()), `${what}: loss is not NaN`);
+              await expectLoss(result, reference(x, y), what);
+            }
+          }
+        }
+      }
+      await engine.sync();
+    },
+  },
+  {
+    name: 'loss: wrong dtypes and shapes of x and y throw naming the shapes, before any GPU work',
+    async run(engine) {
+      const x = engine.tensor(new Float32Array(12), [4, 3]);
+      const y = engine.tensor(new Int32Array(4));
+      const before = engine.stats().dispatches;
+      for (const { kind, gpu } of kinds) {
+        const op = kind === 'softmax' ? 'softmaxLoss' : 'svmLoss';
+        const msg = (rest: string) => new RegExp(`^shadergrad: ${op}: ${rest}`);
+        await expectThrows(() => gpu(x, engine.tensor(new Float32Array(4))), msg('y must be an i32 vector.*\\[4, 3\\].*f32 \\[4\\]'), `${kind}: f32 y`);
+        await expectThrows(() => gpu(x, engine.tensor(new Int32Array(5))), msg('y .*N = 4.*\\[4, 3\\].*i32 \\[5\\]'), `${kind}: y too long`);
+        await expectThrows(() => gpu(x, engine.tensor(new Int32Array(4), [4, 1])), msg('y .*i32 \\[4, 1\\]'), `${kind}: y rank 2`);
+        await expectThrows(() => gpu(engine.tensor(new Int32Array(12), [4, 3]), y), msg('x must be an f32 \\(N, C\\).*i32 \\[4, 3\\]'), `${kind}: i32 x`);
+        await expectThrows(() => gpu(engine.tensor(new Float32Array(12), [12]), y), msg('x .*f32 \\[12\\]'), `${kind}: x rank 1`);
+        await expectThrows(() => gpu(engine.tensor(new Float32Array(12), [2, 2, 3]), y), msg('x .*\\[2, 2, 3\\]'), `${kind}: x rank 3`);
+        await expectThrows(() => gpu(engine.tensor(new Float32Array(0), [4, 0]), y), msg('x .*\\[4, 0\\]'), `${kind}: C = 0`);
+      }
+      expectTrue(engine.stats().dispatches === before, 'a rejected call dispatched');
+    },
+  },
+  {
+    name: 'loss: the op form saves dx and scales it by the upstream gradient in backward',
+    async run(engine) {
+      const rng = new Random(12);
+      const x = randn(rng, [11, 6]);
+      const y = randomLabels(rng, 11, 6);
+      for (const [op, reference] of [[softmaxOp, ref.softmaxLoss], [svmOp, ref.svmLoss]] as const) {
+        const expected = reference(x, y);
+        const { out, saved } = op.forward(upload(engine, x), engine.tensor(y));
+        expectTrue(out.size === 1, `${op.name}: loss has ${out.size} elements`);
+        expectClose([await out.item()], [expected.loss], LOSS_TOL, `${op.name}: loss`);
+        const dx = op.backward(engine.tensor([2.5], [1]), saved);
+        expectClose(await download(dx), expected.dx.data.map((v) => 2.5 * v), LOSS_TOL, `${op.name}: backward with dloss = 2.5`);
+        expectTrue(op.temporaries(saved).includes(saved), `${op.name}: the saved dx is not a temporary`);
+      }
+    },
+  },
+];
