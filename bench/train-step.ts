@@ -72,8 +72,28 @@ export async function main(args: string[]): Promise<void> {
   const engine = await Engine.create();
   const { vendor, architecture, description } = engine.adapterInfo;
   console.log(`adapter: ${vendor} ${architecture} ${description}`);
-  const variants = args.includes("--plain") ? [{ batchnorm: false, dropout: 0 }] : undefined;
-  const rows = await trainStepBench(engine, { steps: arg("steps", 10), batch: arg("batch", 256), variants });
+  const variants = args.includes('--plain') ? [{ batchnorm: false, dropout: 0 }] : undefined;
+  if (args.includes('--profile')) {
+    await profileStep(engine, arg('batch', 256), args.includes('--batchnorm'), args.includes('--dropout') ? 0.5 : 0);
+    engine.destroy();
+    return;
+  }
+  const rows = await trainStepBench(engine, { steps: arg('steps', 10), batch: arg('batch', 256), variants });
   console.table(rows.map((r) => ({ ...r, ms: +r.ms.toFixed(2), samplesPerSec: Math.round(r.samplesPerSec), encodeMs: +r.encodeMs.toFixed(3), firstStepMs: Math.round(r.firstStepMs) })));
   engine.destroy();
+}
+
+/** Prints the GPU time of each kernel of one captured training step (timestamp queries). */
+async function profileStep(engine: Engine, batch: number, batchnorm: boolean, dropout: number): Promise<void> {
+  const rng = new Random(1);
+  const X = engine.tensor(rng.normals(batch * 784), [batch, 784]);
+  const y = engine.tensor(Int32Array.from({ length: batch }, () => rng.int(10)));
+  const model = new FullyConnectedNet(engine, { hiddenDims: [512, 256], inputDim: 784, numClasses: 10, batchnorm, dropout, weightScale: 0.05 });
+  const step = engine.capture(() => model.trainPass(X, y), 'bench.step');
+  await engine.sync();
+  await engine.profile(step);
+  const times = await engine.profile(step);
+  const total = times.reduce((a, t) => a + t.ms, 0);
+  console.table(times.map((t) => ({ kernel: t.kernel, ms: +t.ms.toFixed(3), share: `${((100 * t.ms) / total).toFixed(1)}%` })));
+  console.log(`total GPU time ${total.toFixed(2)} ms over ${times.length} dispatches`);
 }

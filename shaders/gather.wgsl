@@ -12,6 +12,12 @@ struct Params {
 @group(0) @binding(2) var<storage, read_write> out_f32: array<f32>;
 @group(0) @binding(3) var<uniform> params: Params;
 
+// NaN made at run time (a constant NaN is not a valid WGSL f32 constant).
+fn nan() -> f32 {
+  var bits = 0x7fc00000u;
+  return bitcast<f32>(bits);
+}
+
 // An index outside [0, rows) never reads out of bounds: its row becomes NaN.
 fn source_row(i: u32) -> i32 {
   let r = indices[i];
@@ -25,7 +31,7 @@ fn gather_f32(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: v
   let i = e / params.cols;
   let c = e % params.cols;
   let r = source_row(i);
-  out_f32[e] = select(bitcast<f32>(0x7fc00000u), src_f32[u32(max(r, 0)) * params.cols + c], r >= 0);
+  out_f32[e] = select(nan(), src_f32[u32(max(r, 0)) * params.cols + c], r >= 0);
 }
 
 @group(0) @binding(1) var<storage, read> src_u8: array<u32>;
@@ -39,7 +45,7 @@ fn gather_unorm8(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg
   let r = source_row(i);
   let byte = u32(max(r, 0)) * params.cols + c;
   let value = (src_u8[byte / 4u] >> (8u * (byte % 4u))) & 0xffu;
-  out_f32[e] = select(bitcast<f32>(0x7fc00000u), f32(value) * params.scale, r >= 0);
+  out_f32[e] = select(nan(), f32(value) * params.scale, r >= 0);
 }
 
 @group(0) @binding(1) var<storage, read> src_i32: array<i32>;

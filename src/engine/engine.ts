@@ -4,6 +4,7 @@ import { requestAdapter, type AdapterRequest } from './gpu';
 import { BufferPool, BufferUsage, GpuBuffer, PoolScope, type PoolStats } from './pool';
 import { PipelineCache } from './pipelines';
 import { UniformArena, type UniformValue } from './uniforms';
+import { profileCommands, type KernelTime } from './profiler';
 import type { Kernel } from '../kernels/kernel';
 import { Tensor, type DType, type TensorData, checkShape, shapeSize } from '../tensor';
 
@@ -218,8 +219,15 @@ export class Engine {
 
   zeros(shape: readonly number[], dtype: DType = 'f32', label = 'zeros'): Tensor {
     const out = this.empty(shape, dtype, label);
-    this.record({ kind: 'clear', dst: out.storage, offset: out.byteOffset, size: Math.ceil(out.byteLength / 4) * 4 });
+    this.clear(out);
     return out;
+  }
+
+  /** Records setting every element of a tensor to zero. */
+  clear(t: Tensor): void {
+    this.check();
+    const buf = t.packedStorageFor('clear');
+    if (t.byteLength) this.record({ kind: 'clear', dst: buf, offset: t.byteOffset, size: Math.ceil(t.byteLength / 4) * 4 });
   }
 
   /** Writes host data into a buffer, in order with the recorded commands. */
@@ -336,6 +344,20 @@ export class Engine {
     return { flat, views };
   }
 
+  /** Views into `flat` at the offsets and shapes of another slab's views (optimizer state laid out like the parameters). */
+  viewsLike(flat: Tensor, layout: Record<string, Tensor>): Record<string, Tensor> {
+    const buf = flat.packedStorageFor('viewsLike');
+    const views: Record<string, Tensor> = {};
+    for (const [name, t] of Object.entries(layout)) {
+      if (flat.byteOffset + t.byteOffset + t.byteLength > buf.bytes) {
+        throw new Error(`shadergrad: viewsLike: ${name} ${t} does not fit in ${flat}`);
+      }
+      buf.refs++;
+      views[name] = new Tensor(this, buf, t.shape, flat.dtype, 'native', flat.byteOffset + t.byteOffset);
+    }
+    return views;
+  }
+
   /**
    * Runs `fn` now, and again before each replay when a step is being captured: host-side state a
    * captured step advances (Adam's t, a dropout seed, the next minibatch's indices).
@@ -437,6 +459,20 @@ export class Engine {
     this.counters.dispatches += step.commands.length;
     step.replays++;
     if (flush) this.flush();
+  }
+
+  /**
+   * Times each dispatch of a captured step on the GPU (timestamp queries; the adapter must have
+   * 'timestamp-query'). The step runs once more, its hooks included.
+   */
+  async profile(step: CapturedStep): Promise<KernelTime[]> {
+    this.check();
+    this.flush();
+    for (const hook of step.hooks) hook();
+    step.arena.upload(this.device.queue, true);
+    const times = await profileCommands(this.device, step.commands);
+    this.check();
+    return times;
   }
 
   /** @internal */

@@ -66,6 +66,10 @@ export class Network {
   readonly bnParams: BnParam[] = [];
   private readonly dropoutParams: DropoutParam[] = [];
   private readonly captures = new Map<string, CapturedEntry>();
+  /** The parameters as views of one buffer (see packParams), while params still holds those views. */
+  private packed: { flat: Tensor; views: Record<string, Tensor> } | null = null;
+  /** Tensors the model made (and so frees when they are replaced or the model is disposed). */
+  private readonly owned = new Set<Tensor>();
 
   constructor(engine: Engine, config: NetworkConfig) {
     const { inputDim, hiddenDims, numClasses, dropout: p, weightScale } = config;
@@ -96,6 +100,57 @@ export class Network {
       }
       if (l < this.numLayers && p > 0) this.dropoutParams.push({ p, mode: 'train', seed: config.seed, stream: l });
     }
+    for (const t of Object.values(this.params)) this.owned.add(t);
+  }
+
+  /**
+   * Moves the parameters into one buffer (views at aligned offsets) so an optimizer updates them
+   * all in one dispatch; params then holds the views. Returns the flat tensor and the views.
+   * Called again after a parameter was reassigned, it packs the new set.
+   */
+  packParams(): { flat: Tensor; views: Record<string, Tensor> } {
+    const packed = this.packed;
+    if (packed && Object.entries(packed.views).every(([name, v]) => this.params[name] === v)) return packed;
+    this.checkParams(`${this.constructor.name}.packParams`);
+    const slab = this.engine.slab(this.expectedShapes(), 'params');
+    for (const [name, view] of Object.entries(slab.views)) {
+      const old = this.params[name]!;
+      this.engine.copy(old, view);
+      if (this.owned.delete(old)) old.dispose();
+      this.owned.add(view);
+      this.params[name] = view;
+    }
+    if (packed) this.disposeOwned(packed.flat);
+    this.owned.add(slab.flat);
+    this.packed = slab;
+    return slab;
+  }
+
+  /**
+   * For training: every step draws a new dropout mask from a Random seeded with `seed`, so a run
+   * is reproducible (the Solver's seed). This replaces the model's own fixed-mask seed, which is
+   * for gradient checks (the course's semantics: a seeded model uses one mask on every call).
+   */
+  seedDropout(seed: number): void {
+    const rng = new Random(seed);
+    for (const dp of this.dropoutParams) {
+      dp.seed = undefined;
+      dp.rng = rng;
+    }
+  }
+
+  /** Running averages of every batchnorm layer, named bn1.runningMean, bn1.runningVar, …. */
+  bufferTensors(): Record<string, Tensor> {
+    const out: Record<string, Tensor> = {};
+    this.bnParams.forEach((bn, i) => {
+      out[`bn${i + 1}.runningMean`] = bn.runningMean!;
+      out[`bn${i + 1}.runningVar`] = bn.runningVar!;
+    });
+    return out;
+  }
+
+  private disposeOwned(t: Tensor): void {
+    if (this.owned.delete(t)) t.dispose();
   }
 
   /** Names and shapes every parameter must have. */
@@ -245,6 +300,10 @@ export class Network {
     if (y !== undefined && (y.dtype !== 'i32' || y.rank !== 1 || y.shape[0] !== X.shape[0])) {
       throw new Error(`shadergrad: ${name}: y must be i32 of shape [${X.shape[0]}], got ${y.dtype} ${fmt(y.shape)}`);
     }
+    this.checkParams(name);
+  }
+
+  private checkParams(name: string): void {
     const expected = this.expectedShapes();
     for (const [key, shape] of Object.entries(expected)) {
       const t = this.params[key];
@@ -262,7 +321,8 @@ export class Network {
   /** Frees the parameters, running averages and captured steps. */
   dispose(): void {
     for (const [key, entry] of [...this.captures]) this.disposeEntry(key, entry);
-    for (const t of Object.values(this.params)) t.dispose();
+    for (const t of new Set([...Object.values(this.params), ...this.owned])) t.dispose();
+    this.owned.clear();
     for (const bn of this.bnParams) {
       bn.runningMean?.dispose();
       bn.runningVar?.dispose();

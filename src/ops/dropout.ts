@@ -15,6 +15,11 @@ export interface DropoutParam {
    * every replay of a captured step — draws a fresh seed.
    */
   seed?: number;
+  /**
+   * Where unseeded passes draw their seeds (a seeded Random makes a whole training run
+   * reproducible while every step still gets a new mask); a shared unseeded one by default.
+   */
+  rng?: { nextU32(): number };
   /** Decorrelates dropout layers sharing a seed (models pass the layer index); default 0. */
   stream?: number;
 }
@@ -68,7 +73,7 @@ export const dropout = defineOp({
     // (or the same one when param.seed is set), and both kernels read the seed when they run.
     const seed = { value: 0 };
     engine.host(() => {
-      seed.value = param.seed != null ? param.seed >>> 0 : seeds.nextU32();
+      seed.value = param.seed != null ? param.seed >>> 0 : (param.rng ?? seeds).nextU32();
     });
     const out = dropoutApply(engine, x, p, () => seed.value, stream, { label: 'dropoutForward' });
     const saved: DropoutCache = { mode: 'train', p, stream, seed, shape: x.shape };

@@ -1,0 +1,446 @@
+// The Solver: the course's training loop, as one captured GPU step replayed per iteration.
+
+import type { CapturedStep, Engine } from '../engine/engine';
+import { countCorrect } from '../kernels/accuracy';
+import { storeScalar } from '../kernels/elementwise';
+import { gatherRows } from '../kernels/gather';
+import type { Network } from '../models/network';
+import * as optim from '../optim/index';
+import { Random } from '../random';
+import { Tensor, fmt } from '../tensor';
+
+export type UpdateRuleName = 'sgd' | 'sgdMomentum' | 'sgdNesterovMomentum' | 'rmsprop' | 'adam';
+
+/** An optimizer config: hyperparameters (learningRate, …) and, once used, its state tensors. */
+export type OptimConfig = Record<string, unknown> & { learningRate?: number };
+
+export interface SolverData {
+  XTrain: Tensor;
+  yTrain: Tensor;
+  XVal: Tensor;
+  yVal: Tensor;
+}
+
+export interface Progress {
+  iteration: number;
+  numIterations: number;
+  epoch: number;
+  numEpochs: number;
+  /** The latest loss read back (losses are read in bulk, not every iteration). */
+  loss: number;
+  trainAcc?: number;
+  valAcc?: number;
+  /** Training samples per second since the previous report. */
+  samplesPerSec: number;
+}
+
+export interface SolverOptions {
+  updateRule?: UpdateRuleName;
+  optimConfig?: OptimConfig;
+  lrDecay?: number;
+  batchSize?: number;
+  numEpochs?: number;
+  numTrainSamples?: number | null;
+  numValSamples?: number | null;
+  checkpointName?: string | null;
+  printEvery?: number;
+  verbose?: boolean;
+  seed?: number;
+  onProgress?: (progress: Progress) => void;
+  /** Where verbose lines go (console.log by default). */
+  log?: (line: string) => void;
+}
+
+const OPTION_NAMES = new Set([
+  'updateRule',
+  'optimConfig',
+  'lrDecay',
+  'batchSize',
+  'numEpochs',
+  'numTrainSamples',
+  'numValSamples',
+  'checkpointName',
+  'printEvery',
+  'verbose',
+  'seed',
+  'onProgress',
+  'log',
+]);
+
+const RULES = {
+  sgd: optim.sgd,
+  sgdMomentum: optim.sgdMomentum,
+  sgdNesterovMomentum: optim.sgdNesterovMomentum,
+  rmsprop: optim.rmsprop,
+  adam: optim.adam,
+} as const;
+
+/** Losses are logged on the GPU into a ring this long and read back in bulk. */
+const LOSS_RING = 1024;
+
+/** The minibatch step: gather → forward → backward → optimizer update → log the loss. */
+interface TrainStep {
+  step: CapturedStep<void>;
+  indices: Tensor;
+  gradSlab: { flat: Tensor; views: Record<string, Tensor> };
+  params: Record<string, Tensor>;
+}
+
+/** The accuracy step of one dataset: gather → scores → count the argmax hits. */
+interface EvalStep {
+  step: CapturedStep<void>;
+  indices: Tensor;
+  X: Tensor;
+  params: Record<string, Tensor>;
+}
+
+export class Solver {
+  readonly model: Network;
+  readonly engine: Engine;
+  readonly updateRule: UpdateRuleName;
+  /** The optimizer's config: one for the whole model, whose parameters are updated as one buffer. */
+  optimConfig: OptimConfig;
+  readonly lrDecay: number;
+  readonly batchSize: number;
+  readonly numEpochs: number;
+  readonly numTrainSamples: number | null;
+  readonly numValSamples: number | null;
+  readonly checkpointName: string | null;
+  readonly printEvery: number;
+  readonly verbose: boolean;
+  readonly onProgress: ((progress: Progress) => void) | undefined;
+
+  epoch = 0;
+  /** Iterations done (training resumes from here). */
+  iteration = 0;
+  bestValAcc = 0;
+  /** The parameters with the best validation accuracy so far (restored into the model at the end). */
+  bestParams: Record<string, Tensor> = {};
+  lossHistory: number[] = [];
+  trainAccHistory: number[] = [];
+  valAccHistory: number[] = [];
+
+  private readonly data: SolverData;
+  private readonly rng: Random;
+  private readonly log: (line: string) => void;
+  private train_: TrainStep | null = null;
+  private readonly evals = new Map<Tensor, EvalStep>();
+  private readonly lossRing: Tensor;
+  private readonly counter: Tensor;
+  private best: { flat: Tensor; views: Record<string, Tensor>; buffers: Record<string, Tensor> } | null = null;
+  /** Indices of the minibatch the next replay gathers (filled by the step's host hook). */
+  private readonly batchIndices: Int32Array;
+  private evalIndices = new Int32Array(0);
+  private evalRows = 0;
+  /** Losses of iterations [lossesRead, iteration) are still on the GPU only. */
+  private lossesRead = 0;
+
+  constructor(model: Network, data: SolverData, options: SolverOptions = {}) {
+    const unknown = Object.keys(options).filter((k) => !OPTION_NAMES.has(k));
+    if (unknown.length) throw new Error(`Unrecognized arguments ${unknown.join(', ')}`);
+    const {
+      updateRule = 'sgd',
+      optimConfig = {},
+      lrDecay = 1,
+      batchSize = 100,
+      numEpochs = 10,
+      numTrainSamples = 1000,
+      numValSamples = null,
+      checkpointName = null,
+      printEvery = 10,
+      verbose = true,
+      seed,
+      onProgress,
+      log,
+    } = options;
+    if (!Object.hasOwn(RULES, updateRule)) {
+      throw new Error(`Invalid update_rule "${updateRule}": shadergrad's Solver knows ${Object.keys(RULES).join(', ')}`);
+    }
+    for (const [name, v] of [['batchSize', batchSize], ['numEpochs', numEpochs], ['printEvery', printEvery]] as const) {
+      if (!Number.isInteger(v) || v < 1) throw new Error(`shadergrad: Solver: ${name} must be a positive integer, got ${v}`);
+    }
+    if (!(lrDecay > 0)) throw new Error(`shadergrad: Solver: lrDecay must be positive, got ${lrDecay}`);
+    this.model = model;
+    this.engine = model.engine;
+    this.data = data;
+    this.checkData(data);
+    this.updateRule = updateRule;
+    this.optimConfig = { ...optimConfig };
+    this.lrDecay = lrDecay;
+    this.batchSize = batchSize;
+    this.numEpochs = numEpochs;
+    this.numTrainSamples = numTrainSamples;
+    this.numValSamples = numValSamples;
+    this.checkpointName = checkpointName;
+    this.printEvery = printEvery;
+    this.verbose = verbose;
+    this.onProgress = onProgress;
+    this.log = log ?? ((line) => console.log(line));
+    this.rng = new Random(seed);
+    if (seed !== undefined) model.seedDropout(this.rng.nextU32());
+    this.batchIndices = new Int32Array(batchSize);
+    this.lossRing = this.engine.zeros([LOSS_RING], 'f32', 'solver.losses');
+    this.counter = this.engine.zeros([1], 'i32', 'solver.correct');
+  }
+
+  get iterationsPerEpoch(): number {
+    return Math.max(Math.floor(this.data.XTrain.shape[0]! / this.batchSize), 1);
+  }
+
+  get numIterations(): number {
+    return this.numEpochs * this.iterationsPerEpoch;
+  }
+
+  /** Runs the optimization; resolves when done. A NaN or infinite loss stops it with an Error. */
+  async train(): Promise<void> {
+    const perEpoch = this.iterationsPerEpoch;
+    const total = this.numIterations;
+    let since = performance.now();
+    let samplesSince = 0;
+    try {
+      for (let t = this.iteration; t < total; t++) {
+        this.step();
+        samplesSince += this.batchSize;
+        const epochEnd = (t + 1) % perEpoch === 0;
+        if (epochEnd) {
+          this.epoch++;
+          if (typeof this.optimConfig.learningRate === 'number') this.optimConfig.learningRate *= this.lrDecay;
+        }
+        const check = t === 0 || t === total - 1 || epochEnd;
+        const printNow = t % this.printEvery === 0;
+        // Losses come back in bulk: at accuracy checks, every printEvery iterations, and before the ring wraps.
+        if (!check && !printNow && this.iteration - this.lossesRead < LOSS_RING - 1) continue;
+        await this.readLosses();
+        const loss = this.lossHistory[this.lossHistory.length - 1]!;
+        const seconds = (performance.now() - since) / 1000;
+        const samplesPerSec = seconds > 0 ? samplesSince / seconds : 0;
+        if (this.verbose && printNow) this.log(`(Iteration ${t + 1} / ${total}) loss: ${loss.toFixed(6)}`);
+        let trainAcc: number | undefined;
+        let valAcc: number | undefined;
+        if (check) {
+          trainAcc = await this.checkAccuracy(this.data.XTrain, this.data.yTrain, { numSamples: this.numTrainSamples ?? undefined });
+          valAcc = await this.checkAccuracy(this.data.XVal, this.data.yVal, { numSamples: this.numValSamples ?? undefined });
+          this.trainAccHistory.push(trainAcc);
+          this.valAccHistory.push(valAcc);
+          if (this.verbose) this.log(`(Epoch ${this.epoch} / ${this.numEpochs}) train acc: ${trainAcc.toFixed(6)}; val_acc: ${valAcc.toFixed(6)}`);
+          if (valAcc > this.bestValAcc || !this.best) {
+            if (valAcc > this.bestValAcc) this.bestValAcc = valAcc;
+            this.keepBest();
+          }
+          if (epochEnd && this.checkpointName) await this.saveCheckpointFile();
+        }
+        this.onProgress?.({ iteration: t + 1, numIterations: total, epoch: this.epoch, numEpochs: this.numEpochs, loss, trainAcc, valAcc, samplesPerSec });
+        since = performance.now();
+        samplesSince = 0;
+      }
+    } finally {
+      this.restoreBest();
+    }
+  }
+
+  /** One training iteration: replays the captured step (its host hook samples a new minibatch). */
+  step(): void {
+    if (this.trainStepIsCurrent()) this.train_!.step.replay();
+    else this.captureTrainStep(); // capturing runs the step once: this iteration
+    this.iteration++;
+  }
+
+  /** Fraction of rows of X whose predicted class is y (numSamples: a random subsample, with replacement). */
+  async checkAccuracy(X: Tensor, y: Tensor, { numSamples, batchSize = 100 }: { numSamples?: number; batchSize?: number } = {}): Promise<number> {
+    const N = X.shape[0]!;
+    if (y.size !== N || y.dtype !== 'i32') throw new Error(`shadergrad: checkAccuracy: y must be i32 with ${N} labels, got ${y.dtype} ${fmt(y.shape)}`);
+    let indices: Int32Array;
+    if (numSamples != null && N > numSamples) {
+      indices = Int32Array.from({ length: numSamples }, () => this.rng.int(N));
+    } else {
+      indices = Int32Array.from({ length: N }, (_, i) => i);
+    }
+    if (!indices.length) return 0;
+    const evalStep = this.evalStep(X, y, Math.min(batchSize, indices.length));
+    const size = evalStep.indices.size;
+    this.engine.clear(this.counter);
+    for (let start = 0; start < indices.length; start += size) {
+      const chunk = indices.subarray(start, start + size);
+      this.evalIndices = new Int32Array(size);
+      this.evalIndices.set(chunk);
+      this.evalRows = chunk.length;
+      evalStep.step.replay();
+    }
+    const correct = (await this.counter.read())[0]!;
+    return correct / indices.length;
+  }
+
+  // ---- captured steps ----------------------------------------------------------------------------
+
+  private trainStepIsCurrent(): boolean {
+    const t = this.train_;
+    return !!t && !this.paramsChanged(t.params);
+  }
+
+  private captureTrainStep(): void {
+    this.disposeTrainStep();
+    const engine = this.engine;
+    const model = this.model;
+    const packed = model.packParams();
+    const { XTrain, yTrain } = this.data;
+    const B = this.batchSize;
+    const indices = engine.zeros([B], 'i32', 'solver.batch');
+    const Xb = engine.empty([B, ...XTrain.shape.slice(1)], 'f32', 'solver.X');
+    const yb = engine.empty([B], 'i32', 'solver.y');
+    const gradSlab = engine.slab(model.expectedShapes(), 'grads');
+    const rule = RULES[this.updateRule];
+    const step = engine.capture(() => {
+      engine.host(() => {
+        const n = XTrain.shape[0]!;
+        for (let i = 0; i < B; i++) this.batchIndices[i] = this.rng.int(n);
+        engine.writeBuffer(indices.storage, this.batchIndices, indices.byteOffset);
+      });
+      gatherRows(engine, XTrain, indices, Xb);
+      gatherRows(engine, yTrain, indices, yb);
+      const { loss, grads } = model.trainPass(Xb, yb);
+      for (const [name, g] of Object.entries(grads)) {
+        engine.copy(g, gradSlab.views[name]!);
+        g.dispose();
+      }
+      // One dispatch updates every parameter: the rule sees the slabs as two flat tensors.
+      this.optimConfig = rule(packed.flat, gradSlab.flat, this.optimConfig).config as OptimConfig;
+      storeScalar(engine, loss, this.lossRing, () => this.iteration % LOSS_RING);
+      loss.dispose();
+    }, 'solver.train');
+    // The batch tensors are read by the captured commands; the step's scope keeps their buffers.
+    Xb.dispose();
+    yb.dispose();
+    this.train_ = { step, indices, gradSlab, params: packed.views };
+  }
+
+  private evalStep(X: Tensor, y: Tensor, batch: number): EvalStep {
+    const model = this.model;
+    const packed = model.packParams();
+    const existing = this.evals.get(X);
+    if (existing && existing.indices.size === batch && !this.paramsChanged(existing.params)) return existing;
+    if (existing) this.disposeEval(X);
+    const engine = this.engine;
+    const indices = engine.zeros([batch], 'i32', 'eval.batch');
+    const Xb = engine.empty([batch, ...X.shape.slice(1)], 'f32', 'eval.X');
+    const yb = engine.empty([batch], 'i32', 'eval.y');
+    // The first replay happens inside capture(): give it an empty batch.
+    this.evalIndices = new Int32Array(batch);
+    this.evalRows = 0;
+    const step = engine.capture(() => {
+      engine.host(() => engine.writeBuffer(indices.storage, this.evalIndices, indices.byteOffset));
+      gatherRows(engine, X, indices, Xb);
+      gatherRows(engine, y, indices, yb);
+      const scores = model.scorePass(Xb);
+      countCorrect(engine, scores, yb, this.counter, () => this.evalRows);
+      scores.dispose();
+    }, 'solver.eval');
+    Xb.dispose();
+    yb.dispose();
+    const entry: EvalStep = { step, indices, X, params: packed.views };
+    this.evals.set(X, entry);
+    return entry;
+  }
+
+  private paramsChanged(views: Record<string, Tensor>): boolean {
+    return Object.entries(views).some(([name, v]) => this.model.params[name] !== v);
+  }
+
+  private disposeTrainStep(): void {
+    const t = this.train_;
+    if (!t) return;
+    t.step.dispose();
+    t.indices.dispose();
+    t.gradSlab.flat.dispose();
+    for (const v of Object.values(t.gradSlab.views)) v.dispose();
+    this.train_ = null;
+  }
+
+  private disposeEval(X: Tensor): void {
+    const e = this.evals.get(X);
+    if (!e) return;
+    e.step.dispose();
+    e.indices.dispose();
+    this.evals.delete(X);
+  }
+
+  // ---- losses, best parameters -------------------------------------------------------------------
+
+  /** Reads the losses logged on the GPU since the last read; throws at the first non-finite one. */
+  private async readLosses(): Promise<void> {
+    const from = this.lossesRead;
+    const to = this.iteration;
+    if (to <= from) return;
+    const ring = (await this.lossRing.read()) as Float32Array;
+    for (let i = from; i < to; i++) {
+      const loss = ring[i % LOSS_RING]!;
+      if (!Number.isFinite(loss)) {
+        this.lossesRead = to;
+        const epoch = Math.floor(i / this.iterationsPerEpoch);
+        throw new Error(
+          `shadergrad: Solver: the loss became ${loss} at iteration ${i + 1} (epoch ${epoch + 1}); training stopped. ` +
+            (this.best ? `The best parameters so far (val acc ${this.bestValAcc.toFixed(4)}) were restored.` : 'No parameters were kept.') +
+            ' Lower the learning rate or the weight scale.',
+        );
+      }
+      this.lossHistory.push(loss);
+    }
+    this.lossesRead = to;
+  }
+
+  private keepBest(): void {
+    const engine = this.engine;
+    const packed = this.model.packParams();
+    const buffers = this.model.bufferTensors();
+    if (!this.best) {
+      const flat = engine.empty(packed.flat.shape, 'f32', 'solver.best');
+      const views = engine.viewsLike(flat, packed.views);
+      const saved: Record<string, Tensor> = {};
+      for (const [name, t] of Object.entries(buffers)) saved[name] = engine.empty(t.shape, 'f32', 'solver.best');
+      this.best = { flat, views, buffers: saved };
+      this.bestParams = views;
+    }
+    engine.copy(packed.flat, this.best.flat);
+    for (const [name, t] of Object.entries(buffers)) engine.copy(t, this.best.buffers[name]!);
+    engine.flush();
+  }
+
+  private restoreBest(): void {
+    if (!this.best) return;
+    const packed = this.model.packParams();
+    this.engine.copy(this.best.flat, packed.flat);
+    const buffers = this.model.bufferTensors();
+    for (const [name, t] of Object.entries(buffers)) this.engine.copy(this.best.buffers[name]!, t);
+    this.engine.flush();
+  }
+
+  private checkData({ XTrain, yTrain, XVal, yVal }: SolverData): void {
+    for (const [name, X, y] of [['train', XTrain, yTrain], ['val', XVal, yVal]] as const) {
+      if (!(X instanceof Tensor) || !(y instanceof Tensor)) throw new Error(`shadergrad: Solver: data.X${name === 'train' ? 'Train' : 'Val'} and y must be Tensors`);
+      const D = X.shape.slice(1).reduce((a, b) => a * b, 1);
+      if (X.dtype !== 'f32' || D !== this.model.inputDim || !X.shape[0]) {
+        throw new Error(`shadergrad: Solver: ${name} images must be f32 (N, …) with ${this.model.inputDim} features, got ${X} ${fmt(X.shape)}`);
+      }
+      if (y.dtype !== 'i32' || y.size !== X.shape[0]) {
+        throw new Error(`shadergrad: Solver: ${name} labels must be i32 with ${X.shape[0]} entries, got ${y.dtype} ${fmt(y.shape)}`);
+      }
+    }
+  }
+
+  private async saveCheckpointFile(): Promise<void> {
+    // Filled in with the checkpoint module.
+  }
+
+  /** Frees the captured steps and the Solver's buffers (not the model). */
+  dispose(): void {
+    this.disposeTrainStep();
+    for (const X of [...this.evals.keys()]) this.disposeEval(X);
+    this.lossRing.dispose();
+    this.counter.dispose();
+    if (this.best) {
+      this.best.flat.dispose();
+      for (const v of Object.values(this.best.views)) v.dispose();
+      for (const v of Object.values(this.best.buffers)) v.dispose();
+      this.best = null;
+    }
+  }
+}
