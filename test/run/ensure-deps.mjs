@@ -86,7 +86,12 @@ export function ensureSystemPackages() {
   );
 }
 
-/** SwiftShader and Chromium complain on every start when XDG_RUNTIME_DIR is unset: give them a private one. */
+/**
+ * SwiftShader and Chromium complain on every start when XDG_RUNTIME_DIR is unset: gives them a
+ * private one and returns it (for the caller to remove), or null when one was already set.
+ */
 export function ensureRuntimeDir() {
-  if (!process.env.XDG_RUNTIME_DIR) process.env.XDG_RUNTIME_DIR = mkdtempSync(join(tmpdir(), 'shadergrad-xdg-'));
+  if (process.env.XDG_RUNTIME_DIR) return null;
+  process.env.XDG_RUNTIME_DIR = mkdtempSync(join(tmpdir(), 'shadergrad-xdg-'));
+  return process.env.XDG_RUNTIME_DIR;
 }

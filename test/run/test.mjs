@@ -26,11 +26,12 @@ function main() {
     console.error(`npm test: ${error.message}`);
     return { passed: 0, failed: 1, code: 1 };
   }
-  ensureRuntimeDir();
+  const runtimeDir = ensureRuntimeDir();
   rmSync(join(ROOT, REPORT), { force: true });
   const vitest = join(ROOT, 'node_modules', 'vitest', 'vitest.mjs');
   const args = ['run', '--reporter=default', '--reporter=json', `--outputFile.json=${REPORT}`, ...process.argv.slice(2)];
   const result = spawnSync(process.execPath, [vitest, ...args], { stdio: 'inherit', cwd: ROOT });
+  if (runtimeDir) rmSync(runtimeDir, { recursive: true, force: true });
   const code = result.status ?? 1;
   if (!existsSync(join(ROOT, REPORT))) {
     console.error(`npm test: vitest ${result.signal ? `was killed by ${result.signal}` : `exited with code ${code}`} before writing ${REPORT}`);
