@@ -1,0 +1,15 @@
+// Checkpoints: named tensors saved and loaded as safetensors, plus atomic file helpers for Node.
+
+export {
+  encodeSafetensors,
+  decodeSafetensors,
+  saveCheckpoint,
+  loadCheckpoint,
+  type HostTensor,
+  type DecodedTensor,
+  type DecodedSafetensors,
+  type SafetensorsDType,
+  type LoadCheckpointOptions,
+  type LoadedCheckpoint,
+} from './safetensors';
+export { writeCheckpointFile, readCheckpointFile } from './file';

@@ -1,0 +1,241 @@
+// Fashion-MNIST: the IDX files from a directory or URL (default: Debian's copy, the downloaded cache, or the shipped sample), as host bytes or as GPU tensors.
+
+import type { Engine } from '../engine/engine';
+import { isNode } from '../engine/gpu';
+import type { Tensor } from '../tensor';
+import { nodeBuiltin } from '../node-builtins';
+import { loadIdx } from './idx';
+
+/** The ten classes, by label. */
+export const FASHION_MNIST_CLASSES = Object.freeze([
+  'T-shirt/top',
+  'Trouser',
+  'Pullover',
+  'Dress',
+  'Coat',
+  'Sandal',
+  'Shirt',
+  'Sneaker',
+  'Bag',
+  'Ankle boot',
+] as const);
+
+/** Where Debian's package `dataset-fashion-mnist` puts the full dataset (60000 + 10000). */
+export const DEBIAN_FASHION_MNIST_DIR = '/usr/share/datasets/fashion-mnist/';
+
+export type FashionMnistSplit = 'train' | 'test';
+
+export interface FashionMnistOptions {
+  split: FashionMnistSplit;
+  /** Keep only the first `limit` examples. */
+  limit?: number;
+  /**
+   * Where the four standard files are (`train-images-idx3-ubyte(.gz)`, `train-labels-idx1-ubyte(.gz)`,
+   * `t10k-…`): a directory (Node), a URL base (http:, https:, file:, or relative in the browser), or
+   * 'sample' for the subset shipped with shadergrad. Default: in Node, Debian's copy if installed,
+   * else the `npm run data` cache (`~/.cache/shadergrad/fashion-mnist`), else the sample; in the
+   * browser, the sample.
+   */
+  source?: string | URL;
+}
+
+export interface FashionMnistHost {
+  /** count × rows × cols bytes, row-major, 0 = background. */
+  images: Uint8Array;
+  /** count labels in [0, 10). */
+  labels: Uint8Array;
+  count: number;
+  rows: number;
+  cols: number;
+  split: FashionMnistSplit;
+  /** Where the files were read from. */
+  source: string;
+}
+
+export interface FashionMnist {
+  /** (N, rows·cols) f32 in [0, 1], kept packed on the GPU as 8-bit values (take rows with gatherRows). */
+  X: Tensor;
+  /** (N) i32 labels. */
+  y: Tensor;
+  /** The labels on the host. */
+  labels: Int32Array;
+  classNames: readonly string[];
+  count: number;
+  source: string;
+}
+
+/** The sample's files, by split and kind: literal `new URL(…, import.meta.url)`s so bundlers emit them as assets. */
+function sampleUrl(split: FashionMnistSplit, kind: 'images' | 'labels'): URL {
+  if (split === 'train') {
+    return kind === 'images'
+      ? new URL('./fashion-mnist-sample/train-images-idx3-ubyte.gz', import.meta.url)
+      : new URL('./fashion-mnist-sample/train-labels-idx1-ubyte.gz', import.meta.url);
+  }
+  return kind === 'images'
+    ? new URL('./fashion-mnist-sample/t10k-images-idx3-ubyte.gz', import.meta.url)
+    : new URL('./fashion-mnist-sample/t10k-labels-idx1-ubyte.gz', import.meta.url);
+}
+
+function fileName(split: FashionMnistSplit, kind: 'images' | 'labels'): string {
+  const prefix = split === 'train' ? 'train' : 't10k';
+  return kind === 'images' ? `${prefix}-images-idx3-ubyte` : `${prefix}-labels-idx1-ubyte`;
+}
+
+/** Where `npm run data` downloads the full dataset by default. */
+export async function fashionMnistCacheDir(): Promise<string | null> {
+  if (!isNode) return null;
+  const path = await nodeBuiltin<typeof import('node:path')>('node:path');
+  const os = await nodeBuiltin<typeof import('node:os')>('node:os');
+  const base = process.env.XDG_CACHE_HOME || path.join(os.homedir(), '.cache');
+  return path.join(base, 'shadergrad', 'fashion-mnist');
+}
+
+type Located = { read: (name: string) => Promise<Uint8Array | null>; describe: string };
+
+/** A URL-like source: has a scheme of two letters or more (not a Windows drive letter). */
+function isUrlLike(source: string): boolean {
+  return /^[a-z][a-z0-9+.-]+:/i.test(source);
+}
+
+async function readUrl(url: URL | string, op: string): Promise<Uint8Array | null> {
+  const href = String(url);
+  if (isNode && href.startsWith('file:')) {
+    const { fileURLToPath } = await nodeBuiltin<typeof import('node:url')>('node:url');
+    return readPath(fileURLToPath(href));
+  }
+  let response: Response;
+  try {
+    response = await fetch(href);
+  } catch (cause) {
+    throw new Error(`shadergrad: ${op}: fetching ${href} failed (${cause instanceof Error ? cause.message : String(cause)})`, { cause });
+  }
+  if (response.status === 404) return null;
+  if (!response.ok) throw new Error(`shadergrad: ${op}: fetching ${href} failed: HTTP ${response.status} ${response.statusText}`);
+  return new Uint8Array(await response.arrayBuffer());
+}
+
+async function readPath(path: string): Promise<Uint8Array | null> {
+  const fs = await nodeBuiltin<typeof import('node:fs/promises')>('node:fs/promises');
+  try {
+    const buffer = await fs.readFile(path);
+    return new Uint8Array(buffer.buffer, buffer.byteOffset, buffer.byteLength);
+  } catch (error) {
+    if ((error as { code?: string }).code === 'ENOENT') return null;
+    throw error;
+  }
+}
+
+async function hasFiles(dir: string): Promise<boolean> {
+  const fs = await nodeBuiltin<typeof import('node:fs')>('node:fs');
+  const path = await nodeBuiltin<typeof import('node:path')>('node:path');
+  return (['train', 'test'] as const).every((split) =>
+    (['images', 'labels'] as const).every((kind) => {
+      const name = fileName(split, kind);
+      return fs.existsSync(path.join(dir, `${name}.gz`)) || fs.existsSync(path.join(dir, name));
+    }),
+  );
+}
+
+function sample(split: FashionMnistSplit, op: string): Located {
+  return {
+    describe: 'the sample shipped with shadergrad',
+    read: async (name) => {
+      const kind = name.includes('images') ? 'images' : 'labels';
+      return name.endsWith('.gz') ? readUrl(sampleUrl(split, kind), op) : null;
+    },
+  };
+}
+
+/** Decides where the files come from. */
+async function locate(split: FashionMnistSplit, source: string | URL | undefined, op: string): Promise<Located> {
+  if (source === undefined) {
+    if (isNode) {
+      const cache = await fashionMnistCacheDir();
+      for (const dir of [DEBIAN_FASHION_MNIST_DIR, cache!]) if (await hasFiles(dir)) return locate(split, dir, op);
+    }
+    return sample(split, op);
+  }
+  if (source === 'sample') return sample(split, op);
+  if (source instanceof URL || isUrlLike(source) || !isNode) {
+    let base = String(source);
+    if (!base.endsWith('/')) base += '/';
+    const resolved = typeof document !== 'undefined' && !isUrlLike(base) ? new URL(base, document.baseURI).href : base;
+    return { describe: resolved, read: (name) => readUrl(new URL(name, resolved), op) };
+  }
+  const path = await nodeBuiltin<typeof import('node:path')>('node:path');
+  const dir = path.resolve(source);
+  return { describe: dir, read: (name) => readPath(path.join(dir, name)) };
+}
+
+async function readIdxFile(where: Located, name: string, op: string) {
+  for (const candidate of [`${name}.gz`, name]) {
+    const bytes = await where.read(candidate);
+    if (!bytes) continue;
+    try {
+      return await loadIdx(bytes);
+    } catch (cause) {
+      throw new Error(`shadergrad: ${op}: ${candidate} in ${where.describe}: ${(cause as Error).message.replace(/^shadergrad: /, '')}`, { cause });
+    }
+  }
+  throw new Error(
+    `shadergrad: ${op}: neither ${name}.gz nor ${name} is in ${where.describe}` +
+      (isNode ? ' (`npm run data` downloads the full dataset; source: "sample" uses the subset shipped with shadergrad)' : ''),
+  );
+}
+
+/** Reads a split on the host: the raw image bytes and labels (the page draws the images). */
+export function loadFashionMnist(options: FashionMnistOptions): Promise<FashionMnistHost> {
+  return readSplit(options, 'loadFashionMnist');
+}
+
+async function readSplit(options: FashionMnistOptions, op: string): Promise<FashionMnistHost> {
+  const { split, limit } = options ?? ({} as FashionMnistOptions);
+  if (split !== 'train' && split !== 'test') throw new Error(`shadergrad: ${op}: split must be 'train' or 'test', got ${String(split)}`);
+  if (limit !== undefined && !(Number.isInteger(limit) && limit >= 1)) {
+    throw new Error(`shadergrad: ${op}: limit must be a positive integer, got ${limit}`);
+  }
+  const where = await locate(split, options.source, op);
+  const [images, labels] = await Promise.all([
+    readIdxFile(where, fileName(split, 'images'), op),
+    readIdxFile(where, fileName(split, 'labels'), op),
+  ]);
+  if (images.dtype !== 'u8' || images.shape.length !== 3) {
+    throw new Error(`shadergrad: ${op}: ${fileName(split, 'images')} holds ${images.dtype} [${images.shape.join(', ')}], expected u8 (N, rows, cols)`);
+  }
+  if (labels.dtype !== 'u8' || labels.shape.length !== 1) {
+    throw new Error(`shadergrad: ${op}: ${fileName(split, 'labels')} holds ${labels.dtype} [${labels.shape.join(', ')}], expected u8 (N)`);
+  }
+  const [n, rows, cols] = images.shape as [number, number, number];
+  if (labels.shape[0] !== n) throw new Error(`shadergrad: ${op}: ${n} images but ${labels.shape[0]} labels in ${where.describe}`);
+  const count = Math.min(n, limit ?? n);
+  const labelBytes = labels.data.subarray(0, count) as Uint8Array;
+  const bad = labelBytes.findIndex((l) => l >= FASHION_MNIST_CLASSES.length);
+  if (bad >= 0) throw new Error(`shadergrad: ${op}: label ${labelBytes[bad]} at index ${bad} is outside [0, 10)`);
+  return {
+    images: (images.data as Uint8Array).subarray(0, count * rows * cols),
+    labels: labelBytes,
+    count,
+    rows,
+    cols,
+    split,
+    source: where.describe,
+  };
+}
+
+/**
+ * Loads a split onto the GPU: X (N, 784) f32 in [0, 1] kept packed as 8-bit values (the full
+ * training set takes 47 MB instead of 188), y (N) i32.
+ */
+export async function fashionMnist(engine: Engine, options: FashionMnistOptions): Promise<FashionMnist> {
+  const host = await readSplit(options, 'fashionMnist');
+  const labels = Int32Array.from(host.labels);
+  const X = engine.tensorUnorm8(host.images, [host.count, host.rows * host.cols]);
+  let y: Tensor;
+  try {
+    y = engine.tensor(labels, [host.count]);
+  } catch (error) {
+    X.dispose();
+    throw error;
+  }
+  return { X, y, labels, classNames: FASHION_MNIST_CLASSES, count: host.count, source: host.source };
+}
