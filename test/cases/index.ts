@@ -5,7 +5,6 @@ import { cases as engine } from './engine.cases';
 import { cases as affine } from './affine.cases';
 import { cases as dropout } from './dropout.cases';
 import { cases as loss } from './loss.cases';
-import { cases as batchnorm } from './batchnorm.cases';
-import { cases as optim } from './optim.cases';
+import { cases as data } from './data.cases';
 
-export const suites: Record<string, TestCase[]> = { engine, affine, batchnorm, dropout, loss, optim };
+export const suites: Record<string, TestCase[]> = { engine, affine, dropout, loss, data };
