@@ -6,5 +6,7 @@ import { cases as affine } from './affine.cases';
 import { cases as dropout } from './dropout.cases';
 import { cases as loss } from './loss.cases';
 import { cases as data } from './data.cases';
+import { cases as batchnorm } from './batchnorm.cases';
+import { cases as optim } from './optim.cases';
 
-export const suites: Record<string, TestCase[]> = { engine, affine, dropout, loss, data };
+export const suites: Record<string, TestCase[]> = { engine, affine, batchnorm, dropout, loss, optim, data };
