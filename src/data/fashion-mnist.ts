@@ -64,18 +64,6 @@ export interface FashionMnist {
   source: string;
 }
 
-/** The sample's files, by split and kind: literal `new URL(…, import.meta.url)`s so bundlers emit them as assets. */
-function sampleUrl(split: FashionMnistSplit, kind: 'images' | 'labels'): URL {
-  if (split === 'train') {
-    return kind === 'images'
-      ? new URL('./fashion-mnist-sample/train-images-idx3-ubyte.gz', import.meta.url)
-      : new URL('./fashion-mnist-sample/train-labels-idx1-ubyte.gz', import.meta.url);
-  }
-  return kind === 'images'
-    ? new URL('./fashion-mnist-sample/t10k-images-idx3-ubyte.gz', import.meta.url)
-    : new URL('./fashion-mnist-sample/t10k-labels-idx1-ubyte.gz', import.meta.url);
-}
-
 function fileName(split: FashionMnistSplit, kind: 'images' | 'labels'): string {
   const prefix = split === 'train' ? 'train' : 't10k';
   return kind === 'images' ? `${prefix}-images-idx3-ubyte` : `${prefix}-labels-idx1-ubyte`;
@@ -141,7 +129,9 @@ function sample(split: FashionMnistSplit, op: string): Located {
     describe: 'the sample shipped with shadergrad',
     read: async (name) => {
       const kind = name.includes('images') ? 'images' : 'labels';
-      return name.endsWith('.gz') ? readUrl(sampleUrl(split, kind), op) : null;
+      if (!name.endsWith('.gz')) return null;
+      const { sampleUrl } = await import('./sample-urls');
+      return readUrl(sampleUrl(split, kind), op);
     },
   };
 }
