@@ -61,6 +61,11 @@ function shapeSize(shape: readonly number[]): number {
   return shape.reduce((a, b) => a * b, 1);
 }
 
+/** Sets a property even when the name is "__proto__" (names come from files). */
+function define<T>(record: Record<string, T>, name: string, value: T): void {
+  Object.defineProperty(record, name, { value, enumerable: true, writable: true, configurable: true });
+}
+
 function isPlainObject(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
@@ -259,7 +264,7 @@ export function decodeSafetensors(input: Uint8Array | ArrayBuffer): DecodedSafet
   const bytes = toBytes('decodeSafetensors', input);
   const { entries, metadata, dataStart } = parseHeader('decodeSafetensors', bytes);
   const tensors: Record<string, DecodedTensor> = {};
-  for (const e of entries) tensors[e.name] = readTensor(bytes, dataStart, e);
+  for (const e of entries) define(tensors, e.name, readTensor(bytes, dataStart, e));
   return { tensors, metadata };
 }
 
@@ -354,12 +359,12 @@ export function loadCheckpoint(
       const { data } = readTensor(bytes, dataStart, e);
       if (data.length) engine.writeBuffer(t.storage, data, t.byteOffset);
     }
-    for (const [name, t] of Object.entries(into)) if (fileNames.has(name)) tensors[name] = t;
+    for (const [name, t] of Object.entries(into)) if (fileNames.has(name)) define(tensors, name, t);
   } else {
     try {
       for (const e of entries) {
         const { data, shape } = readTensor(bytes, dataStart, e);
-        tensors[e.name] = engine.tensor(data as Float32Array | Int32Array, shape);
+        define(tensors, e.name, engine.tensor(data as Float32Array | Int32Array, shape));
       }
     } catch (error) {
       for (const t of Object.values(tensors)) t.dispose();

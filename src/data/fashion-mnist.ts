@@ -27,7 +27,7 @@ export type FashionMnistSplit = 'train' | 'test';
 
 export interface FashionMnistOptions {
   split: FashionMnistSplit;
-  /** Keep only the first `limit` examples. */
+  /** Keep only the first `limit` examples (all of them when there are fewer). */
   limit?: number;
   /**
    * Where the four standard files are (`train-images-idx3-ubyte(.gz)`, `train-labels-idx1-ubyte(.gz)`,
@@ -149,7 +149,9 @@ async function locate(split: FashionMnistSplit, source: string | URL | undefined
   if (source instanceof URL || isUrlLike(source) || !isNode) {
     let base = String(source);
     if (!base.endsWith('/')) base += '/';
-    const resolved = typeof document !== 'undefined' && !isUrlLike(base) ? new URL(base, document.baseURI).href : base;
+    // A relative base resolves against the page (or the worker's script).
+    const page = typeof document !== 'undefined' ? document.baseURI : (globalThis as { location?: { href: string } }).location?.href;
+    const resolved = !isUrlLike(base) && page ? new URL(base, page).href : base;
     return { describe: resolved, read: (name) => readUrl(new URL(name, resolved), op) };
   }
   const path = await nodeBuiltin<typeof import('node:path')>('node:path');

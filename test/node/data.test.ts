@@ -353,6 +353,17 @@ describe('data: safetensors checkpoints', () => {
     expect(back.tensors.b).toEqual({ dtype: 'I32', shape: [2], data: new Int32Array([7, -1]) });
     expect(back.tensors.c).toEqual({ dtype: 'F32', shape: [], data: new Float32Array([0.25]) });
     expect(back.tensors.e).toEqual({ dtype: 'I32', shape: [0, 3], data: new Int32Array(0) });
+    // Names are data: "__proto__" and integer-like names stay ordinary tensors, in the reference order.
+    const odd = encodeSafetensors({ ['__proto__']: new Int32Array([1]), '10': new Int32Array([2]), '9': new Int32Array([3]) });
+    const oddJson = new TextDecoder().decode(odd.subarray(8, 8 + new DataView(odd.buffer).getUint32(0, true))).trimEnd();
+    expect(oddJson).toBe(
+      '{"10":{"dtype":"I32","shape":[1],"data_offsets":[0,4]},"9":{"dtype":"I32","shape":[1],"data_offsets":[4,8]},' +
+        '"__proto__":{"dtype":"I32","shape":[1],"data_offsets":[8,12]}}',
+    );
+    const oddBack = decodeSafetensors(odd).tensors;
+    expect(Object.keys(oddBack).sort()).toEqual(['10', '9', '__proto__']);
+    expect(Object.getPrototypeOf(oddBack)).toBe(Object.prototype);
+    expect(Array.from(Object.getOwnPropertyDescriptor(oddBack, '__proto__')!.value.data)).toEqual([1]);
     // Other dtypes are read as raw bytes (a PyTorch file's I64 counters, say).
     const i64 = '{"n":{"dtype":"I64","shape":[1],"data_offsets":[0,8]}}';
     const other = decodeSafetensors(new Uint8Array([...u64le(i64.length), ...ascii(i64), 5, 0, 0, 0, 0, 0, 0, 0]));
