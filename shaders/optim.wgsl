@@ -4,10 +4,6 @@
 // tensors after them, and takes its hyperparameters from a uniform block. Factors that are cheap
 // on the host and lossy in f32 (1 − β, Adam's bias corrections) arrive precomputed in float64.
 // Bindings alias across entry points (each entry point uses only its own variables).
-//
-// `fresh` is 1 on the step that creates the state: the state's buffer is then read as zeros
-// (select, not a product, so whatever a recycled buffer held cannot leak in as NaN) and written in
-// full. No separate clear is recorded, so a captured step replays exactly one dispatch per rule.
 
 // ---- sgd: w −= lr·dw -----------------------------------------------------------------------------
 
@@ -34,7 +30,6 @@ struct MomentumParams {
   n: u32,
   learning_rate: f32,
   momentum: f32,
-  fresh: u32,
 }
 
 @group(0) @binding(0) var<storage, read> momentum_dw: array<f32>;
@@ -47,7 +42,7 @@ struct MomentumParams {
 fn sgd_momentum(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) lid: u32) {
   let i = flat_invocation(wid, nwg, lid, 256u);
   if (i < momentum_params.n) {
-    let v_prev = select(momentum_velocity[i], 0.0, momentum_params.fresh != 0u);
+    let v_prev = momentum_velocity[i];
     let step = momentum_params.learning_rate * momentum_dw[i];
     momentum_velocity[i] = fma(momentum_params.momentum, v_prev, -step);
     // w + v, summed as (w + μ·v_prev) − lr·dw: where fma is fused, the large μ·v_prev is not rounded
@@ -61,7 +56,7 @@ fn sgd_momentum(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg:
 fn sgd_nesterov_momentum(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) lid: u32) {
   let i = flat_invocation(wid, nwg, lid, 256u);
   if (i < momentum_params.n) {
-    let v_prev = select(momentum_velocity[i], 0.0, momentum_params.fresh != 0u);
+    let v_prev = momentum_velocity[i];
     let v = momentum_params.momentum * v_prev - momentum_params.learning_rate * momentum_dw[i];
     momentum_velocity[i] = v;
     momentum_w[i] = momentum_w[i] + v + momentum_params.momentum * (v - v_prev);
@@ -76,7 +71,6 @@ struct RmspropParams {
   decay_rate: f32,
   one_minus_decay_rate: f32,
   epsilon: f32,
-  fresh: u32,
 }
 
 @group(0) @binding(0) var<storage, read> rmsprop_dw: array<f32>;
@@ -89,7 +83,7 @@ fn rmsprop(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3
   let i = flat_invocation(wid, nwg, lid, 256u);
   if (i < rmsprop_params.n) {
     let dw = rmsprop_dw[i];
-    let cache_prev = select(rmsprop_cache[i], 0.0, rmsprop_params.fresh != 0u);
+    let cache_prev = rmsprop_cache[i];
     let cache = rmsprop_params.decay_rate * cache_prev + rmsprop_params.one_minus_decay_rate * (dw * dw);
     rmsprop_cache[i] = cache;
     rmsprop_w[i] = rmsprop_w[i] - rmsprop_params.learning_rate * dw / (sqrt(cache) + rmsprop_params.epsilon);
@@ -111,7 +105,6 @@ struct AdamParams {
   // 1 / (1 − β1^t) and 1 / (1 − β2^t), computed in float64 on the host for this step's t.
   m_correction: f32,
   v_correction: f32,
-  fresh: u32,
 }
 
 @group(0) @binding(0) var<storage, read> adam_dw: array<f32>;
@@ -125,9 +118,8 @@ fn adam(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, 
   let i = flat_invocation(wid, nwg, lid, 256u);
   if (i < adam_params.n) {
     let dw = adam_dw[i];
-    let fresh = adam_params.fresh != 0u;
-    let m = adam_params.beta1 * select(adam_m[i], 0.0, fresh) + adam_params.one_minus_beta1 * dw;
-    let v = adam_params.beta2 * select(adam_v[i], 0.0, fresh) + adam_params.one_minus_beta2 * (dw * dw);
+    let m = adam_params.beta1 * adam_m[i] + adam_params.one_minus_beta1 * dw;
+    let v = adam_params.beta2 * adam_v[i] + adam_params.one_minus_beta2 * (dw * dw);
     adam_m[i] = m;
     adam_v[i] = v;
     let m_hat = m * adam_params.m_correction;

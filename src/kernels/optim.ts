@@ -12,13 +12,13 @@ export const sgdKernel = defineKernel({
   uniforms: ['u32', 'f32'],
 });
 
-/** Bindings: dw, w, velocity. Uniforms: n, learningRate, momentum, fresh. */
+/** Bindings: dw, w, velocity. Uniforms: n, learningRate, momentum. */
 export const sgdMomentumKernel = defineKernel({
   name: 'optim_sgd_momentum',
   source,
   entryPoint: 'sgd_momentum',
   bindings: ['read', 'write', 'write'],
-  uniforms: ['u32', 'f32', 'f32', 'u32'],
+  uniforms: ['u32', 'f32', 'f32'],
 });
 
 /** Same bindings and uniforms as sgdMomentumKernel. */
@@ -27,26 +27,26 @@ export const sgdNesterovMomentumKernel = defineKernel({
   source,
   entryPoint: 'sgd_nesterov_momentum',
   bindings: ['read', 'write', 'write'],
-  uniforms: ['u32', 'f32', 'f32', 'u32'],
+  uniforms: ['u32', 'f32', 'f32'],
 });
 
-/** Bindings: dw, w, cache. Uniforms: n, learningRate, decayRate, 1 − decayRate, epsilon, fresh. */
+/** Bindings: dw, w, cache. Uniforms: n, learningRate, decayRate, 1 − decayRate, epsilon. */
 export const rmspropKernel = defineKernel({
   name: 'optim_rmsprop',
   source,
   entryPoint: 'rmsprop',
   bindings: ['read', 'write', 'write'],
-  uniforms: ['u32', 'f32', 'f32', 'f32', 'f32', 'u32'],
+  uniforms: ['u32', 'f32', 'f32', 'f32', 'f32'],
 });
 
 /**
  * Bindings: dw, w, m, v. Uniforms: n, learningRate, beta1, 1 − beta1, beta2, 1 − beta2, epsilon,
- * 1 / (1 − beta1^t), 1 / (1 − beta2^t), fresh.
+ * 1 / (1 − beta1^t), 1 / (1 − beta2^t)
  */
 export const adamKernel = defineKernel({
   name: 'optim_adam',
   source,
   entryPoint: 'adam',
   bindings: ['read', 'write', 'write', 'write'],
-  uniforms: ['u32', 'f32', 'f32', 'f32', 'f32', 'f32', 'f32', 'f32', 'f32', 'u32'],
+  uniforms: ['u32', 'f32', 'f32', 'f32', 'f32', 'f32', 'f32', 'f32', 'f32'],
 });

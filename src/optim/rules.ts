@@ -82,7 +82,7 @@ interface RuleSpec {
   /** Config keys of the state tensors, created together on first use. */
   state: readonly string[];
   /** The kernel's uniforms after n; functions are re-read each time a captured step replays. */
-  uniforms(config: Config, fresh: UniformValue): UniformValue[];
+  uniforms(config: Config): UniformValue[];
   /** Host-side state the step advances before its dispatch (Adam's t). */
   advance?(config: Config): void;
 }
@@ -102,7 +102,7 @@ const SGD_MOMENTUM: RuleSpec = {
   kernel: sgdMomentumKernel,
   hyperparameters: [learningRate(1e-2), momentum],
   state: ['velocity'],
-  uniforms: (c, fresh) => [() => num(c, 'learningRate'), () => num(c, 'momentum'), fresh],
+  uniforms: (c) => [() => num(c, 'learningRate'), () => num(c, 'momentum')],
 };
 
 const SGD_NESTEROV_MOMENTUM: RuleSpec = { ...SGD_MOMENTUM, name: 'sgdNesterovMomentum', kernel: sgdNesterovMomentumKernel };
@@ -116,13 +116,7 @@ const RMSPROP: RuleSpec = {
     epsilon,
   ],
   state: ['cache'],
-  uniforms: (c, fresh) => [
-    () => num(c, 'learningRate'),
-    () => num(c, 'decayRate'),
-    () => 1 - num(c, 'decayRate'),
-    () => num(c, 'epsilon'),
-    fresh,
-  ],
+  uniforms: (c) => [() => num(c, 'learningRate'), () => num(c, 'decayRate'), () => 1 - num(c, 'decayRate'), () => num(c, 'epsilon')],
 };
 
 const ADAM: RuleSpec = {
@@ -138,7 +132,7 @@ const ADAM: RuleSpec = {
   state: ['m', 'v'],
   // 1 − β and the bias corrections in float64 on the host: f32 would round β first (1 − f32(0.9)
   // is off by 2.4e-7 relative), and β^t underflows gracefully here.
-  uniforms: (c, fresh) => [
+  uniforms: (c) => [
     () => num(c, 'learningRate'),
     () => num(c, 'beta1'),
     () => 1 - num(c, 'beta1'),
@@ -147,7 +141,6 @@ const ADAM: RuleSpec = {
     () => num(c, 'epsilon'),
     () => 1 / (1 - num(c, 'beta1') ** num(c, 't')),
     () => 1 / (1 - num(c, 'beta2') ** num(c, 't')),
-    fresh,
   ],
   advance: (c) => {
     (c as { t: number }).t += 1;
@@ -181,25 +174,22 @@ function update(spec: RuleSpec, w: Tensor, dw: Tensor, configIn: object | undefi
   checkDistinctBuffers(rule, w, dw, present.map((key) => [key, config[key] as Tensor]));
 
   // ---- no error after this point: state and recorded work ----
-  const created = present.length === 0 && spec.state.length > 0;
-  if (created) {
-    for (const key of spec.state) config[key] = persistentTensor(engine, w.shape, `${rule}.${key}`);
+  if (present.length === 0) {
+    for (const key of spec.state) config[key] = stateZeros(engine, w.shape, `${rule}.${key}`);
   }
   const state = spec.state.map((key) => config[key] as Tensor);
-  // The host hook runs now and before every replay; `runs` tells the first run (which creates the
-  // state: the kernel reads it as zeros) from replays (which continue from it).
-  let runs = 0;
+  // Runs now and before every replay (the first run was validated above).
+  let replaying = false;
   engine.host(() => {
-    runs++;
-    if (runs > 1) {
+    if (replaying) {
       checkHyperparameters(spec, config);
       checkStillBound(spec, config, w, dw, state);
     }
+    replaying = true;
     spec.advance?.(config);
   });
-  const fresh: UniformValue = created ? () => (runs === 1 ? 1 : 0) : 0;
   if (w.size > 0) {
-    engine.dispatch(spec.kernel, [dw, w, ...state], elementGrid(spec.kernel, w.size), [w.size, ...spec.uniforms(config, fresh)]);
+    engine.dispatch(spec.kernel, [dw, w, ...state], elementGrid(spec.kernel, w.size), [w.size, ...spec.uniforms(config)]);
   }
   return { nextW: w, config: config as Required<Config> };
 }
@@ -282,18 +272,32 @@ function checkStillBound(spec: RuleSpec, config: Config, w: Tensor, dw: Tensor, 
   });
 }
 
+/** Zeros written in pieces of at most this many elements (a model-sized flat state needs no model-sized host array). */
+const ZERO_CHUNK = 1 << 20;
+let zeroChunk: Float32Array | null = null;
+
 /**
- * State outlives any captured step it is created in: its buffer comes from the engine's pool, not
- * from the step's scope (whose freed temporaries the step hands out again, and reuses on every
- * replay). Its contents are left unspecified: the first update reads it as zeros.
+ * A zeroed state tensor that outlives any captured step it is created in.
+ * - Its buffer comes from the engine's pool, not from the step's scope: the step hands its freed
+ *   temporaries out again and reuses them on every replay, which would overwrite the state.
+ * - It is zeroed by a queue write, not by a recorded clear: a clear recorded inside a capture would
+ *   zero the state again on every replay. The write is ordered before any later submit, and is
+ *   complete whether or not the first update ever runs (a capture that throws afterwards).
  */
-function persistentTensor(engine: Engine, shape: readonly number[], label: string): Tensor {
+function stateZeros(engine: Engine, shape: readonly number[], label: string): Tensor {
   const previous = engine.pool.openScope(null);
+  let out: Tensor;
   try {
-    return engine.empty(shape, 'f32', label);
+    out = engine.empty(shape, 'f32', label);
   } finally {
     engine.pool.openScope(previous);
   }
+  zeroChunk ??= new Float32Array(ZERO_CHUNK);
+  for (let start = 0; start < out.size; start += ZERO_CHUNK) {
+    const count = Math.min(ZERO_CHUNK, out.size - start);
+    engine.writeBuffer(out.storage, zeroChunk.subarray(0, count), out.byteOffset + start * 4);
+  }
+  return out;
 }
 
 function typeName(value: unknown): string {

@@ -450,6 +450,42 @@ export const cases: TestCase[] = [
     },
   },
   {
+    name: 'optim state created inside a capture that then throws is zeros for the next update (sgdMomentum, adam)',
+    async run(engine) {
+      for (const rule of ['sgdMomentum', 'adam'] as const) {
+        const rng = new Random(rule.length);
+        const n = 77;
+        const w0 = f32Normals(rng, n);
+        const g = f32Normals(rng, n);
+        const w = engine.tensor(w0);
+        const dw = engine.tensor(g);
+        const config: optim.OptimConfig = { learningRate: 0.05 };
+        await expectThrows(
+          () =>
+            engine.capture(() => {
+              run(rule, w, dw, config);
+              throw new Error('later op failed');
+            }),
+          /^later op failed$/,
+          `${rule}: the failing capture`,
+        );
+        for (const key of STATE[rule]) {
+          const state = await config[key]!.read();
+          expectTrue(state.every((v) => v === 0), `${rule}: config.${key} is not zeros after the failed capture`);
+        }
+        expectClose(await download(w), w0, 0, `${rule}: w changed by a capture that failed`);
+        // The host hook ran once (Adam's t counts it); the next update starts from zero state.
+        const refW = Float64Array.from(w0);
+        const refConfig: RefOptimConfig = { learningRate: 0.05, t: config.t };
+        run(rule, w, dw, config);
+        refUpdate(rule, refW, g, refConfig);
+        expectClose(await download(w), refW, TOL.elementwise, `${rule}: the update after the failed capture`);
+        [w, dw].forEach((t) => t.dispose());
+        for (const key of STATE[rule]) config[key]!.dispose();
+      }
+    },
+  },
+  {
     name: 'optim bad inputs throw shadergrad: <rule>: errors before any GPU work',
     async run(engine) {
       const w = engine.tensor(new Float32Array(6), [2, 3]);
