@@ -1,4 +1,4 @@
-// Vite for the library: `npm run build` bundles src/index.ts (WGSL inlined through `?raw`) into dist/shadergrad.js, declarations into dist/types.
+// Vite for the library: `npm run build` bundles src/index.ts (WGSL inlined through `?raw`) into dist/shadergrad.js, the CLI into dist/cli.js, declarations into dist/types.
 import { existsSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -72,12 +72,14 @@ export default defineConfig({
   publicDir: false,
   plugins: [declarations()],
   build: {
-    lib: { entry: 'src/index.ts', formats: ['es'], fileName: () => 'shadergrad.js' },
+    // The CLI is a second entry: it imports the library's chunk, the public API only.
+    lib: { entry: { shadergrad: 'src/index.ts', cli: 'src/cli/main.ts' }, formats: ['es'], fileName: (_format, name) => `${name}.js` },
     // The library build runs first in `npm run build`: it empties dist/, then the page goes in beside it.
     outDir: 'dist',
     emptyOutDir: true,
     target: 'es2022',
     minify: false,
+    assetsInlineLimit: 0,
     sourcemap: true,
     rolldownOptions: {
       // Dawn's binding and Node's built-ins are loaded at run time, in Node only (the `import('webgpu')` stays dynamic).

@@ -81,6 +81,11 @@ async function requestNodeAdapter(options: GPURequestAdapterOptions, dawnOptions
     const icd = SWIFTSHADER_ICDS.find((path) => fs.existsSync(path));
     if (icd) {
       env.VK_ICD_FILENAMES = icd;
+      // SwiftShader complains on stderr at start-up when there is no XDG runtime directory.
+      if (!env.XDG_RUNTIME_DIR) {
+        const { tmpdir } = await import(/* @vite-ignore */ 'node:os');
+        env.XDG_RUNTIME_DIR = fs.mkdtempSync(`${tmpdir()}/shadergrad-xdg-`);
+      }
       const swift = await tryCreate();
       if (swift) return swift;
     }

@@ -8,7 +8,6 @@ import { Tape } from '../graph/tape';
 import { affine } from '../ops/affine';
 import { batchnorm, type BnParam } from '../ops/batchnorm';
 import { dropout, type DropoutParam } from '../ops/dropout';
-import { relu } from '../ops/relu';
 import { classificationLoss } from '../kernels/loss';
 import { Random } from '../random';
 import { Tensor, fmt } from '../tensor';
@@ -280,8 +279,8 @@ export class Network {
       if (this.useBatchnorm) {
         const a = tape.apply(affine, [h, W, b, false], { dx: h, dw: W, db: b });
         const [gamma, beta] = [p[`gamma${l}`]!, p[`beta${l}`]!];
-        const n = tape.apply(batchnorm, [a, gamma, beta, this.bnParams[l - 1]!], { dx: a, dgamma: gamma, dbeta: beta });
-        h = tape.apply(relu, [n], { dx: n });
+        // Batchnorm with the ReLU fused into its normalization kernel.
+        h = tape.apply(batchnorm, [a, gamma, beta, this.bnParams[l - 1]!, true], { dx: a, dgamma: gamma, dbeta: beta });
       } else {
         h = tape.apply(affine, [h, W, b, true], { dx: h, dw: W, db: b });
       }

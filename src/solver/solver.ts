@@ -8,6 +8,7 @@ import type { Network } from '../models/network';
 import * as optim from '../optim/index';
 import { Random } from '../random';
 import { Tensor, fmt } from '../tensor';
+import { decodeSafetensors, loadCheckpoint, saveCheckpoint, writeCheckpointFile } from '../checkpoint/index';
 
 export type UpdateRuleName = 'sgd' | 'sgdMomentum' | 'sgdNesterovMomentum' | 'rmsprop' | 'adam';
 
@@ -426,8 +427,105 @@ export class Solver {
     }
   }
 
+  // ---- checkpoints -------------------------------------------------------------------------------
+
+  /** State tensors the update rule keeps in its config. */
+  private static readonly STATE_KEYS = ['velocity', 'cache', 'm', 'v'] as const;
+
+  /** Everything a checkpoint holds, by name: parameters, batchnorm averages, optimizer state per parameter. */
+  private checkpointTensors(): { tensors: Record<string, Tensor>; views: Tensor[] } {
+    const packed = this.model.packParams();
+    const tensors: Record<string, Tensor> = { ...packed.views, ...this.model.bufferTensors() };
+    const views: Tensor[] = [];
+    for (const key of Solver.STATE_KEYS) {
+      const state = this.optimConfig[key];
+      if (!(state instanceof Tensor)) continue;
+      for (const [name, v] of Object.entries(this.engine.viewsLike(state, packed.views))) {
+        tensors[`optim.${key}.${name}`] = v;
+        views.push(v);
+      }
+    }
+    return { tensors, views };
+  }
+
+  /**
+   * The training state as a safetensors file: parameters (W1, b1, …), batchnorm running averages
+   * (bn1.runningMean, …), optimizer state per parameter (optim.m.W1, …) and, in its metadata, the
+   * epoch, iteration, histories and hyperparameters. numpy and PyTorch read it with `safetensors`.
+   */
+  async saveCheckpoint(): Promise<Uint8Array> {
+    const { tensors, views } = this.checkpointTensors();
+    const hyper = Object.fromEntries(Object.entries(this.optimConfig).filter(([, v]) => typeof v === 'number'));
+    const m = this.model;
+    try {
+      return await saveCheckpoint(this.engine, tensors, {
+        format: 'shadergrad-solver-1',
+        model: JSON.stringify({ inputDim: m.inputDim, hiddenDims: m.hiddenDims, numClasses: m.numClasses, batchnorm: m.useBatchnorm, dropout: m.dropoutP, reg: m.reg }),
+        updateRule: this.updateRule,
+        optimConfig: JSON.stringify(hyper),
+        epoch: String(this.epoch),
+        iteration: String(this.iteration),
+        bestValAcc: String(this.bestValAcc),
+        lossHistory: JSON.stringify(this.lossHistory),
+        trainAccHistory: JSON.stringify(this.trainAccHistory),
+        valAccHistory: JSON.stringify(this.valAccHistory),
+      });
+    } finally {
+      for (const v of views) v.dispose();
+    }
+  }
+
+  /**
+   * Restores a checkpoint written by saveCheckpoint: train() then resumes from its iteration.
+   * Everything is checked before anything is written: a corrupt or mismatched file throws and
+   * changes nothing.
+   */
+  loadCheckpoint(bytes: Uint8Array): void {
+    const packed = this.model.packParams();
+    const header = decodeSafetensors(bytes);
+    const meta = header.metadata;
+    if (meta.format !== 'shadergrad-solver-1') throw new Error(`shadergrad: Solver.loadCheckpoint: not a shadergrad Solver checkpoint (format ${meta.format ?? 'missing'})`);
+    if (meta.updateRule !== this.updateRule) {
+      throw new Error(`shadergrad: Solver.loadCheckpoint: the checkpoint was written with update rule ${meta.updateRule}, this Solver uses ${this.updateRule}`);
+    }
+    // Optimizer state the file holds but this config lacks yet (no step taken): make it, zeroed.
+    const created: Tensor[] = [];
+    for (const key of Solver.STATE_KEYS) {
+      const wanted = Object.keys(header.tensors).some((n) => n.startsWith(`optim.${key}.`));
+      if (wanted && !(this.optimConfig[key] instanceof Tensor)) {
+        const t = this.engine.zeros(packed.flat.shape, 'f32', `optim.${key}`);
+        created.push(t);
+        this.optimConfig[key] = t;
+      }
+    }
+    const { tensors, views } = this.checkpointTensors();
+    try {
+      loadCheckpoint(this.engine, bytes, tensors);
+    } catch (error) {
+      for (const t of created) {
+        t.dispose();
+        for (const key of Solver.STATE_KEYS) if (this.optimConfig[key] === t) delete this.optimConfig[key];
+      }
+      throw error;
+    } finally {
+      for (const v of views) v.dispose();
+    }
+    Object.assign(this.optimConfig, JSON.parse(meta.optimConfig ?? '{}'));
+    this.epoch = Number(meta.epoch ?? 0);
+    this.iteration = Number(meta.iteration ?? 0);
+    this.lossesRead = this.iteration;
+    this.bestValAcc = Number(meta.bestValAcc ?? 0);
+    this.lossHistory = JSON.parse(meta.lossHistory ?? '[]');
+    this.trainAccHistory = JSON.parse(meta.trainAccHistory ?? '[]');
+    this.valAccHistory = JSON.parse(meta.valAccHistory ?? '[]');
+    this.keepBest();
+  }
+
+  /** Node: writes `${checkpointName}_epoch_${epoch}.safetensors` (atomically: a temporary file, then rename). */
   private async saveCheckpointFile(): Promise<void> {
-    // Filled in with the checkpoint module.
+    const path = `${this.checkpointName}_epoch_${this.epoch}.safetensors`;
+    await writeCheckpointFile(path, await this.saveCheckpoint());
+    if (this.verbose) this.log(`checkpoint: ${path}`);
   }
 
   /** Frees the captured steps and the Solver's buffers (not the model). */

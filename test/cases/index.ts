@@ -8,5 +8,6 @@ import { cases as loss } from './loss.cases';
 import { cases as data } from './data.cases';
 import { cases as batchnorm } from './batchnorm.cases';
 import { cases as optim } from './optim.cases';
+import { cases as models } from './models.cases';
 
-export const suites: Record<string, TestCase[]> = { engine, affine, batchnorm, dropout, loss, optim, data };
+export const suites: Record<string, TestCase[]> = { engine, affine, batchnorm, dropout, loss, optim, data, models };

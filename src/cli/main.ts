@@ -1,0 +1,26 @@
+#!/usr/bin/env node
+// The shadergrad command: `shadergrad train …` (package.json bin).
+
+import { UsageError, train } from './train';
+
+const USAGE = 'Usage: shadergrad train [options]   (shadergrad train --help for the options)\n';
+
+async function main(argv: string[]): Promise<number> {
+  const [command, ...rest] = argv;
+  if (command === 'train') return train(rest);
+  if (command === undefined || command === '--help' || command === '-h' || command === 'help') {
+    process.stdout.write(USAGE);
+    return command === undefined ? 1 : 0;
+  }
+  process.stderr.write(`shadergrad: unknown command '${command}'\n${USAGE}`);
+  return 1;
+}
+
+main(process.argv.slice(2)).then(
+  (code) => process.exit(code),
+  (error: unknown) => {
+    const usage = error instanceof UsageError || (error as { code?: string })?.code?.startsWith('ERR_PARSE_ARGS');
+    process.stderr.write(`shadergrad: ${error instanceof Error ? error.message : String(error)}\n${usage ? USAGE : ''}`);
+    process.exit(usage ? 2 : 1);
+  },
+);
