@@ -126,8 +126,8 @@ async function readState(page: Page, ms: number, why: string): Promise<PageState
 /** Loads the test page with the selected cases and waits, watching deadlines, until it reports them all. */
 async function runCases(todo: Entry[]): Promise<void> {
   const page = await openPage();
-  const selection = JSON.stringify(todo.map((e) => [e.family, e.name]));
-  await page.goto(`${baseUrl}test/browser/index.html?${SELECTION_PARAM}=${encodeURIComponent(selection)}`, {
+  const query = todo.length === entries.length ? '' : `?${SELECTION_PARAM}=${todo.map((e) => entries.indexOf(e)).join(',')}`;
+  await page.goto(`${baseUrl}test/browser/index.html${query}`, {
     waitUntil: 'load',
     timeout: SETUP_MS,
   });

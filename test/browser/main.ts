@@ -32,13 +32,12 @@ function selectedCases(): Array<{ family: string; testCase: (typeof suites)[stri
   const all = Object.entries(suites).flatMap(([family, cases]) => cases.map((testCase) => ({ family, testCase })));
   const param = new URLSearchParams(location.search).get(SELECTION_PARAM);
   if (param === null) return all;
-  const wanted = JSON.parse(param) as Array<[string, string]>;
-  const found = all.filter(({ family, testCase }) => wanted.some(([f, n]) => f === family && n === testCase.name));
-  if (found.length !== wanted.length) {
-    const missing = wanted.filter(([f, n]) => !all.some(({ family, testCase }) => family === f && testCase.name === n));
-    throw new Error(`the page has no case named ${missing.map(([f, n]) => `${f} › ${n}`).join(', ')}`);
-  }
-  return found;
+  if (param === '') return [];
+  return param.split(',').map((text) => {
+    const selected = all[Number(text)];
+    if (!/^\d+$/.test(text) || !selected) throw new Error(`?${SELECTION_PARAM}: no case has index ${text} (there are ${all.length})`);
+    return selected;
+  });
 }
 
 async function main(): Promise<void> {

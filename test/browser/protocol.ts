@@ -5,7 +5,10 @@ import type { AdapterDescription } from '../../src/index';
 /** A case's time limit when it names none: vitest's testTimeout in vitest.config.ts, as the Node runner uses. */
 export const DEFAULT_CASE_TIMEOUT = 120_000;
 
-/** The URL parameter that lists the cases to run, as JSON `[family, name][]`; absent: every case. */
+/**
+ * The URL parameter that lists the cases to run: comma-separated indices into every case of
+ * test/cases in order (family by family); absent: every case. Indices keep the URL short.
+ */
 export const SELECTION_PARAM = 'cases';
 
 export interface CaseResult {
