@@ -23,6 +23,19 @@ export class Random {
     this.s3 = next();
   }
 
+  /** The generator's state (to save in a checkpoint and resume the same sequence). */
+  getState(): number[] {
+    return [this.s0, this.s1, this.s2, this.s3];
+  }
+
+  setState(state: readonly number[]): void {
+    if (state.length !== 4 || state.some((v) => !Number.isInteger(v) || v < 0 || v >= 2 ** 32) || state.every((v) => v === 0)) {
+      throw new Error(`shadergrad: Random.setState: expected four 32-bit unsigned integers, not all zero, got [${state.join(', ')}]`);
+    }
+    [this.s0, this.s1, this.s2, this.s3] = state as [number, number, number, number];
+    this.spare = null;
+  }
+
   /** A uniform 32-bit unsigned integer. */
   nextU32(): number {
     const result = Math.imul(rotl(Math.imul(this.s1, 5) >>> 0, 7), 9) >>> 0;

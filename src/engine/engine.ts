@@ -223,6 +223,34 @@ export class Engine {
     return out;
   }
 
+  /**
+   * A zero-filled tensor that belongs to no captured step, zeroed by a queue write rather than a
+   * recorded command: state made while a step is being captured (running averages, optimizer
+   * moments) that replays must neither re-zero nor reuse as scratch.
+   */
+  persistentZeros(shape: readonly number[], dtype: DType = 'f32', label = 'state'): Tensor {
+    this.check();
+    checkShape(label, shape);
+    const previous = this.pool.openScope(null);
+    let out: Tensor;
+    try {
+      out = this.empty(shape, dtype, label);
+    } finally {
+      this.pool.openScope(previous);
+    }
+    this.writeZeros(out.storage, out.byteOffset, out.byteLength);
+    return out;
+  }
+
+  /** Zeroes bytes of a buffer by queue writes (in 4 MiB pieces: no huge host arrays). */
+  private writeZeros(buf: GpuBuffer, byteOffset: number, byteLength: number): void {
+    const chunk = (this.zeroChunk ??= new Uint8Array(4 << 20));
+    const end = byteOffset + Math.ceil(byteLength / 4) * 4;
+    for (let at = byteOffset; at < end; at += chunk.length) this.writeBuffer(buf, chunk.subarray(0, Math.min(chunk.length, end - at)), at);
+  }
+
+  private zeroChunk: Uint8Array | null = null;
+
   /** Records setting every element of a tensor to zero. */
   clear(t: Tensor): void {
     this.check();
@@ -335,6 +363,8 @@ export class Engine {
       bytes += Math.ceil((shapeSize(shape) * 4) / align) * align;
     }
     const buf = this.pool.acquire(bytes, label);
+    // Zeroed now (not by a recorded command): the padding between views stays zero for good.
+    this.writeZeros(buf, 0, bytes);
     const flat = new Tensor(this, buf, [bytes / 4], 'f32');
     const views: Record<string, Tensor> = {};
     for (const [name, shape] of Object.entries(shapes)) {

@@ -130,13 +130,18 @@ export class Network {
    * is reproducible (the Solver's seed). This replaces the model's own fixed-mask seed, which is
    * for gradient checks (the course's semantics: a seeded model uses one mask on every call).
    */
-  seedDropout(seed: number): void {
+  seedDropout(seed: number): Random {
     const rng = new Random(seed);
+    this.dropoutRng = rng;
     for (const dp of this.dropoutParams) {
       dp.seed = undefined;
       dp.rng = rng;
     }
+    return rng;
   }
+
+  /** The Random that seedDropout installed (its state goes into Solver checkpoints). */
+  dropoutRng: Random | null = null;
 
   /** Running averages of every batchnorm layer, named bn1.runningMean, bn1.runningVar, …. */
   bufferTensors(): Record<string, Tensor> {

@@ -94,8 +94,9 @@ export const batchnorm = defineOp({
     const engine = x.engine;
     const D = x.shape[1]!;
     const eps = bnParam.eps ?? 1e-5;
-    bnParam.runningMean ??= engine.zeros([D], 'f32', 'batchnorm_running_mean');
-    bnParam.runningVar ??= engine.zeros([D], 'f32', 'batchnorm_running_var');
+    // Persistent: made inside a captured step, they must survive its replays (not be re-zeroed).
+    bnParam.runningMean ??= engine.persistentZeros([D], 'f32', 'batchnorm_running_mean');
+    bnParam.runningVar ??= engine.persistentZeros([D], 'f32', 'batchnorm_running_var');
     if (bnParam.mode === 'train') {
       const momentum = bnParam.momentum ?? 0.9;
       const { out, xhat, invStd } = batchnormTrain(engine, x, gamma, beta, bnParam.runningMean, bnParam.runningVar, { eps, momentum, relu });

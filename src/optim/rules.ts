@@ -175,7 +175,7 @@ function update(spec: RuleSpec, w: Tensor, dw: Tensor, configIn: object | undefi
 
   // ---- no error after this point: state and recorded work ----
   if (present.length === 0) {
-    for (const key of spec.state) config[key] = stateZeros(engine, w.shape, `${rule}.${key}`);
+    for (const key of spec.state) config[key] = engine.persistentZeros(w.shape, 'f32', `${rule}.${key}`);
   }
   const state = spec.state.map((key) => config[key] as Tensor);
   // Runs now and before every replay (the first run was validated above).
@@ -273,32 +273,6 @@ function checkStillBound(spec: RuleSpec, config: Config, w: Tensor, dw: Tensor, 
 }
 
 /** Zeros written in pieces of at most this many elements (a model-sized flat state needs no model-sized host array). */
-const ZERO_CHUNK = 1 << 20;
-let zeroChunk: Float32Array | null = null;
-
-/**
- * A zeroed state tensor that outlives any captured step it is created in.
- * - Its buffer comes from the engine's pool, not from the step's scope: the step hands its freed
- *   temporaries out again and reuses them on every replay, which would overwrite the state.
- * - It is zeroed by a queue write, not by a recorded clear: a clear recorded inside a capture would
- *   zero the state again on every replay. The write is ordered before any later submit, and is
- *   complete whether or not the first update ever runs (a capture that throws afterwards).
- */
-function stateZeros(engine: Engine, shape: readonly number[], label: string): Tensor {
-  const previous = engine.pool.openScope(null);
-  let out: Tensor;
-  try {
-    out = engine.empty(shape, 'f32', label);
-  } finally {
-    engine.pool.openScope(previous);
-  }
-  zeroChunk ??= new Float32Array(ZERO_CHUNK);
-  for (let start = 0; start < out.size; start += ZERO_CHUNK) {
-    const count = Math.min(ZERO_CHUNK, out.size - start);
-    engine.writeBuffer(out.storage, zeroChunk.subarray(0, count), out.byteOffset + start * 4);
-  }
-  return out;
-}
 
 function typeName(value: unknown): string {
   if (value === null) return 'null';

@@ -388,20 +388,28 @@ export class Solver {
     this.lossesRead = to;
   }
 
+  /** Allocates the copy of the best parameters (and batchnorm averages), once. */
+  private ensureBest(): NonNullable<Solver['best']> {
+    if (!this.best) {
+      const engine = this.engine;
+      const packed = this.model.packParams();
+      const flat = engine.zeros(packed.flat.shape, 'f32', 'solver.best');
+      const views = engine.viewsLike(flat, packed.views);
+      const saved: Record<string, Tensor> = {};
+      for (const [name, t] of Object.entries(this.model.bufferTensors())) saved[name] = engine.zeros(t.shape, 'f32', 'solver.best');
+      this.best = { flat, views, buffers: saved };
+      this.bestParams = views;
+    }
+    return this.best;
+  }
+
   private keepBest(): void {
     const engine = this.engine;
     const packed = this.model.packParams();
     const buffers = this.model.bufferTensors();
-    if (!this.best) {
-      const flat = engine.empty(packed.flat.shape, 'f32', 'solver.best');
-      const views = engine.viewsLike(flat, packed.views);
-      const saved: Record<string, Tensor> = {};
-      for (const [name, t] of Object.entries(buffers)) saved[name] = engine.empty(t.shape, 'f32', 'solver.best');
-      this.best = { flat, views, buffers: saved };
-      this.bestParams = views;
-    }
-    engine.copy(packed.flat, this.best.flat);
-    for (const [name, t] of Object.entries(buffers)) engine.copy(t, this.best.buffers[name]!);
+    this.ensureBest();
+    engine.copy(packed.flat, this.best!.flat);
+    for (const [name, t] of Object.entries(buffers)) engine.copy(t, this.best!.buffers[name]!);
     engine.flush();
   }
 
@@ -433,10 +441,13 @@ export class Solver {
   private static readonly STATE_KEYS = ['velocity', 'cache', 'm', 'v'] as const;
 
   /** Everything a checkpoint holds, by name: parameters, batchnorm averages, optimizer state per parameter. */
-  private checkpointTensors(): { tensors: Record<string, Tensor>; views: Tensor[] } {
+  private checkpointTensors(withBest: boolean): { tensors: Record<string, Tensor>; views: Tensor[] } {
     const packed = this.model.packParams();
     const tensors: Record<string, Tensor> = { ...packed.views, ...this.model.bufferTensors() };
     const views: Tensor[] = [];
+    if (withBest && this.best) {
+      for (const [name, t] of Object.entries({ ...this.best.views, ...this.best.buffers })) tensors[`best.${name}`] = t;
+    }
     for (const key of Solver.STATE_KEYS) {
       const state = this.optimConfig[key];
       if (!(state instanceof Tensor)) continue;
@@ -450,11 +461,13 @@ export class Solver {
 
   /**
    * The training state as a safetensors file: parameters (W1, b1, …), batchnorm running averages
-   * (bn1.runningMean, …), optimizer state per parameter (optim.m.W1, …) and, in its metadata, the
-   * epoch, iteration, histories and hyperparameters. numpy and PyTorch read it with `safetensors`.
+   * (bn1.runningMean, …), optimizer state per parameter (optim.m.W1, …), the best parameters so
+   * far (best.W1, …; `best: false` leaves them out) and, in its metadata, the epoch, iteration,
+   * histories, hyperparameters and random generators' states. numpy and PyTorch read it with the
+   * `safetensors` package.
    */
-  async saveCheckpoint(): Promise<Uint8Array> {
-    const { tensors, views } = this.checkpointTensors();
+  async saveCheckpoint({ best = true }: { best?: boolean } = {}): Promise<Uint8Array> {
+    const { tensors, views } = this.checkpointTensors(best);
     const hyper = Object.fromEntries(Object.entries(this.optimConfig).filter(([, v]) => typeof v === 'number'));
     const m = this.model;
     try {
@@ -469,6 +482,9 @@ export class Solver {
         lossHistory: JSON.stringify(this.lossHistory),
         trainAccHistory: JSON.stringify(this.trainAccHistory),
         valAccHistory: JSON.stringify(this.valAccHistory),
+        // Resuming continues the same minibatch and dropout sequences.
+        rng: JSON.stringify(this.rng.getState()),
+        ...(this.model.dropoutRng ? { dropoutRng: JSON.stringify(this.model.dropoutRng.getState()) } : {}),
       });
     } finally {
       for (const v of views) v.dispose();
@@ -498,7 +514,10 @@ export class Solver {
         this.optimConfig[key] = t;
       }
     }
-    const { tensors, views } = this.checkpointTensors();
+    const hasBest = Object.keys(header.tensors).some((n) => n.startsWith('best.'));
+    const bestBefore = this.best;
+    if (hasBest) this.ensureBest();
+    const { tensors, views } = this.checkpointTensors(hasBest);
     try {
       loadCheckpoint(this.engine, bytes, tensors);
     } catch (error) {
@@ -506,6 +525,7 @@ export class Solver {
         t.dispose();
         for (const key of Solver.STATE_KEYS) if (this.optimConfig[key] === t) delete this.optimConfig[key];
       }
+      if (!bestBefore) this.disposeBest();
       throw error;
     } finally {
       for (const v of views) v.dispose();
@@ -518,7 +538,13 @@ export class Solver {
     this.lossHistory = JSON.parse(meta.lossHistory ?? '[]');
     this.trainAccHistory = JSON.parse(meta.trainAccHistory ?? '[]');
     this.valAccHistory = JSON.parse(meta.valAccHistory ?? '[]');
-    this.keepBest();
+    if (meta.rng) this.rng.setState(JSON.parse(meta.rng));
+    if (meta.dropoutRng && this.model.dropoutRng) this.model.dropoutRng.setState(JSON.parse(meta.dropoutRng));
+    if (!hasBest) {
+      // Without the best parameters in the file, the loaded ones are the best known.
+      this.bestValAcc = this.valAccHistory.at(-1) ?? 0;
+      this.keepBest();
+    }
   }
 
   /** Node: writes `${checkpointName}_epoch_${epoch}.safetensors` (atomically: a temporary file, then rename). */
@@ -534,11 +560,15 @@ export class Solver {
     for (const X of [...this.evals.keys()]) this.disposeEval(X);
     this.lossRing.dispose();
     this.counter.dispose();
-    if (this.best) {
-      this.best.flat.dispose();
-      for (const v of Object.values(this.best.views)) v.dispose();
-      for (const v of Object.values(this.best.buffers)) v.dispose();
-      this.best = null;
-    }
+    this.disposeBest();
+  }
+
+  private disposeBest(): void {
+    if (!this.best) return;
+    this.best.flat.dispose();
+    for (const v of Object.values(this.best.views)) v.dispose();
+    for (const v of Object.values(this.best.buffers)) v.dispose();
+    this.best = null;
+    this.bestParams = {};
   }
 }

@@ -9,5 +9,6 @@ import { cases as data } from './data.cases';
 import { cases as batchnorm } from './batchnorm.cases';
 import { cases as optim } from './optim.cases';
 import { cases as models } from './models.cases';
+import { cases as solver } from './solver.cases';
 
-export const suites: Record<string, TestCase[]> = { engine, affine, batchnorm, dropout, loss, optim, data, models };
+export const suites: Record<string, TestCase[]> = { engine, affine, batchnorm, dropout, loss, optim, data, models, solver };

@@ -1,0 +1,187 @@
+// Solver cases: overfitting a small subset, the course's options and checks, reproducibility, NaN stops, checkpoints.
+
+import { datasets } from '../../src/index';
+import type { Engine } from '../../src/engine/engine';
+import { FullyConnectedNet } from '../../src/models/fully-connected-net';
+import { TwoLayerNet } from '../../src/models/two-layer-net';
+import { Solver, type SolverOptions } from '../../src/solver/solver';
+import type { Tensor } from '../../src/tensor';
+import { type TestCase, download, expectThrows, expectTrue } from '../harness/check';
+
+const quiet = { verbose: false } satisfies SolverOptions;
+
+async function sample(engine: Engine, count: number): Promise<{ X: Tensor; y: Tensor }> {
+  const { X, y } = await datasets.fashionMnist(engine, { split: 'train', source: 'sample', limit: count });
+  return { X, y };
+}
+
+function smallNet(engine: Engine, options: Partial<ConstructorParameters<typeof FullyConnectedNet>[1]> = {}): FullyConnectedNet {
+  return new FullyConnectedNet(engine, { hiddenDims: [64, 32], inputDim: 784, numClasses: 10, weightScale: 0.05, seed: 1, ...options });
+}
+
+export const cases: TestCase[] = [
+  {
+    name: 'solver: a 50-example subset of Fashion-MNIST is overfit to 100% training accuracy',
+    timeout: 300_000,
+    async run(engine) {
+      const { X, y } = await sample(engine, 50);
+      const model = smallNet(engine, { hiddenDims: [100, 100], weightScale: 5e-2 });
+      const solver = new Solver(model, { XTrain: X, yTrain: y, XVal: X, yVal: y }, {
+        ...quiet,
+        updateRule: 'adam',
+        optimConfig: { learningRate: 5e-3 },
+        batchSize: 25,
+        numEpochs: 25,
+        seed: 4,
+      });
+      await solver.train();
+      const acc = await solver.checkAccuracy(X, y);
+      expectTrue(acc === 1, `training accuracy after overfitting 50 examples: ${acc} (history ${solver.trainAccHistory.join(', ')})`);
+      expectTrue(solver.lossHistory.length === 50, `one loss per iteration: ${solver.lossHistory.length}`);
+      expectTrue(solver.lossHistory.at(-1)! < 0.1 * solver.lossHistory[0]!, `loss fell: ${solver.lossHistory[0]} → ${solver.lossHistory.at(-1)}`);
+      solver.dispose();
+      model.dispose();
+    },
+  },
+  {
+    name: "solver: the course's schedule — accuracy checks at the first iteration, each epoch end and the last; lr decays per epoch; best parameters restored",
+    timeout: 300_000,
+    async run(engine) {
+      const { X, y } = await sample(engine, 300);
+      const model = smallNet(engine);
+      const progress: number[] = [];
+      const solver = new Solver(model, { XTrain: X, yTrain: y, XVal: X, yVal: y }, {
+        ...quiet,
+        updateRule: 'sgdMomentum',
+        optimConfig: { learningRate: 1e-2 },
+        lrDecay: 0.5,
+        batchSize: 40, // 300 / 40 = 7 iterations per epoch (floor)
+        numEpochs: 3,
+        numTrainSamples: 100,
+        printEvery: 5,
+        seed: 2,
+        onProgress: (p) => progress.push(p.iteration),
+      });
+      expectTrue(solver.iterationsPerEpoch === 7 && solver.numIterations === 21, `iterations ${solver.iterationsPerEpoch} × epochs`);
+      await solver.train();
+      expectTrue(solver.epoch === 3 && solver.iteration === 21, `epoch ${solver.epoch}, iteration ${solver.iteration}`);
+      expectTrue(solver.trainAccHistory.length === 4 && solver.valAccHistory.length === 4, `checks: ${solver.valAccHistory.length} (first + 3 epoch ends)`);
+      expectTrue(Math.abs(solver.optimConfig.learningRate! - 1e-2 * 0.125) < 1e-12, `lr after 3 decays: ${solver.optimConfig.learningRate}`);
+      expectTrue(solver.optimConfig.momentum === 0.9, 'defaults filled into the config');
+      for (const it of [1, 6, 7, 11, 14, 16, 21]) expectTrue(progress.includes(it), `onProgress at iteration ${it}: ${progress.join(',')}`);
+      const best = Math.max(...solver.valAccHistory);
+      expectTrue(solver.bestValAcc === best, `bestValAcc ${solver.bestValAcc} = max of history ${best}`);
+      // The restored parameters are the best ones: scoring them again gives the best accuracy.
+      expectTrue((await solver.checkAccuracy(X, y)) === best, 'the model holds the best parameters at the end');
+      const w = await download(model.params.W1!);
+      const bw = await download(solver.bestParams.W1!);
+      expectTrue(w.every((v, i) => v === bw[i]), 'model.params.W1 equals solver.bestParams.W1');
+      solver.dispose();
+      model.dispose();
+    },
+  },
+  {
+    name: 'solver: a seed makes a run reproducible (minibatches, dropout, accuracy subsamples)',
+    timeout: 300_000,
+    async run(engine) {
+      const { X, y } = await sample(engine, 200);
+      const run = async () => {
+        const model = smallNet(engine, { dropout: 0.3, batchnorm: true });
+        const solver = new Solver(model, { XTrain: X, yTrain: y, XVal: X, yVal: y }, {
+          ...quiet,
+          updateRule: 'adam',
+          optimConfig: { learningRate: 1e-3 },
+          batchSize: 50,
+          numEpochs: 2,
+          numTrainSamples: 50,
+          seed: 11,
+        });
+        await solver.train();
+        const result = { losses: solver.lossHistory.slice(), accs: solver.trainAccHistory.slice(), w: await download(model.params.W2!) };
+        solver.dispose();
+        model.dispose();
+        return result;
+      };
+      const a = await run();
+      const b = await run();
+      expectTrue(a.losses.join() === b.losses.join(), `same losses: ${a.losses} vs ${b.losses}`);
+      expectTrue(a.accs.join() === b.accs.join(), 'same accuracy checks');
+      expectTrue(a.w.every((v, i) => v === b.w[i]), 'same final weights');
+    },
+  },
+  {
+    name: 'solver: unknown options, unknown update rules and bad data throw clear errors',
+    async run(engine) {
+      const { X, y } = await sample(engine, 20);
+      const model = new TwoLayerNet(engine, { inputDim: 784, hiddenDim: 8 });
+      const data = { XTrain: X, yTrain: y, XVal: X, yVal: y };
+      await expectThrows(() => new Solver(model, data, { batch_size: 10 } as never), /^Unrecognized arguments batch_size/, 'unknown option');
+      await expectThrows(() => new Solver(model, data, { updateRule: 'adagrad' as never }), /Invalid update_rule "adagrad"/, 'unknown rule');
+      await expectThrows(() => new Solver(model, { ...data, yVal: X }), /val labels must be i32/, 'labels of the wrong type');
+      await expectThrows(() => new Solver(model, data, { batchSize: 0 }), /batchSize must be a positive integer/, 'batch size 0');
+      model.dispose();
+    },
+  },
+  {
+    name: 'solver: a NaN loss stops training with the iteration named and the best parameters kept',
+    timeout: 300_000,
+    async run(engine) {
+      const { X, y } = await sample(engine, 100);
+      // Each step multiplies the weights by 1 − lr·reg = −9999: the L2 term overflows within a few steps.
+      const model = smallNet(engine, { reg: 1e3 });
+      const solver = new Solver(model, { XTrain: X, yTrain: y, XVal: X, yVal: y }, {
+        ...quiet,
+        updateRule: 'sgd',
+        optimConfig: { learningRate: 10 },
+        batchSize: 20,
+        numEpochs: 5,
+        printEvery: 1,
+        seed: 3,
+      });
+      await expectThrows(() => solver.train(), /loss became (NaN|Infinity|-Infinity) at iteration \d+ \(epoch \d\); training stopped/, 'NaN stop');
+      const w = await download(model.params.W1!);
+      expectTrue(w.every(Number.isFinite), 'the restored (best) parameters are finite');
+      expectTrue(solver.valAccHistory.length >= 1, 'the first check happened');
+      solver.dispose();
+      model.dispose();
+    },
+  },
+  {
+    name: 'solver: a checkpoint (safetensors) resumes training exactly where it stopped; a mismatched one changes nothing',
+    timeout: 300_000,
+    async run(engine) {
+      const { X, y } = await sample(engine, 120);
+      const options: SolverOptions = { ...quiet, updateRule: 'adam', optimConfig: { learningRate: 1e-3 }, batchSize: 30, numTrainSamples: 60, seed: 5 };
+      const data = { XTrain: X, yTrain: y, XVal: X, yVal: y };
+      // Straight through: 2 epochs.
+      const m1 = smallNet(engine, { batchnorm: true, dropout: 0.2 });
+      const s1 = new Solver(m1, data, { ...options, numEpochs: 2 });
+      await s1.train();
+      // One epoch, checkpoint, then a fresh model and solver resume for the second.
+      const m2 = smallNet(engine, { batchnorm: true, dropout: 0.2 });
+      const s2 = new Solver(m2, data, { ...options, numEpochs: 1 });
+      await s2.train();
+      const bytes = await s2.saveCheckpoint();
+      const m3 = smallNet(engine, { batchnorm: true, dropout: 0.2, seed: 99 });
+      const s3 = new Solver(m3, data, { ...options, numEpochs: 2 });
+      s3.loadCheckpoint(bytes);
+      expectTrue(s3.epoch === 1 && s3.iteration === 4, `resumed at epoch ${s3.epoch}, iteration ${s3.iteration}`);
+      await s3.train();
+      expectTrue(s3.lossHistory.join() === s1.lossHistory.join(), `resumed losses equal the straight run's:\n${s3.lossHistory}\n${s1.lossHistory}`);
+      const [w1, w3] = [await download(m1.params.W1!), await download(m3.params.W1!)];
+      expectTrue(w1.every((v, i) => v === w3[i]), 'same final weights after resuming');
+      // A checkpoint of another architecture is refused before anything is written.
+      const other = smallNet(engine, { hiddenDims: [64, 16] });
+      const s4 = new Solver(other, data, { ...options, numEpochs: 1 });
+      const before = await download(other.params.W1!);
+      await expectThrows(() => s4.loadCheckpoint(bytes), /the checkpoint does not match, nothing was loaded/, 'mismatched checkpoint');
+      const after = await download(other.params.W1!);
+      expectTrue(before.every((v, i) => v === after[i]), 'nothing was written');
+      await expectThrows(() => s4.loadCheckpoint(bytes.slice(0, 100)), /shadergrad/, 'truncated checkpoint');
+      for (const [s, m] of [[s1, m1], [s2, m2], [s3, m3], [s4, other]] as const) {
+        s.dispose();
+        m.dispose();
+      }
+    },
+  },
+];
