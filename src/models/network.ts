@@ -3,6 +3,7 @@
 
 import type { CapturedStep, Engine } from '../engine/engine';
 import { axpyInPlace } from '../kernels/elementwise';
+import { gatherRows } from '../kernels/gather';
 import { sumAllInto } from '../kernels/reduce';
 import { Tape } from '../graph/tape';
 import { affine } from '../ops/affine';
@@ -193,6 +194,31 @@ export class Network {
       : copy(out.scores!);
     this.engine.flush();
     return result;
+  }
+
+  /**
+   * Predicted classes (argmax of the scores) of every row of X, in batches; X may be a packed
+   * 8-bit dataset. Reads the scores back: for evaluation, not inside a training step.
+   */
+  async predict(X: Tensor, { batchSize = 1000 }: { batchSize?: number } = {}): Promise<Int32Array> {
+    const engine = this.engine;
+    const N = X.shape[0]!;
+    const out = new Int32Array(N);
+    const C = this.numClasses;
+    for (let start = 0; start < N; start += batchSize) {
+      const count = Math.min(batchSize, N - start);
+      const indices = engine.tensor(Int32Array.from({ length: count }, (_, i) => start + i));
+      const rows = gatherRows(engine, X, indices);
+      const scores = this.loss(rows);
+      const values = await scores.read();
+      for (let i = 0; i < count; i++) {
+        let best = 0;
+        for (let c = 1; c < C; c++) if (values[i * C + c]! > values[i * C + best]!) best = c;
+        out[start + i] = best;
+      }
+      [indices, rows, scores].forEach((t) => t.dispose());
+    }
+    return out;
   }
 
   /** The captured step for this input shape and mode: replayed (inputs copied in) or captured now. */

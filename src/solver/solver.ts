@@ -135,6 +135,7 @@ export class Solver {
   private evalRows = 0;
   /** Losses of iterations [lossesRead, iteration) are still on the GPU only. */
   private lossesRead = 0;
+  private stopRequested = false;
 
   constructor(model: Network, data: SolverData, options: SolverOptions = {}) {
     const unknown = Object.keys(options).filter((k) => !OPTION_NAMES.has(k));
@@ -192,14 +193,35 @@ export class Solver {
     return this.numEpochs * this.iterationsPerEpoch;
   }
 
-  /** Runs the optimization; resolves when done. A NaN or infinite loss stops it with an Error. */
+  /** Asks a running train() to return after the current iteration; calling train() again resumes. */
+  stop(): void {
+    this.stopRequested = true;
+  }
+
+  /** True once every iteration has run. */
+  get finished(): boolean {
+    return this.iteration >= this.numIterations;
+  }
+
+  /**
+   * Runs the optimization (from the current iteration: a stopped or restored Solver resumes);
+   * resolves when done or stopped. A NaN or infinite loss stops it with an Error. The best
+   * parameters are put into the model when it finishes or fails (not when stopped).
+   */
   async train(): Promise<void> {
+    this.stopRequested = false;
     const perEpoch = this.iterationsPerEpoch;
     const total = this.numIterations;
     let since = performance.now();
     let samplesSince = 0;
+    let failed = true;
     try {
       for (let t = this.iteration; t < total; t++) {
+        if (this.stopRequested) {
+          await this.readLosses();
+          failed = false;
+          return;
+        }
         this.step();
         samplesSince += this.batchSize;
         const epochEnd = (t + 1) % perEpoch === 0;
@@ -234,8 +256,10 @@ export class Solver {
         since = performance.now();
         samplesSince = 0;
       }
-    } finally {
+      failed = false;
       this.restoreBest();
+    } finally {
+      if (failed) this.restoreBest();
     }
   }
 
