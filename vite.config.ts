@@ -1,12 +1,15 @@
 // Vite for the page: `npm start` serves index.html (and the test pages under test/browser); `npm run build` builds it into dist/page.
 import { fileURLToPath } from 'node:url';
 import { defineConfig } from 'vite';
+import { assetFiles } from './vite.assets.ts';
 
 export default defineConfig({
   root: fileURLToPath(new URL('.', import.meta.url)),
   // Relative asset URLs: dist/page works from any path (`npx vite preview`, a static host, a subfolder).
   base: './',
   publicDir: false,
+  // The shipped Fashion-MNIST sample as files next to the page's scripts, none inlined.
+  plugins: [assetFiles()],
   // The page imports no npm dependency (the engine's `import('webgpu')` runs only in Node), so there is
   // nothing to pre-bundle: never scan or fetch dependencies.
   optimizeDeps: { noDiscovery: true, include: [] },

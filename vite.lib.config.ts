@@ -1,9 +1,10 @@
 // Vite for the library: `npm run build` bundles src/index.ts (WGSL inlined through `?raw`) into dist/shadergrad.js, the CLI into dist/cli.js, declarations into dist/types.
-import { existsSync } from 'node:fs';
+import { existsSync, readdirSync, rmSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import ts from 'typescript';
 import { defineConfig, type Plugin } from 'vite';
+import { assetFiles } from './vite.assets.ts';
 
 const ROOT = fileURLToPath(new URL('.', import.meta.url));
 
@@ -67,19 +68,34 @@ function declarations(): Plugin {
   };
 }
 
+/** Empties the output folder (dist/) but for page/: the page's own build, which a library build alone must not delete. */
+function emptyLibraryOutput(): Plugin {
+  let outDir = '';
+  return {
+    name: 'shadergrad-empty-library-output',
+    apply: 'build',
+    configResolved(config) {
+      outDir = resolve(config.root, config.build.outDir);
+    },
+    buildStart() {
+      if (!existsSync(outDir)) return;
+      for (const entry of readdirSync(outDir)) if (entry !== 'page') rmSync(join(outDir, entry), { recursive: true, force: true });
+    },
+  };
+}
+
 export default defineConfig({
   root: ROOT,
   publicDir: false,
-  plugins: [declarations()],
+  plugins: [emptyLibraryOutput(), assetFiles(), declarations()],
   build: {
     // The CLI is a second entry: it imports the library's chunk, the public API only.
     lib: { entry: { shadergrad: 'src/index.ts', cli: 'src/cli/main.ts' }, formats: ['es'], fileName: (_format, name) => `${name}.js` },
-    // The library build runs first in `npm run build`: it empties dist/, then the page goes in beside it.
+    // The page goes in dist/page (vite.config.ts): emptyLibraryOutput empties the rest.
     outDir: 'dist',
-    emptyOutDir: true,
+    emptyOutDir: false,
     target: 'es2022',
     minify: false,
-    assetsInlineLimit: 0,
     sourcemap: true,
     rolldownOptions: {
       // Dawn's binding and Node's built-ins are loaded at run time, in Node only (the `import('webgpu')` stays dynamic).

@@ -1,4 +1,4 @@
-// Where the shipped Fashion-MNIST sample lives: literal `new URL(…, import.meta.url)`s that bundlers emit as assets (a library build inlines them, so this module is loaded on demand, in a chunk of its own).
+// Where the shipped Fashion-MNIST sample lives: literal `new URL(…, import.meta.url)`s that both builds emit as asset files next to their chunk (vite.assets.ts).
 
 export function sampleUrl(split: 'train' | 'test', kind: 'images' | 'labels'): URL {
   if (split === 'train') {
