@@ -1,0 +1,93 @@
+// The `shadergrad train` CLI, run as users run it: the built bin on the shipped Fashion-MNIST sample.
+
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { decodeSafetensors } from '../../src/checkpoint/index';
+
+const ROOT = join(import.meta.dirname, '..', '..');
+const CLI = join(ROOT, 'dist', 'cli.js');
+const SAMPLE = join(ROOT, 'src', 'data', 'fashion-mnist-sample');
+let work: string;
+
+/** Newest modification time under a directory. */
+function newest(dir: string): number {
+  let latest = 0;
+  for (const entry of readdirSync(dir, { withFileTypes: true })) {
+    const path = join(dir, entry.name);
+    latest = Math.max(latest, entry.isDirectory() ? newest(path) : statSync(path).mtimeMs);
+  }
+  return latest;
+}
+
+function run(...args: string[]) {
+  const result = spawnSync(process.execPath, [CLI, ...args], { cwd: work, encoding: 'utf8', timeout: 600_000 });
+  const lines = result.stdout.trim().split('\n');
+  return { code: result.status, stdout: result.stdout, stderr: result.stderr, last: lines[lines.length - 1]! };
+}
+
+beforeAll(() => {
+  // Build the bin unless dist is newer than every source file.
+  const sources = Math.max(newest(join(ROOT, 'src')), newest(join(ROOT, 'shaders')));
+  if (!existsSync(CLI) || statSync(CLI).mtimeMs < sources) {
+    const build = spawnSync('npm', ['run', 'build'], { cwd: ROOT, encoding: 'utf8' });
+    if (build.status !== 0) throw new Error(`npm run build failed:\n${build.stdout}\n${build.stderr}`);
+  }
+  work = mkdtempSync(join(tmpdir(), 'shadergrad-cli-'));
+}, 300_000);
+
+afterAll(() => {
+  if (work) rmSync(work, { recursive: true, force: true });
+});
+
+describe('shadergrad train (CLI)', () => {
+  it('--help lists the flags; a bad flag exits 2 with the usage', () => {
+    const help = run('train', '--help');
+    expect(help.code).toBe(0);
+    for (const flag of ['--data', '--hidden', '--batchnorm', '--dropout', '--update', '--lr', '--lr-decay', '--reg', '--epochs', '--batch', '--seed', '--out']) {
+      expect(help.stdout).toContain(flag);
+    }
+    const bad = run('train', '--bogus');
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toMatch(/Unknown option '--bogus'[\s\S]*Usage: shadergrad train/);
+    const badValue = run('train', '--dropout', '1.5');
+    expect(badValue.code).toBe(2);
+    expect(badValue.stderr).toContain('--dropout 1.5 is not valid');
+  });
+
+  it('trains on the sample and writes a checkpoint, history.json and an SVG plot; the last line is the JSON summary; --resume continues', () => {
+    const out = join(work, 'run');
+    const args = ['--data', SAMPLE, '--limit', '1500', '--hidden', '48', '--batch', '100', '--epochs', '2', '--quiet'];
+    const r = run('train', ...args, '--out', out);
+    expect(r.code, r.stderr).toBe(0);
+    const summary = JSON.parse(r.last);
+    expect(Object.keys(summary).sort()).toEqual(['adapter', 'epochs', 'samplesPerSec', 'seconds', 'testAcc', 'trainAcc', 'valAcc']);
+    expect(summary.epochs).toBe(2);
+    expect(summary.testAcc).toBeGreaterThan(0.5);
+    expect(summary.samplesPerSec).toBeGreaterThan(0);
+    expect(r.stdout).toMatch(/epoch 1\/2: loss [\d.]+, train acc [\d.]+, val acc [\d.]+/);
+    expect(r.stdout).toMatch(/test accuracy 0\.\d+/);
+    const history = JSON.parse(readFileSync(join(out, 'history.json'), 'utf8'));
+    expect(history.lossHistory.length).toBe(2 * Math.floor(1350 / 100));
+    expect(history.valAccHistory.length).toBe(3);
+    expect(readFileSync(join(out, 'training.svg'), 'utf8')).toMatch(/^<\?xml[\s\S]*<svg[\s\S]*<path d="M/);
+    const checkpoint = decodeSafetensors(readFileSync(join(out, 'model.safetensors')));
+    expect(Object.keys(checkpoint.tensors)).toEqual(expect.arrayContaining(['W1', 'b1', 'gamma1', 'bn1.runningMean', 'optim.m.W1', 'W2']));
+    expect(checkpoint.metadata.epoch).toBe('2');
+    expect(readdirSync(out).filter((f) => f.includes('.tmp-'))).toEqual([]);
+    // Resume from the checkpoint for a third epoch.
+    const resumed = run('train', ...args.map((a) => (a === '2' ? '3' : a)), '--resume', join(out, 'model.safetensors'), '--out', join(work, 'resumed'));
+    expect(resumed.code, resumed.stderr).toBe(0);
+    expect(resumed.stdout).toContain('resumed from');
+    expect(JSON.parse(resumed.last).epochs).toBe(3);
+  }, 600_000);
+
+  it('a loss that overflows stops training with the iteration named and a non-zero exit', () => {
+    const r = run('train', '--data', SAMPLE, '--limit', '600', '--hidden', '16', '--update', 'sgd', '--lr', '10', '--reg', '1000', '--epochs', '2', '--quiet', '--out', join(work, 'nan'));
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/the loss became (NaN|Infinity) at iteration \d+/);
+    expect(JSON.parse(r.last).epochs).toBeGreaterThanOrEqual(0);
+  }, 600_000);
+});
