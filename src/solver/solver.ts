@@ -500,6 +500,10 @@ export class Solver {
         model: JSON.stringify({ inputDim: m.inputDim, hiddenDims: m.hiddenDims, numClasses: m.numClasses, batchnorm: m.useBatchnorm, dropout: m.dropoutP, reg: m.reg }),
         updateRule: this.updateRule,
         optimConfig: JSON.stringify(hyper),
+        // The schedule (iterations per epoch follow from the batch size): a reader resumes with the same one.
+        batchSize: String(this.batchSize),
+        numEpochs: String(this.numEpochs),
+        lrDecay: String(this.lrDecay),
         epoch: String(this.epoch),
         iteration: String(this.iteration),
         bestValAcc: String(this.bestValAcc),
