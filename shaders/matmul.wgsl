@@ -35,8 +35,10 @@ fn flag(bit: u32) -> bool {
 //@ constants
 
 // Tiles as [k][row / 4] of vec4: one read gives an invocation four rows (or columns) at once.
-var<workgroup> As: array<array<vec4f, TILE_M / 4u>, TILE_K>;
-var<workgroup> Bs: array<array<vec4f, TILE_N / 4u>, TILE_K>;
+// Each k-row is padded by PAD vec4s: staging writes one k-row per invocation when A is not
+// transposed (or B is), and unpadded rows would put every invocation of a warp in the same bank.
+var<workgroup> As: array<array<vec4f, TILE_M / 4u + PAD>, TILE_K>;
+var<workgroup> Bs: array<array<vec4f, TILE_N / 4u + PAD>, TILE_K>;
 
 // Four rows of op(A) at one k, zero outside the matrix (`check` is false for interior tiles).
 fn load_a4(row: u32, k: u32, check: bool) -> vec4f {

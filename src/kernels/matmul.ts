@@ -12,6 +12,8 @@ export interface MatmulTile {
   rows: number;
   cols4: number;
   tileK: number;
+  /** vec4s of padding after each k-row of the workgroup tiles (against bank conflicts); default 1. */
+  pad?: number;
 }
 
 export const tileM = (t: MatmulTile) => t.wgY * t.rows;
@@ -47,7 +49,7 @@ export interface MatmulOptions {
 
 /** Picks a tile for an M×N output on this engine's device. */
 export function chooseTile(engine: Engine, M: number, N: number): MatmulTile {
-  const fits = (t: MatmulTile) => (tileM(t) + tileN(t)) * t.tileK * 4 <= engine.limits.maxComputeWorkgroupStorageSize;
+  const fits = (t: MatmulTile) => workgroupBytes(t) <= engine.limits.maxComputeWorkgroupStorageSize;
   const pick = (t: MatmulTile) => (fits(t) ? t : { ...t, tileK: 8 });
   if (engine.isCpuAdapter) return pick(N <= 32 ? CPU_TILES.narrow : CPU_TILES.wide);
   if (N <= 32) return pick(GPU_TILES.narrow);
@@ -56,11 +58,16 @@ export function chooseTile(engine: Engine, M: number, N: number): MatmulTile {
   return pick(blocks >= 64 ? GPU_TILES.large : GPU_TILES.small);
 }
 
+/** Workgroup memory the tiles of a tile shape take. */
+export function workgroupBytes(t: MatmulTile): number {
+  return (tileM(t) + tileN(t) + 8 * (t.pad ?? 1)) * t.tileK * 4;
+}
+
 const modules = new Map<string, string>();
 
 /** WGSL for one tile shape: the template with its unrolled accumulate, multiply and store. */
 export function matmulSource(t: MatmulTile): string {
-  const key = `${t.wgX}x${t.wgY}:${t.rows}x${t.cols4}:${t.tileK}`;
+  const key = `${t.wgX}x${t.wgY}:${t.rows}x${t.cols4}:${t.tileK}:${t.pad ?? 1}`;
   let code = modules.get(key);
   if (code) return code;
   if (t.rows % 4 !== 0) throw new Error(`shadergrad: matmul tile rows must be a multiple of 4, got ${t.rows}`);
@@ -75,6 +82,7 @@ export function matmulSource(t: MatmulTile): string {
     `const TILE_M = ${tileM(t)}u;`,
     `const TILE_N = ${tileN(t)}u;`,
     `const TILE_K = ${t.tileK}u;`,
+    `const PAD = ${t.pad ?? 1}u;`,
   ].join('\n');
   const accumulators = lines((i, j) => `var acc${i}_${j} = vec4f();`);
   const multiply = [
@@ -100,7 +108,7 @@ const kernels = new Map<string, Kernel>();
 
 /** The matmul kernel of one tile shape and transposition (bias and ReLU are uniform flags). */
 export function matmulKernel(t: MatmulTile, ta = false, tb = false): Kernel {
-  const key = `${t.wgX}x${t.wgY}:${t.rows}x${t.cols4}:${t.tileK}:${ta}${tb}`;
+  const key = `${t.wgX}x${t.wgY}:${t.rows}x${t.cols4}:${t.tileK}:${t.pad ?? 1}:${ta}${tb}`;
   let kernel = kernels.get(key);
   if (!kernel) {
     kernel = defineKernel({
