@@ -1,15 +1,15 @@
-// Training-step benchmark: FullyConnectedNet 784-512-256-10 forward + backward, captured and replayed.
+// Training-step benchmark of shadergrad alone (issue 3's), now the train suite's step: `node bench/node.mjs bench/train-step.ts [--steps N] [--batch B] [--plain] [--forward-backward] [--profile]`.
 
 import { Engine } from '../src/engine/engine';
-import { FullyConnectedNet } from '../src/models/fully-connected-net';
-import { Random } from '../src/random';
+import { ALL_VARIANTS, MODEL, initialWeights, seededArray, seededLabels, trainCases } from './lib/cases';
+import { ShadergradBench } from './lib/shadergrad';
 
 export interface StepBenchRow {
   case: string;
   /** Wall-clock milliseconds per step, steady state (steps queued back to back, one sync at the end). */
   ms: number;
   samplesPerSec: number;
-  /** CPU milliseconds spent in replay(): hooks, uniform upload, encoding and submit. */
+  /** CPU milliseconds spent in replay(): hooks, uniform upload, encoding and submit (median). */
   encodeMs: number;
   /** Milliseconds for the first (capturing) step, pipeline compilation included. */
   firstStepMs: number;
@@ -18,52 +18,38 @@ export interface StepBenchRow {
 
 export interface StepBenchOptions {
   batch?: number;
-  hidden?: number[];
   steps?: number;
-  variants?: Array<{ batchnorm: boolean; dropout: number }>;
+  variants?: Array<{ batchnorm: boolean; dropout: boolean }>;
+  /** false: forward and backward only, without the Adam update (issue 3's measurement). */
+  update?: boolean;
 }
 
+/** FullyConnectedNet 784-512-256-10: the train suite's captured step (forward, backward, Adam), replayed `steps` times. */
 export async function trainStepBench(engine: Engine, options: StepBenchOptions = {}): Promise<StepBenchRow[]> {
-  const { batch = 256, hidden = [512, 256], steps = 10 } = options;
-  const variants = options.variants ?? [
-    { batchnorm: false, dropout: 0 },
-    { batchnorm: true, dropout: 0 },
-    { batchnorm: false, dropout: 0.5 },
-    { batchnorm: true, dropout: 0.5 },
-  ];
-  const rng = new Random(1);
-  const X = engine.tensor(rng.normals(batch * 784), [batch, 784]);
-  const y = engine.tensor(Int32Array.from({ length: batch }, () => rng.int(10)));
+  const { batch = 256, steps = 10, update = true } = options;
+  const bench = new ShadergradBench(engine);
   const rows: StepBenchRow[] = [];
-  for (const { batchnorm, dropout } of variants) {
-    const model = new FullyConnectedNet(engine, { hiddenDims: hidden, inputDim: 784, numClasses: 10, batchnorm, dropout, weightScale: 0.05, reg: 1e-4 });
+  for (const c of trainCases([batch], options.variants ?? ALL_VARIANTS)) {
+    const X = seededArray(batch * MODEL.inputDim, 31);
+    const y = seededLabels(batch, MODEL.numClasses, 32);
+    const step = bench.train(c, initialWeights(c.batchnorm), X, y, { update });
     let t0 = performance.now();
-    const step = engine.capture(() => model.trainPass(X, y), 'bench.step');
-    await engine.sync();
+    step.run();
+    await step.sync();
     const firstStepMs = performance.now() - t0;
-    step.replay();
-    await engine.sync();
-    const encode: number[] = [];
+    step.run();
+    await step.sync();
     t0 = performance.now();
-    for (let i = 0; i < steps; i++) {
-      const e0 = performance.now();
-      step.replay();
-      encode.push(performance.now() - e0);
-    }
-    await engine.sync();
+    for (let i = 0; i < steps; i++) step.run();
+    await step.sync();
     const ms = (performance.now() - t0) / steps;
-    encode.sort((a, b) => a - b);
-    const name = `${[784, ...hidden, 10].join('-')} b${batch}${batchnorm ? ' batchnorm' : ''}${dropout ? ' dropout' : ''}`;
-    rows.push({ case: name, ms, samplesPerSec: (batch / ms) * 1000, encodeMs: encode[encode.length >> 1]!, firstStepMs, dispatchesPerStep: step.commands.length });
+    const extras = step.extras();
+    rows.push({ case: c.name, ms, samplesPerSec: (batch / ms) * 1000, encodeMs: extras.encodeMs!, firstStepMs, dispatchesPerStep: extras.dispatches! });
     step.dispose();
-    model.dispose();
   }
-  X.dispose();
-  y.dispose();
   return rows;
 }
 
-/** `node bench/node.mjs bench/train-step.ts [--steps N] [--batch B]` prints a table. */
 export async function main(args: string[]): Promise<void> {
   const arg = (name: string, fallback: number) => {
     const i = args.indexOf(`--${name}`);
@@ -72,28 +58,29 @@ export async function main(args: string[]): Promise<void> {
   const engine = await Engine.create();
   const { vendor, architecture, description } = engine.adapterInfo;
   console.log(`adapter: ${vendor} ${architecture} ${description}`);
-  const variants = args.includes('--plain') ? [{ batchnorm: false, dropout: 0 }] : undefined;
+  const update = !args.includes('--forward-backward');
   if (args.includes('--profile')) {
-    await profileStep(engine, arg('batch', 256), args.includes('--batchnorm'), args.includes('--dropout') ? 0.5 : 0);
+    await profileStep(engine, arg('batch', 256), args.includes('--batchnorm'), args.includes('--dropout'), update);
     engine.destroy();
     return;
   }
-  const rows = await trainStepBench(engine, { steps: arg('steps', 10), batch: arg('batch', 256), variants });
+  const variants = args.includes('--plain') ? [ALL_VARIANTS[0]!] : undefined;
+  const rows = await trainStepBench(engine, { steps: arg('steps', 10), batch: arg('batch', 256), variants, update });
   console.table(rows.map((r) => ({ ...r, ms: +r.ms.toFixed(2), samplesPerSec: Math.round(r.samplesPerSec), encodeMs: +r.encodeMs.toFixed(3), firstStepMs: Math.round(r.firstStepMs) })));
   engine.destroy();
 }
 
 /** Prints the GPU time of each kernel of one captured training step (timestamp queries). */
-async function profileStep(engine: Engine, batch: number, batchnorm: boolean, dropout: number): Promise<void> {
-  const rng = new Random(1);
-  const X = engine.tensor(rng.normals(batch * 784), [batch, 784]);
-  const y = engine.tensor(Int32Array.from({ length: batch }, () => rng.int(10)));
-  const model = new FullyConnectedNet(engine, { hiddenDims: [512, 256], inputDim: 784, numClasses: 10, batchnorm, dropout, weightScale: 0.05 });
-  const step = engine.capture(() => model.trainPass(X, y), 'bench.step');
-  await engine.sync();
-  await engine.profile(step);
-  const times = await engine.profile(step);
+async function profileStep(engine: Engine, batch: number, batchnorm: boolean, dropout: boolean, update: boolean): Promise<void> {
+  const bench = new ShadergradBench(engine);
+  const [c] = trainCases([batch], [{ batchnorm, dropout }]);
+  const step = bench.train(c!, initialWeights(batchnorm), seededArray(batch * MODEL.inputDim, 31), seededLabels(batch, MODEL.numClasses, 32), { update });
+  step.run();
+  await step.sync();
+  await engine.profile(step.step!);
+  const times = await engine.profile(step.step!);
   const total = times.reduce((a, t) => a + t.ms, 0);
   console.table(times.map((t) => ({ kernel: t.kernel, ms: +t.ms.toFixed(3), share: `${((100 * t.ms) / total).toFixed(1)}%` })));
-  console.log(`total GPU time ${total.toFixed(2)} ms over ${times.length} dispatches`);
+  console.log(`${c!.name}${update ? '' : ' (forward + backward only)'}: total GPU time ${total.toFixed(2)} ms over ${times.length} dispatches`);
+  step.dispose();
 }

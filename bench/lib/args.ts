@@ -1,0 +1,59 @@
+// Command-line options of `npm run bench`, shared by the Node entry, the browser page (as URL parameters) and the runner.
+
+import { IMPLS, SUITES, type BenchOptions, type Impl, type Suite } from './types';
+
+export interface CliOptions extends Omit<BenchOptions, 'environment'> {
+  node: boolean;
+  json: string | null;
+}
+
+export const USAGE = `usage: npm run bench -- [--quick] [--node] [--json FILE] [--suite ${SUITES.join(',')}]
+                        [--impl ${IMPLS.join(',')}] [--filter TEXT[,TEXT]]
+  (default: every suite and implementation, in headless Chromium; --node: on Dawn in Node)`;
+
+function list<T extends string>(value: string | undefined, allowed: readonly T[], flag: string): T[] {
+  if (!value) throw new Error(`${flag} needs a value\n${USAGE}`);
+  const items = value.split(',').map((s) => s.trim()).filter(Boolean);
+  for (const item of items) if (!allowed.includes(item as T)) throw new Error(`${flag}: unknown '${item}' (one of ${allowed.join(', ')})`);
+  return items as T[];
+}
+
+export function parseArgs(args: readonly string[]): CliOptions {
+  const out: CliOptions = { quick: false, node: false, json: null, suites: [...SUITES], impls: [...IMPLS], filter: [] };
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i]!;
+    const value = () => args[++i];
+    if (a === '--quick') out.quick = true;
+    else if (a === '--node') out.node = true;
+    else if (a === '--json') {
+      const file = value();
+      if (!file) throw new Error(`--json needs a file name\n${USAGE}`);
+      out.json = file;
+    } else if (a === '--suite' || a === '--suites') out.suites = list<Suite>(value(), SUITES, a);
+    else if (a === '--impl' || a === '--impls') out.impls = list<Impl>(value(), IMPLS, a);
+    else if (a === '--filter') out.filter = (value() ?? '').split(',').filter(Boolean);
+    else if (a === '--help' || a === '-h') throw new Error(USAGE);
+    else throw new Error(`unknown option ${a}\n${USAGE}`);
+  }
+  return out;
+}
+
+/** The options as the bench page's URL query. */
+export function toQuery(o: CliOptions): string {
+  const q = new URLSearchParams();
+  if (o.quick) q.set('quick', '1');
+  q.set('suites', o.suites.join(','));
+  q.set('impls', o.impls.join(','));
+  if (o.filter.length) q.set('filter', o.filter.join(','));
+  return q.toString();
+}
+
+export function fromQuery(search: string): Omit<BenchOptions, 'environment'> {
+  const q = new URLSearchParams(search);
+  return {
+    quick: q.get('quick') === '1',
+    suites: q.get('suites') ? list<Suite>(q.get('suites')!, SUITES, 'suites') : [...SUITES],
+    impls: q.get('impls') ? list<Impl>(q.get('impls')!, IMPLS, 'impls') : [...IMPLS],
+    filter: (q.get('filter') ?? '').split(',').filter(Boolean),
+  };
+}

@@ -1,0 +1,107 @@
+// Timing: a warm-up run, then the median of several samples — wall clock around awaited submits, and GPU timestamps where available.
+
+/** One benchmarked operation, prepared (inputs uploaded, pipelines possibly not yet compiled). */
+export interface Runnable {
+  /** Queues one run on the GPU without waiting for it. */
+  run(): void;
+  /** Resolves when every queued run has finished on the GPU. */
+  sync(): Promise<void>;
+  /** Runs once more with GPU timestamp queries and returns the GPU milliseconds of its dispatches; null where unavailable. */
+  gpuMs?(): Promise<number | null>;
+  /** Extra per-run figures the runnable measured itself (CPU encode ms per replay, dispatches). */
+  extras?(): Record<string, number>;
+  dispose(): void;
+}
+
+export interface Budget {
+  /** Aim for wall-clock samples about this long (runs are repeated within a sample to get there). */
+  sampleMs: number;
+  /** Samples wanted (fewer when they would take longer than maxMs together, never under 2). */
+  samples: number;
+  /** Soft limit for all samples of one row. */
+  maxMs: number;
+  maxReps: number;
+}
+
+export interface Measurement {
+  wallMs: number;
+  wallSpread: [number, number];
+  gpuMs: number | null;
+  gpuSpread: [number, number] | null;
+  samples: number;
+  reps: number;
+  firstMs: number;
+}
+
+export function median(values: readonly number[]): number {
+  const s = [...values].sort((a, b) => a - b);
+  const mid = s.length >> 1;
+  return s.length % 2 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
+}
+
+const now = () => performance.now();
+
+export async function measure(r: Runnable, budget: Budget): Promise<Measurement> {
+  let t0 = now();
+  r.run();
+  await r.sync();
+  const firstMs = now() - t0;
+  t0 = now();
+  r.run();
+  await r.sync();
+  const one = Math.max(now() - t0, 1e-3);
+  const reps = Math.max(1, Math.min(budget.maxReps, Math.round(budget.sampleMs / one)));
+  let samples = budget.samples;
+  if (one * reps * samples > budget.maxMs) samples = Math.max(2, Math.floor(budget.maxMs / (one * reps)));
+  const wall: number[] = [];
+  for (let s = 0; s < samples; s++) {
+    t0 = now();
+    for (let i = 0; i < reps; i++) r.run();
+    await r.sync();
+    wall.push((now() - t0) / reps);
+  }
+  const gpu: number[] = [];
+  if (r.gpuMs) {
+    // Each timestamped run is one more run: as many as the wall samples, at most 5.
+    for (let s = 0; s < Math.min(samples, 5); s++) {
+      const ms = await r.gpuMs();
+      if (ms == null) break;
+      gpu.push(ms);
+    }
+  }
+  return {
+    wallMs: median(wall),
+    wallSpread: [Math.min(...wall), Math.max(...wall)],
+    gpuMs: gpu.length ? median(gpu) : null,
+    gpuSpread: gpu.length ? [Math.min(...gpu), Math.max(...gpu)] : null,
+    samples,
+    reps,
+    firstMs,
+  };
+}
+
+/** ‖a − b‖ / ‖b‖ in float64. */
+export function relativeError(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  if (a.length !== b.length) return Infinity;
+  let num = 0;
+  let den = 0;
+  for (let i = 0; i < a.length; i++) {
+    const d = a[i]! - b[i]!;
+    num += d * d;
+    den += b[i]! * b[i]!;
+  }
+  return Math.sqrt(num) / Math.sqrt(den || 1);
+}
+
+/** op(A)·op(B) in float64 (the reference for the agreement check). */
+export function matmulReference(a: Float32Array, b: Float32Array, M: number, K: number, N: number, transA: boolean, transB: boolean): Float64Array {
+  const out = new Float64Array(M * N);
+  for (let i = 0; i < M; i++) {
+    for (let j = 0; j < N; j++) {
+      let s = 0;
+      for (let k = 0; k < K; k++) s += a[transA ? k * M + i : i * K + k]! * b[transB ? j * K + k : k * N + j]!;
+      out[i * N + j] = s;
+    }
+  }
+  return out;
+}

@@ -1,0 +1,119 @@
+// Formats a report as a table, one line per case with every implementation side by side and our speed-up over each peer.
+
+import type { Impl, Report, Row } from './types';
+
+const PEERS: Impl[] = ['tfjs-webgpu', 'jax-js'];
+
+function ms(x: number): string {
+  return x >= 100 ? `${x.toFixed(0)} ms` : x >= 1 ? `${x.toFixed(2)} ms` : `${(x * 1000).toFixed(1)} µs`;
+}
+
+function rate(r: Row): string {
+  if (r.gflops != null) return `${fmtRate(r.gflops)} GFLOP/s`;
+  if (r.gbps != null) return `${fmtRate(r.gbps)} GB/s`;
+  if (r.samplesPerSec != null) return `${Math.round(r.samplesPerSec)}/s`;
+  return '';
+}
+
+function fmtRate(x: number): string {
+  return x >= 100 ? x.toFixed(0) : x >= 10 ? x.toFixed(1) : x.toFixed(2);
+}
+
+function cell(r: Row | undefined): string {
+  if (!r) return '—';
+  const t = r.timing === 'gpu-timestamp' ? 't' : 'w';
+  return `${ms(r.ms)}${t} ${rate(r)}`.trim();
+}
+
+/**
+ * Peer time over ours (> 1: we are faster), by the same method on both sides: GPU timestamps when
+ * both rows have them (and the suite is not train), else wall clock.
+ */
+export function speedup(ours: Row, peer: Row): { ratio: number; method: 't' | 'w' } {
+  if (ours.suite !== 'train' && ours.gpuMs != null && peer.gpuMs != null) return { ratio: peer.gpuMs / ours.gpuMs, method: 't' };
+  return { ratio: peer.wallMs / ours.wallMs, method: 'w' };
+}
+
+function ratioCell(ours: Row | undefined, peer: Row | undefined): string {
+  if (!ours || !peer) return '—';
+  const { ratio, method } = speedup(ours, peer);
+  return `${ratio >= 10 ? ratio.toFixed(0) : ratio.toFixed(2)}×${method}`;
+}
+
+interface Line {
+  suite: string;
+  case: string;
+  cells: string[];
+}
+
+function lines(report: Report): { header: string[]; body: Line[] } {
+  const present = new Set(report.rows.map((r) => r.impl));
+  const peers = PEERS.filter((p) => present.has(p));
+  const hasEncode = report.rows.some((r) => r.encodeMs != null);
+  const header = ['suite', 'case', 'shadergrad', ...peers, ...peers.map((p) => `vs ${p}`), ...(hasEncode ? ['encode/replay'] : [])];
+  const keys: string[] = [];
+  const byKey = new Map<string, Map<Impl, Row>>();
+  for (const r of report.rows) {
+    const key = `${r.suite}\u0000${r.case}`;
+    if (!byKey.has(key)) {
+      byKey.set(key, new Map());
+      keys.push(key);
+    }
+    byKey.get(key)!.set(r.impl, r);
+  }
+  const body = keys.map((key) => {
+    const rows = byKey.get(key)!;
+    const [suite, name] = key.split('\u0000') as [string, string];
+    const ours = rows.get('shadergrad');
+    const cells = [
+      cell(ours),
+      ...peers.map((p) => cell(rows.get(p))),
+      ...peers.map((p) => ratioCell(ours, rows.get(p))),
+      ...(hasEncode ? [ours?.encodeMs != null ? ms(ours.encodeMs) : ''] : []),
+    ];
+    return { suite, case: name, cells };
+  });
+  return { header, body };
+}
+
+/** A plain-text table for the terminal. */
+export function formatTable(report: Report): string {
+  const { header, body } = lines(report);
+  const table = [header, ...body.map((l) => [l.suite, l.case, ...l.cells])];
+  const widths = header.map((_, i) => Math.max(...table.map((row) => [...row[i]!].length)));
+  const out = table.map((row) => row.map((c, i) => c + ' '.repeat(widths[i]! - [...c].length)).join('  ').trimEnd());
+  out.splice(1, 0, widths.map((w) => '-'.repeat(w)).join('  '));
+  return out.join('\n');
+}
+
+/** The same table in Markdown (bench/README.md). */
+export function formatMarkdown(report: Report): string {
+  const { header, body } = lines(report);
+  return [
+    `| ${header.join(' | ')} |`,
+    `|${header.map(() => '---').join('|')}|`,
+    ...body.map((l) => `| ${[l.suite, l.case, ...l.cells].join(' | ')} |`),
+  ].join('\n');
+}
+
+/** Everything after the table: adapter, implementations, checks, notes, the legend. */
+export function formatSummary(report: Report): string {
+  const a = report.adapter;
+  const out = [
+    `adapter: ${[a.vendor, a.architecture, a.description].filter(Boolean).join(' / ')}; ${report.environment}; ${report.quick ? '--quick; ' : ''}${report.seconds} s`,
+    ...report.impls.map((i) => `  ${i.impl} ${i.version}: ${i.error ? `NOT RUN (${i.error})` : `backend ${i.backend}, timestamp-query ${i.timestampQuery ? 'yes' : 'no'}`}`),
+    `checks (${report.checks.filter((c) => c.ok).length}/${report.checks.length} ok):`,
+    ...report.checks.map(
+      (c) =>
+        `  ${c.ok ? 'ok  ' : 'FAIL'} ${c.impl.padEnd(12)} ${c.name}` +
+        (c.relErr == null
+          ? `: ${c.against}`
+          : `${c.value == null ? ` (vs ${c.against})` : `: ${c.value.toPrecision(8)} (${c.against} ${c.reference!.toPrecision(8)})`} rel. error ${c.relErr.toExponential(2)} ≤ ${c.tolerance}`),
+    ),
+    'notes:',
+    ...report.notes.map((n) => `  - ${n}`),
+    'legend: t = GPU timestamps, w = wall clock; "vs peer" = peer time / our time by the same method on both sides (> 1: shadergrad is faster);',
+    '        encode/replay = CPU ms inside one replay() of our captured step (hooks, uniform upload, encoding, submit).',
+  ];
+  return out.join('\n');
+}

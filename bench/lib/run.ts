@@ -1,0 +1,374 @@
+// The benchmark run, the same in the browser page and in Node: opens every implementation, checks that they agree, then times each suite's cases side by side.
+
+import { nd } from '../../src/reference/ndarray';
+import { networkLoss } from '../../src/reference/network';
+import { refUpdate } from '../../src/reference/optim';
+import {
+  ADAM,
+  ALL_VARIANTS,
+  MODEL,
+  SQUARE_SIZES,
+  elementwiseCases,
+  flops,
+  initialWeights,
+  modelParams,
+  seededArray,
+  seededLabels,
+  squareMatmul,
+  stepMatmuls,
+  trainCases,
+  type MatmulCase,
+  type TrainCase,
+} from './cases';
+import type { ImplBench } from './impl';
+import { matmulReference, measure, relativeError, type Budget, type Measurement, type Runnable } from './measure';
+import { ShadergradBench } from './shadergrad';
+import type { BenchOptions, Check, Impl, ImplInfo, Log, Report, Row, Suite } from './types';
+
+/** What a row adds to its measurement: throughput figures from its ms. */
+interface RowSpec {
+  suite: Suite;
+  case: string;
+  impl: Impl;
+  flops?: number;
+  bytes?: number;
+  samplesPerRun?: number;
+  /** Time the training step by wall clock even where timestamps exist (a step's cost is more than its kernels). */
+  wallOnly?: boolean;
+}
+
+const MATMUL_TOLERANCE = 1e-4;
+const LOSS_TOLERANCE = 1e-4;
+/** After one Adam step the f32 implementations may differ a little more: Adam's first step is ±lr·sign(g) where |g| ≫ ε, and sensitive where g ≈ 0. */
+const UPDATED_LOSS_TOLERANCE = 1e-3;
+
+export class BenchRun {
+  readonly rows: Row[] = [];
+  readonly checks: Check[] = [];
+  readonly notes: string[] = [];
+  readonly impls: ImplInfo[] = [];
+  private readonly benches = new Map<Impl, ImplBench>();
+  private ours!: ShadergradBench;
+  private cpu = false;
+
+  constructor(
+    readonly options: BenchOptions,
+    readonly log: Log,
+  ) {}
+
+  private get budget(): Budget {
+    if (this.cpu) return this.options.quick ? { sampleMs: 150, samples: 3, maxMs: 2500, maxReps: 50 } : { sampleMs: 300, samples: 5, maxMs: 6000, maxReps: 50 };
+    return this.options.quick ? { sampleMs: 50, samples: 5, maxMs: 1500, maxReps: 500 } : { sampleMs: 100, samples: 7, maxMs: 3000, maxReps: 2000 };
+  }
+
+  private wanted(name: string): boolean {
+    const f = this.options.filter;
+    return !f.length || f.some((s) => name.includes(s));
+  }
+
+  async run(): Promise<Report> {
+    const started = new Date();
+    const t0 = performance.now();
+    this.ours = await ShadergradBench.create();
+    this.cpu = this.ours.engine.isCpuAdapter;
+    const info = this.ours.info();
+    this.log(`adapter: ${[info.adapter!.vendor, info.adapter!.architecture, info.adapter!.description].filter(Boolean).join(' ')}${this.cpu ? ' (a CPU adapter: sizes capped)' : ''}`);
+    if (this.options.impls.includes('shadergrad')) {
+      this.benches.set('shadergrad', this.ours);
+      this.impls.push(info);
+    }
+    for (const impl of this.options.impls) {
+      if (impl === 'shadergrad') continue;
+      try {
+        const bench = impl === 'tfjs-webgpu' ? await (await import('./tfjs')).TfjsBench.create() : await (await import('./jax')).JaxBench.create();
+        this.benches.set(impl, bench);
+        const i = bench.info();
+        this.impls.push(i);
+        this.log(`${impl} ${i.version}: backend ${i.backend}, timestamp-query ${i.timestampQuery ? 'yes' : 'no'}`);
+      } catch (error) {
+        const message = error instanceof Error ? error.message : String(error);
+        this.impls.push({ impl, version: '', backend: 'none', timestampQuery: false, error: message });
+        this.notes.push(`${impl} did not run: ${message}`);
+        this.log(`${impl}: not available: ${message}`);
+      }
+    }
+    this.notes.push(
+      'ms: kernel suites use the sum of GPU timestamp intervals of the run\'s dispatches where the adapter and the library allow it ' +
+        '(shadergrad: engine.profile; tfjs: tf.time kernelMs; jax-js: its profiler\'s timestamps), else wall clock; train rows are always wall clock ' +
+        '(runs queued back to back, one awaited onSubmittedWorkDone/blockUntilReady per sample). Every row also has wallMs.',
+    );
+    await this.agreement();
+    const suites = this.options.suites;
+    if (suites.includes('matmul')) await this.matmulSuite();
+    if (suites.includes('elementwise')) await this.elementwiseSuite();
+    if (suites.includes('batchnorm')) await this.batchnormSuite();
+    if (suites.includes('softmax')) await this.softmaxSuite();
+    if (suites.includes('optimizer')) await this.optimizerSuite();
+    if (suites.includes('train')) await this.trainSuite();
+    for (const b of this.benches.values()) if (b !== this.ours) b.destroy();
+    this.ours.destroy();
+    return {
+      adapter: info.adapter!,
+      rows: this.rows,
+      checks: this.checks,
+      impls: this.impls,
+      notes: this.notes,
+      environment: this.options.environment,
+      quick: this.options.quick,
+      startedAt: started.toISOString(),
+      seconds: Math.round((performance.now() - t0) / 100) / 10,
+    };
+  }
+
+  // ---- measuring ------------------------------------------------------------------------------
+
+  private async time(spec: RowSpec, make: () => Runnable, budget: Budget = this.budget): Promise<Row | null> {
+    let runnable: Runnable | null = null;
+    let m: Measurement;
+    let extras: Record<string, number> = {};
+    try {
+      runnable = make();
+      if (spec.wallOnly && spec.impl !== 'shadergrad') delete runnable.gpuMs;
+      m = await measure(runnable, budget);
+      extras = runnable.extras?.() ?? {};
+    } catch (error) {
+      const message = error instanceof Error ? error.message : String(error);
+      this.notes.push(`${spec.impl} ${spec.suite} ${spec.case}: failed: ${message}`);
+      this.log(`  ${spec.impl.padEnd(12)} ${spec.case}: FAILED ${message}`);
+      return null;
+    } finally {
+      runnable?.dispose();
+    }
+    const useGpu = m.gpuMs != null && !spec.wallOnly;
+    const ms = useGpu ? m.gpuMs! : m.wallMs;
+    const row: Row = {
+      suite: spec.suite,
+      case: spec.case,
+      impl: spec.impl,
+      ms: round(ms),
+      timing: useGpu ? 'gpu-timestamp' : 'wall',
+      wallMs: round(m.wallMs),
+      ...(m.gpuMs != null ? { gpuMs: round(m.gpuMs) } : {}),
+      spread: (useGpu ? m.gpuSpread! : m.wallSpread).map(round) as [number, number],
+      samples: m.samples,
+      reps: m.reps,
+      firstMs: round(m.firstMs),
+    };
+    if (spec.flops) row.gflops = round(spec.flops / ms / 1e6);
+    if (spec.bytes) row.gbps = round(spec.bytes / ms / 1e6);
+    if (spec.samplesPerRun) row.samplesPerSec = round((spec.samplesPerRun / ms) * 1000);
+    if (spec.suite === 'train' && extras.encodeMs != null) row.encodeMs = round(extras.encodeMs);
+    if (spec.suite === 'train' && extras.dispatches != null) row.dispatches = extras.dispatches;
+    this.rows.push(row);
+    const rate = row.gflops != null ? `${row.gflops} GFLOP/s` : row.gbps != null ? `${row.gbps} GB/s` : row.samplesPerSec != null ? `${row.samplesPerSec} samples/s` : '';
+    this.log(`  ${spec.impl.padEnd(12)} ${spec.case}: ${fmtMs(row.ms)} (${row.timing}) ${rate}`);
+    return row;
+  }
+
+  private skip(impl: Impl, what: string, why: string): void {
+    this.notes.push(`${impl} ${what}: skipped (${why})`);
+    this.log(`  ${impl.padEnd(12)} ${what}: skipped (${why})`);
+  }
+
+  // ---- agreement checks -----------------------------------------------------------------------
+
+  private async agreement(): Promise<void> {
+    this.log('checks: every implementation against float64 references');
+    for (const c of [
+      { name: '64x70x33 NN', M: 64, K: 70, N: 33, transA: false, transB: false },
+      { name: '64x70x33 TN', M: 64, K: 70, N: 33, transA: true, transB: false },
+    ] satisfies MatmulCase[]) {
+      const a = seededArray(c.M * c.K, 11);
+      const b = seededArray(c.K * c.N, 12);
+      const ref = matmulReference(a, b, c.M, c.K, c.N, c.transA, c.transB);
+      for (const [impl, bench] of this.benches) {
+        let r: ReturnType<ImplBench['matmul']> | null = null;
+        try {
+          r = bench.matmul(c, a, b);
+          r.run();
+          await r.sync();
+          const got = await r.read();
+          this.check({ name: `matmul ${c.name}`, impl, value: null, reference: null, against: 'float64 CPU', relErr: relativeError(got, ref), tolerance: MATMUL_TOLERANCE });
+        } catch (error) {
+          this.failedCheck(`matmul ${c.name}`, impl, error);
+        } finally {
+          r?.dispose();
+        }
+      }
+    }
+    for (const batchnorm of [false, true]) {
+      const c: TrainCase = { name: `${MODEL.inputDim}-${MODEL.hiddenDims.join('-')}-${MODEL.numClasses} b64${batchnorm ? ' batchnorm' : ''}`, batch: 64, batchnorm, dropout: false };
+      const weights = initialWeights(batchnorm);
+      const X = seededArray(c.batch * MODEL.inputDim, 21);
+      const y = seededLabels(c.batch, MODEL.numClasses, 22);
+      const [first, second] = referenceLosses(c, weights, X, y);
+      for (const [impl, bench] of this.benches) {
+        let r: ReturnType<ImplBench['train']> | null = null;
+        try {
+          r = bench.train(c, weights, X, y);
+          r.run();
+          await r.sync();
+          const l1 = await r.loss();
+          r.run();
+          await r.sync();
+          const l2 = await r.loss();
+          this.check({ name: `train ${c.name}: first-step loss`, impl, value: l1, reference: first, against: 'float64 CPU', relErr: Math.abs(l1 - first) / Math.abs(first), tolerance: LOSS_TOLERANCE });
+          this.check({ name: `train ${c.name}: loss after one Adam step`, impl, value: l2, reference: second, against: 'float64 CPU', relErr: Math.abs(l2 - second) / Math.abs(second), tolerance: UPDATED_LOSS_TOLERANCE });
+        } catch (error) {
+          this.failedCheck(`train ${c.name}`, impl, error);
+        } finally {
+          r?.dispose();
+        }
+      }
+    }
+  }
+
+  private check(c: Omit<Check, 'ok' | 'relErr'> & { relErr: number }): void {
+    const check: Check = { ...c, ok: c.relErr != null && c.relErr <= c.tolerance };
+    this.checks.push(check);
+    const value = c.value == null ? '' : ` ${c.value.toPrecision(8)} vs ${c.reference!.toPrecision(8)}`;
+    this.log(`  ${check.ok ? 'ok  ' : 'FAIL'} ${c.impl.padEnd(12)} ${c.name}:${value} rel. error ${c.relErr!.toExponential(2)} (≤ ${c.tolerance})`);
+  }
+
+  private failedCheck(name: string, impl: Impl, error: unknown): void {
+    const message = error instanceof Error ? error.message : String(error);
+    this.checks.push({ name, impl, value: null, reference: null, against: `error: ${message}`, relErr: null, tolerance: 0, ok: false });
+    this.log(`  FAIL ${impl.padEnd(12)} ${name}: ${message}`);
+  }
+
+  // ---- suites ---------------------------------------------------------------------------------
+
+  private async matmulSuite(): Promise<void> {
+    this.log('matmul (GFLOP/s)');
+    const { quick } = this.options;
+    const cases: MatmulCase[] = [];
+    for (const n of SQUARE_SIZES) {
+      // SwiftShader runs at a few GFLOP/s: 2048³ would take ~10 s per run for us and ~50 s for tfjs.
+      if (this.cpu && n > 1024) {
+        if (this.wanted(`${n}x${n}x${n}`)) this.skip('shadergrad', `matmul ${n}x${n}x${n}`, 'CPU adapter: one run would take 10 s to minutes; every implementation skipped');
+        continue;
+      }
+      cases.push(squareMatmul(n));
+    }
+    const step = stepMatmuls(256);
+    cases.push(...(quick ? [step[0]!, step[5]!, step[7]!] : step));
+    for (const c of cases) {
+      if (!this.wanted(c.name)) continue;
+      const a = seededArray(c.M * c.K, 1);
+      const b = seededArray(c.K * c.N, 2);
+      for (const [impl, bench] of this.benches) {
+        if (this.cpu && quick && impl === 'tfjs-webgpu' && c.M * c.N * c.K > 512 ** 3) {
+          this.skip(impl, `matmul ${c.name}`, '--quick on a CPU adapter: tfjs takes ~6 s per 1024³ run here');
+          continue;
+        }
+        await this.time({ suite: 'matmul', case: c.name, impl, flops: flops(c) }, () => bench.matmul(c, a, b));
+      }
+    }
+  }
+
+  private async elementwiseSuite(): Promise<void> {
+    this.log('elementwise (GB/s: bytes read + written once)');
+    const sizes = this.options.quick ? [256 * 512, 1 << 22] : [256 * 512, 1 << 22, 1 << 24];
+    for (const c of elementwiseCases(sizes)) {
+      if (!this.wanted(c.name)) continue;
+      const x = seededArray(c.n, 3);
+      const dy = seededArray(c.n, 4);
+      for (const [impl, bench] of this.benches) {
+        await this.time({ suite: 'elementwise', case: c.name, impl, bytes: c.bytes }, () => bench.elementwise(c, x, dy));
+      }
+    }
+  }
+
+  private async batchnormSuite(): Promise<void> {
+    if (!this.benches.has('shadergrad')) return;
+    this.log('batchnorm, train mode (GB/s: inputs read once + outputs written once)');
+    const shapes = this.options.quick ? [[256, 512]] : [[256, 512], [1024, 512], [4096, 1024]];
+    for (const [N, D] of shapes as Array<[number, number]>) {
+      for (const direction of ['forward', 'backward'] as const) {
+        const name = `${direction} ${N}x${D}`;
+        if (!this.wanted(name)) continue;
+        // forward: x in; out and xhat out. backward: dout and xhat in; dx out (gamma, stats: D-sized, ignored).
+        const bytes = 12 * N * D;
+        const x = seededArray(N * D, 5);
+        const dout = seededArray(N * D, 6);
+        await this.time({ suite: 'batchnorm', case: name, impl: 'shadergrad', bytes }, () => this.ours.batchnorm(N, D, direction, x, dout));
+      }
+    }
+  }
+
+  private async softmaxSuite(): Promise<void> {
+    if (!this.benches.has('shadergrad')) return;
+    this.log('softmax loss and gradient (GB/s: scores and labels read, dx written)');
+    const shapes = this.options.quick ? [[256, 10], [1024, 1000]] : [[256, 10], [1024, 10], [4096, 1000]];
+    for (const [N, C] of shapes as Array<[number, number]>) {
+      const name = `${N}x${C}`;
+      if (!this.wanted(name)) continue;
+      const scores = seededArray(N * C, 7, 3);
+      const labels = seededLabels(N, C, 8);
+      await this.time({ suite: 'softmax', case: name, impl: 'shadergrad', bytes: 8 * N * C + 4 * N }, () => this.ours.softmax(N, C, scores, labels));
+    }
+  }
+
+  private async optimizerSuite(): Promise<void> {
+    if (!this.benches.has('shadergrad')) return;
+    this.log('optimizer: Adam, one flat dispatch (GB/s: w, dw, m, v read; w, m, v written)');
+    const sizes = this.options.quick ? [1 << 20] : [1 << 20, modelParams(), 1 << 24];
+    for (const n of sizes) {
+      const name = `adam ${n === modelParams() ? `${n} (the ${MODEL.inputDim}-${MODEL.hiddenDims.join('-')}-${MODEL.numClasses} model)` : n === 1 << 20 ? '1M' : `${n >> 20}M`} params`;
+      if (!this.wanted(name)) continue;
+      const w = seededArray(n, 9);
+      const dw = seededArray(n, 10, 1e-2);
+      await this.time({ suite: 'optimizer', case: name, impl: 'shadergrad', bytes: 28 * n }, () => this.ours.adam(w, dw));
+    }
+  }
+
+  private async trainSuite(): Promise<void> {
+    this.log(`train: ${MODEL.inputDim}-${MODEL.hiddenDims.join('-')}-${MODEL.numClasses}, softmax, Adam; one step = forward + backward + update`);
+    const { quick } = this.options;
+    const ours = quick
+      ? [...trainCases([64, 256, 1024], [ALL_VARIANTS[0]!]), ...trainCases([256], ALL_VARIANTS.slice(1))]
+      : trainCases([64, 256, 1024], ALL_VARIANTS);
+    // Peers on a CPU adapter take seconds per step: plain at every batch, the variants at batch 256 (plain b256 only with --quick).
+    const peerCase = (c: TrainCase) => !this.cpu || (quick ? c.batch === 256 && !c.batchnorm && !c.dropout : c.batch === 256 || (!c.batchnorm && !c.dropout));
+    const order = [...ours].sort((a, b) => a.batch - b.batch);
+    for (const c of order) {
+      if (!this.wanted(c.name)) continue;
+      const weights = initialWeights(c.batchnorm);
+      const X = seededArray(c.batch * MODEL.inputDim, 31);
+      const y = seededLabels(c.batch, MODEL.numClasses, 32);
+      for (const [impl, bench] of this.benches) {
+        if (impl !== 'shadergrad' && !peerCase(c)) {
+          this.skip(impl, `train ${c.name}`, `${quick ? '--quick ' : ''}on a CPU adapter: seconds per step`);
+          continue;
+        }
+        await this.time({ suite: 'train', case: c.name, impl, samplesPerRun: c.batch, wallOnly: true }, () => bench.train(c, weights, X, y));
+      }
+    }
+  }
+}
+
+/** First-step loss and the loss after one Adam step, in float64, from the same weights and batch. */
+function referenceLosses(c: TrainCase, weights: ReturnType<typeof initialWeights>, X: Float32Array, y: Int32Array): [number, number] {
+  const params: Record<string, ReturnType<typeof nd>> = {};
+  for (const [name, { data, shape }] of Object.entries(weights)) params[name] = nd(data, shape);
+  const net = { numLayers: MODEL.hiddenDims.length + 1, batchnorm: c.batchnorm, dropout: 0, reg: 0, params };
+  const Xn = nd(X, [c.batch, MODEL.inputDim]);
+  const first = networkLoss(net, Xn, y);
+  for (const [name, p] of Object.entries(params)) refUpdate('adam', p.data, first.grads[name]!.data, { ...ADAM });
+  const second = networkLoss({ ...net, bnParams: undefined }, Xn, y);
+  return [first.loss, second.loss];
+}
+
+function round(x: number): number {
+  if (!Number.isFinite(x)) return x;
+  const digits = Math.max(0, 3 - Math.floor(Math.log10(Math.abs(x) || 1)));
+  return Number(x.toFixed(Math.min(6, digits)));
+}
+
+export function fmtMs(ms: number): string {
+  return ms >= 100 ? `${ms.toFixed(0)} ms` : ms >= 1 ? `${ms.toFixed(2)} ms` : `${(ms * 1000).toFixed(1)} µs`;
+}
+
+export async function runBench(options: BenchOptions, log: Log): Promise<Report> {
+  return new BenchRun(options, log).run();
+}

@@ -1,0 +1,56 @@
+// The benchmark in Node on Dawn (`npm run bench -- --node`, and the bundle bench/gpu runs): peers get navigator.gpu from the webgpu package.
+
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import { parseArgs } from './lib/args';
+import { formatSummary, formatTable } from './lib/report';
+import { runBench } from './lib/run';
+
+/** The webgpu package's GPU objects: Dawn aborts the process if one is collected while its devices live. */
+const keep: unknown[] = [];
+
+/**
+ * tfjs-backend-webgpu and jax-js look for navigator.gpu (and jax-js for navigator.userAgent). Gives
+ * them one from the webgpu package, created on first use — after shadergrad's Engine has picked the
+ * Vulkan driver (it points VK_ICD_FILENAMES at SwiftShader when there is no GPU), so all three
+ * implementations get the same adapter.
+ */
+async function provideNavigatorGpu(): Promise<void> {
+  const moduleName = 'webgpu';
+  const dawn = (await import(/* @vite-ignore */ moduleName)) as { create(options: string[]): GPU; globals: Record<string, unknown> };
+  Object.assign(globalThis, dawn.globals);
+  const g = globalThis as { navigator?: object };
+  const nav = (g.navigator ??= {}) as Record<string, unknown>;
+  let gpu: GPU | null = null;
+  Object.defineProperty(nav, 'gpu', {
+    configurable: true,
+    get: () => {
+      if (!gpu) {
+        gpu = dawn.create([]);
+        keep.push(gpu);
+      }
+      return gpu;
+    },
+  });
+  if (!nav.userAgent) Object.defineProperty(nav, 'userAgent', { configurable: true, value: `Node.js/${process.versions.node}` });
+}
+
+export async function main(args: string[]): Promise<void> {
+  const options = parseArgs(args);
+  await provideNavigatorGpu();
+  const report = await runBench(
+    { ...options, environment: `node ${process.versions.node} + dawn (webgpu package)` },
+    (line) => console.log(line),
+  );
+  console.log('');
+  console.log(formatTable(report));
+  console.log('');
+  console.log(formatSummary(report));
+  if (options.json) {
+    const file = resolve(options.json);
+    mkdirSync(dirname(file), { recursive: true });
+    writeFileSync(file, `${JSON.stringify(report, null, 2)}\n`);
+    console.log(`wrote ${file}`);
+  }
+  if (report.checks.some((c) => !c.ok)) process.exitCode = 1;
+}
