@@ -1,10 +1,11 @@
 // The benchmark in Node on Dawn (`npm run bench -- --node`, and the bundle bench/gpu runs): peers get navigator.gpu from the webgpu package.
 
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { parseArgs } from './lib/args';
 import { formatSummary, formatTable } from './lib/report';
 import { runBench } from './lib/run';
+import type { Report } from './lib/types';
 
 /** The webgpu package's GPU objects: Dawn aborts the process if one is collected while its devices live. */
 const keep: unknown[] = [];
@@ -35,22 +36,42 @@ async function provideNavigatorGpu(): Promise<void> {
   if (!nav.userAgent) Object.defineProperty(nav, 'userAgent', { configurable: true, value: `Node.js/${process.versions.node}` });
 }
 
-export async function main(args: string[]): Promise<void> {
-  const options = parseArgs(args);
-  await provideNavigatorGpu();
-  const report = await runBench(
-    { ...options, environment: `node ${process.versions.node} + dawn (webgpu package)` },
-    (line) => console.log(line),
-  );
+/** Writes the report atomically (a crash mid-write leaves the previous complete version). */
+function writeReport(file: string, report: Report): void {
+  writeFileSync(`${file}.tmp`, `${JSON.stringify(report, null, 2)}\n`);
+  renameSync(`${file}.tmp`, file);
+}
+
+function print(report: Report): void {
   console.log('');
   console.log(formatTable(report));
   console.log('');
   console.log(formatSummary(report));
-  if (options.json) {
-    const file = resolve(options.json);
-    mkdirSync(dirname(file), { recursive: true });
-    writeFileSync(file, `${JSON.stringify(report, null, 2)}\n`);
-    console.log(`wrote ${file}`);
+}
+
+export async function main(args: string[]): Promise<void> {
+  let options;
+  try {
+    options = parseArgs(args);
+  } catch (error) {
+    console.error((error as Error).message);
+    process.exitCode = 2;
+    return;
   }
+  if (options.table) {
+    print(JSON.parse(readFileSync(options.table, 'utf8')) as Report);
+    return;
+  }
+  const file = options.json ? resolve(options.json) : null;
+  if (file) mkdirSync(dirname(file), { recursive: true });
+  await provideNavigatorGpu();
+  const report = await runBench(
+    { ...options, environment: `node ${process.versions.node} + dawn (webgpu package)` },
+    (line) => console.log(line),
+    // Rewritten after every row: if the process dies, the file holds every row measured so far.
+    file ? (partial) => writeReport(file, partial) : undefined,
+  );
+  print(report);
+  if (file) console.log(`wrote ${file}`);
   if (report.checks.some((c) => !c.ok)) process.exitCode = 1;
 }

@@ -113,7 +113,7 @@ async function runChromium() {
 const made = runtimeDir();
 let code;
 try {
-  code = args.includes('--node') ? runNode() : await runChromium();
+  code = args.includes('--node') || args.includes('--table') ? runNode() : await runChromium();
 } finally {
   if (made) rmSync(made, { recursive: true, force: true });
 }

@@ -5,11 +5,15 @@ import { IMPLS, SUITES, type BenchOptions, type Impl, type Suite } from './types
 export interface CliOptions extends Omit<BenchOptions, 'environment'> {
   node: boolean;
   json: string | null;
+  /** Print the table of an existing JSON report and exit. */
+  table: string | null;
 }
 
 export const USAGE = `usage: npm run bench -- [--quick] [--node] [--json FILE] [--suite ${SUITES.join(',')}]
-                        [--impl ${IMPLS.join(',')}] [--filter TEXT[,TEXT]]
-  (default: every suite and implementation, in headless Chromium; --node: on Dawn in Node)`;
+                        [--impl ${IMPLS.join(',')}] [--filter TEXT[,TEXT]] [--time-limit SECONDS]
+       npm run bench -- --table FILE      (print the table of a JSON report)
+  Default: every suite and implementation, in headless Chromium; --node: on Dawn in Node.
+  --filter keeps the cases whose name contains one of the texts; --time-limit skips what is left after that long.`;
 
 function list<T extends string>(value: string | undefined, allowed: readonly T[], flag: string): T[] {
   if (!value) throw new Error(`${flag} needs a value\n${USAGE}`);
@@ -19,7 +23,7 @@ function list<T extends string>(value: string | undefined, allowed: readonly T[]
 }
 
 export function parseArgs(args: readonly string[]): CliOptions {
-  const out: CliOptions = { quick: false, node: false, json: null, suites: [...SUITES], impls: [...IMPLS], filter: [] };
+  const out: CliOptions = { quick: false, node: false, json: null, table: null, suites: [...SUITES], impls: [...IMPLS], filter: [], timeLimit: 0 };
   for (let i = 0; i < args.length; i++) {
     const a = args[i]!;
     const value = () => args[++i];
@@ -29,6 +33,14 @@ export function parseArgs(args: readonly string[]): CliOptions {
       const file = value();
       if (!file) throw new Error(`--json needs a file name\n${USAGE}`);
       out.json = file;
+    } else if (a === '--table') {
+      const file = value();
+      if (!file) throw new Error(`--table needs a file name\n${USAGE}`);
+      out.table = file;
+    } else if (a === '--time-limit') {
+      const s = Number(value());
+      if (!(s > 0)) throw new Error(`--time-limit needs a number of seconds\n${USAGE}`);
+      out.timeLimit = s;
     } else if (a === '--suite' || a === '--suites') out.suites = list<Suite>(value(), SUITES, a);
     else if (a === '--impl' || a === '--impls') out.impls = list<Impl>(value(), IMPLS, a);
     else if (a === '--filter') out.filter = (value() ?? '').split(',').filter(Boolean);
@@ -45,6 +57,7 @@ export function toQuery(o: CliOptions): string {
   q.set('suites', o.suites.join(','));
   q.set('impls', o.impls.join(','));
   if (o.filter.length) q.set('filter', o.filter.join(','));
+  if (o.timeLimit) q.set('timeLimit', String(o.timeLimit));
   return q.toString();
 }
 
@@ -55,5 +68,6 @@ export function fromQuery(search: string): Omit<BenchOptions, 'environment'> {
     suites: q.get('suites') ? list<Suite>(q.get('suites')!, SUITES, 'suites') : [...SUITES],
     impls: q.get('impls') ? list<Impl>(q.get('impls')!, IMPLS, 'impls') : [...IMPLS],
     filter: (q.get('filter') ?? '').split(',').filter(Boolean),
+    timeLimit: Number(q.get('timeLimit') ?? 0) || 0,
   };
 }

@@ -14,12 +14,18 @@ type Tree = Record<string, Arr>;
 class JaxRunnable implements Runnable {
   pending: Arr[] = [];
   last: Arr | null = null;
+  /** jax-js is lazy: every queued run's output (and its buffers) lives until sync(); keep that under ~256 MB. */
+  readonly maxReps: number;
 
   constructor(
     readonly bench: JaxBench,
     readonly compute: () => Arr,
     readonly owned: Array<{ dispose(): void }> = [],
-  ) {}
+    outputBytes = 0,
+    maxReps = 256,
+  ) {
+    this.maxReps = Math.max(1, Math.min(maxReps, Math.floor(2 ** 28 / Math.max(1, outputBytes))));
+  }
 
   run(): void {
     const out = this.compute();
@@ -126,7 +132,7 @@ export class JaxBench implements ImplBench {
     const A = this.array(a, c.transA ? [c.K, c.M] : [c.M, c.K]);
     const B = this.array(b, c.transB ? [c.N, c.K] : [c.K, c.N]);
     const f = jit((x: Arr, y: Arr) => np.matmul(c.transA ? np.transpose(x) : x, c.transB ? np.transpose(y) : y));
-    return new JaxRunnable(this, () => f(A.ref, B.ref), [A, B, f]);
+    return new JaxRunnable(this, () => f(A.ref, B.ref), [A, B, f], 4 * c.M * c.N);
   }
 
   elementwise(c: ElementwiseCase, x: Float32Array, dy: Float32Array): Runnable {
@@ -135,16 +141,16 @@ export class JaxBench implements ImplBench {
     const D = this.array(dy, [dy.length]);
     if (c.op === 'relu-forward') {
       const f = jit((v: Arr) => nn.relu(v));
-      return new JaxRunnable(this, () => f(X.ref), [X, D, f]);
+      return new JaxRunnable(this, () => f(X.ref), [X, D, f], 4 * c.n);
     }
     if (c.op === 'relu-backward') {
       const f = jit((v: Arr, d: Arr) => np.where(np.greater(v, 0), d, 0));
-      return new JaxRunnable(this, () => f(X.ref, D.ref), [X, D, f]);
+      return new JaxRunnable(this, () => f(X.ref, D.ref), [X, D, f], 4 * c.n);
     }
     let seed = 0;
     const keep = 1 - DROPOUT_P;
     const f = jit((k: Arr, v: Arr) => np.where(random.bernoulli(k, keep, [c.n]), v.mul(1 / keep), 0));
-    return new JaxRunnable(this, () => f(random.key(++seed), X.ref), [X, D, f]);
+    return new JaxRunnable(this, () => f(random.key(++seed), X.ref), [X, D, f], 4 * c.n);
   }
 
   /**
@@ -216,7 +222,7 @@ export class JaxBench implements ImplBench {
       labels,
       step,
       { dispose: () => [params, m, v, running].forEach((t) => tree.dispose(t)) },
-    ]);
+    ], 0, 32);
     return Object.assign(r, {
       loss: async () => {
         await r.sync();

@@ -8,6 +8,8 @@ export interface Runnable {
   sync(): Promise<void>;
   /** Runs once more with GPU timestamp queries and returns the GPU milliseconds of its dispatches; null where unavailable. */
   gpuMs?(): Promise<number | null>;
+  /** At most this many runs queued between syncs (a library that keeps every run's output until then). */
+  maxReps?: number;
   /** Extra per-run figures the runnable measured itself (CPU encode ms per replay, dispatches). */
   extras?(): Record<string, number>;
   dispose(): void;
@@ -50,7 +52,7 @@ export async function measure(r: Runnable, budget: Budget): Promise<Measurement>
   r.run();
   await r.sync();
   const one = Math.max(now() - t0, 1e-3);
-  const reps = Math.max(1, Math.min(budget.maxReps, Math.round(budget.sampleMs / one)));
+  const reps = Math.max(1, Math.min(budget.maxReps, r.maxReps ?? Infinity, Math.round(budget.sampleMs / one)));
   let samples = budget.samples;
   if (one * reps * samples > budget.maxMs) samples = Math.max(2, Math.floor(budget.maxMs / (one * reps)));
   const wall: number[] = [];

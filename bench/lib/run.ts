@@ -50,11 +50,33 @@ export class BenchRun {
   private readonly benches = new Map<Impl, ImplBench>();
   private ours!: ShadergradBench;
   private cpu = false;
+  private started = performance.now();
+  private adapter: Report['adapter'] = { vendor: '', architecture: '', description: '' };
+  private outOfTime = false;
 
   constructor(
     readonly options: BenchOptions,
     readonly log: Log,
+    /** Called with the report so far after each row (the Node entry rewrites its JSON: a crash keeps what ran). */
+    readonly onProgress?: (report: Report) => void,
   ) {}
+
+  /** The report as it stands. */
+  report(): Report {
+    return {
+      adapter: this.adapter,
+      rows: this.rows,
+      checks: this.checks,
+      impls: this.impls,
+      notes: this.notes,
+      environment: this.options.environment,
+      quick: this.options.quick,
+      startedAt: this.startedAt,
+      seconds: Math.round((performance.now() - this.started) / 100) / 10,
+    };
+  }
+
+  private startedAt = new Date().toISOString();
 
   private get budget(): Budget {
     if (this.cpu) return this.options.quick ? { sampleMs: 150, samples: 3, maxMs: 2500, maxReps: 50 } : { sampleMs: 300, samples: 5, maxMs: 6000, maxReps: 50 };
@@ -67,11 +89,12 @@ export class BenchRun {
   }
 
   async run(): Promise<Report> {
-    const started = new Date();
-    const t0 = performance.now();
+    this.started = performance.now();
+    this.startedAt = new Date().toISOString();
     this.ours = await ShadergradBench.create();
     this.cpu = this.ours.engine.isCpuAdapter;
     const info = this.ours.info();
+    this.adapter = info.adapter!;
     this.log(`adapter: ${[info.adapter!.vendor, info.adapter!.architecture, info.adapter!.description].filter(Boolean).join(' ')}${this.cpu ? ' (a CPU adapter: sizes capped)' : ''}`);
     if (this.options.impls.includes('shadergrad')) {
       this.benches.set('shadergrad', this.ours);
@@ -107,22 +130,21 @@ export class BenchRun {
     if (suites.includes('train')) await this.trainSuite();
     for (const b of this.benches.values()) if (b !== this.ours) b.destroy();
     this.ours.destroy();
-    return {
-      adapter: info.adapter!,
-      rows: this.rows,
-      checks: this.checks,
-      impls: this.impls,
-      notes: this.notes,
-      environment: this.options.environment,
-      quick: this.options.quick,
-      startedAt: started.toISOString(),
-      seconds: Math.round((performance.now() - t0) / 100) / 10,
-    };
+    const report = this.report();
+    this.onProgress?.(report);
+    return report;
   }
 
   // ---- measuring ------------------------------------------------------------------------------
 
   private async time(spec: RowSpec, make: () => Runnable, budget: Budget = this.budget): Promise<Row | null> {
+    const limit = this.options.timeLimit;
+    if (limit && (performance.now() - this.started) / 1000 > limit) {
+      if (!this.outOfTime) this.notes.push(`--time-limit ${limit} s reached: the cases below were not run`);
+      this.outOfTime = true;
+      this.skip(spec.impl, `${spec.suite} ${spec.case}`, 'time limit');
+      return null;
+    }
     let runnable: Runnable | null = null;
     let m: Measurement;
     let extras: Record<string, number> = {};
@@ -160,6 +182,7 @@ export class BenchRun {
     if (spec.suite === 'train' && extras.encodeMs != null) row.encodeMs = round(extras.encodeMs);
     if (spec.suite === 'train' && extras.dispatches != null) row.dispatches = extras.dispatches;
     this.rows.push(row);
+    this.onProgress?.(this.report());
     const rate = row.gflops != null ? `${row.gflops} GFLOP/s` : row.gbps != null ? `${row.gbps} GB/s` : row.samplesPerSec != null ? `${row.samplesPerSec} samples/s` : '';
     this.log(`  ${spec.impl.padEnd(12)} ${spec.case}: ${fmtMs(row.ms)} (${row.timing}) ${rate}`);
     return row;
@@ -369,6 +392,6 @@ export function fmtMs(ms: number): string {
   return ms >= 100 ? `${ms.toFixed(0)} ms` : ms >= 1 ? `${ms.toFixed(2)} ms` : `${(ms * 1000).toFixed(1)} µs`;
 }
 
-export async function runBench(options: BenchOptions, log: Log): Promise<Report> {
-  return new BenchRun(options, log).run();
+export async function runBench(options: BenchOptions, log: Log, onProgress?: (report: Report) => void): Promise<Report> {
+  return new BenchRun(options, log, onProgress).run();
 }

@@ -90,6 +90,8 @@ export interface BenchOptions {
   filter: readonly string[];
   /** Where the run happens, for the report ("chromium 156 …", "node 20 + dawn"). */
   environment: string;
+  /** Seconds after which the remaining cases are skipped (each noted), 0: no limit. */
+  timeLimit: number;
 }
 
 /** Progress lines as the run goes. */
