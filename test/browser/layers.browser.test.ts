@@ -1,14 +1,12 @@
-// Runs the shared test cases (test/cases) in headless Chromium on WebGPU: a vite dev server serves the test page, puppeteer-core drives the system Chromium.
+// Runs the shared test cases (test/cases) in headless Chromium on WebGPU: a vite dev server serves the test page, puppeteer-core drives the system Chromium (launch.ts).
 
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import puppeteer, { type Browser, type Page } from 'puppeteer-core';
+import type { Page } from 'puppeteer-core';
 import { createServer, type ViteDevServer } from 'vite';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { suites } from '../cases/index';
-import { chromiumFlags, findChromium } from '../run/chromium.mjs';
+import { launchChromium, type Chromium } from './launch';
 import { DEFAULT_CASE_TIMEOUT, SELECTION_PARAM, type CaseResult, type PageState } from './protocol';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
@@ -32,8 +30,7 @@ const HEALTH_TITLE = '[chromium] page › finds a WebGPU adapter, runs the cases
 const APP_TITLE = '[chromium] index.html › reports the WebGPU adapter';
 
 let server: ViteDevServer | undefined;
-let browser: Browser | undefined;
-let userDataDir: string | undefined;
+let chromium: Chromium | undefined;
 let baseUrl = '';
 /** Why the run could not start or finish; every test without a result of its own fails with it. */
 let runError: Error | undefined;
@@ -72,25 +69,12 @@ async function startServer(): Promise<void> {
 }
 
 async function startBrowser(): Promise<void> {
-  const executablePath = findChromium();
-  if (!executablePath) {
-    throw new Error(
-      'no Chromium found: install it (Debian: `apt-get install chromium`) or set CHROME_PATH to a Chromium/Chrome binary',
-    );
-  }
-  userDataDir = mkdtempSync(join(tmpdir(), 'shadergrad-chromium-'));
-  browser = await puppeteer.launch({
-    executablePath,
-    headless: true,
-    userDataDir,
-    args: chromiumFlags(),
-    // The runner enforces its own deadlines (readState); puppeteer's must not fire before them.
-    protocolTimeout: SETUP_MS + Math.max(...entries.map((e) => e.timeout)) + GRACE_MS,
-  });
+  // The runner enforces its own deadlines (readState); puppeteer's must not fire before them.
+  chromium = await launchChromium({ protocolTimeout: SETUP_MS + Math.max(...entries.map((e) => e.timeout)) + GRACE_MS });
 }
 
 async function openPage(): Promise<Page> {
-  const page = await browser!.newPage();
+  const page = await chromium!.browser.newPage();
   page.on('pageerror', (error) => {
     if (!(error instanceof Error)) return void pageErrors.push(String(error));
     const where = error.stack?.split('\n').find((line) => /^\s+at /.test(line))?.trim();
@@ -135,7 +119,7 @@ async function runCases(todo: Entry[]): Promise<void> {
   let deadline = Date.now() + SETUP_MS;
   let overdue = `the test page did not start within ${SETUP_MS} ms`;
   for (;;) {
-    if (!browser!.connected) throw new Error(`Chromium exited during the run${diagnostics()}`);
+    if (!chromium!.browser.connected) throw new Error(`Chromium exited during the run${diagnostics()}`);
     // A case may keep the page's main thread busy (a float64 reference) until its own deadline.
     const state = await readState(page, Math.max(deadline - Date.now(), 5_000), overdue);
     if (state) for (const r of state.results) results.set(key(r.family, r.name), r);
@@ -179,11 +163,8 @@ beforeAll(async ({}, suite) => {
 }, SETUP_MS + entries.reduce((sum, e) => sum + e.timeout + GRACE_MS, 0));
 
 afterAll(async () => {
-  const child = browser?.process();
-  await Promise.race([browser?.close(), sleep(10_000)]).catch(() => undefined);
-  if (child && child.exitCode === null) child.kill('SIGKILL');
+  await chromium?.close();
   await server?.close();
-  if (userDataDir) rmSync(userDataDir, { recursive: true, force: true });
 });
 
 for (const entry of entries) {
@@ -206,18 +187,21 @@ it(HEALTH_TITLE, () => {
 });
 
 it(APP_TITLE, async () => {
-  if (!browser) throw runError ?? new Error('Chromium did not start');
+  if (!chromium) throw runError ?? new Error('Chromium did not start');
   const [pageErrorsBefore, consoleErrorsBefore] = [pageErrors.length, consoleErrors.length];
   const page = await openPage();
   await page.goto(baseUrl, { waitUntil: 'load', timeout: SETUP_MS });
+  // Ready: the adapter found and the data loaded (Train enabled), or an error.
   await page.waitForFunction(
-    () => ['idle', 'error'].includes(document.querySelector('[data-testid="status"]')?.textContent ?? ''),
+    () =>
+      document.querySelector('[data-testid="status"]')?.textContent === 'error' ||
+      document.querySelector<HTMLButtonElement>('[data-testid="train"]')?.disabled === false,
     { timeout: SETUP_MS },
   );
   const status = await page.$eval('[data-testid="status"]', (e) => e.textContent);
   const error = await page.$eval('[data-testid="error"]', (e) => e.textContent);
   expect(status, `index.html reports an error: ${error}`).toBe('idle');
-  expect(await page.$eval('[data-testid="adapter"]', (e) => e.textContent)).toMatch(/\S/);
+  expect(await page.$eval('[data-testid="adapter"]', (e) => e.textContent)).toMatch(/[^\s…]/);
   await page.close();
   const errors = [...pageErrors.slice(pageErrorsBefore), ...consoleErrors.slice(consoleErrorsBefore)];
   expect(errors, 'uncaught or console errors in index.html').toEqual([]);
