@@ -10,8 +10,8 @@ export default defineConfig({
   publicDir: false,
   // The shipped Fashion-MNIST sample as files next to the page's scripts, none inlined.
   plugins: [assetFiles()],
-  // The page imports no npm dependency (the engine's `import('webgpu')` runs only in Node), so there is
-  // nothing to pre-bundle: never scan or fetch dependencies.
+  // The page's one npm dependency, uPlot, ships ESM (the engine's `import('webgpu')` runs only in Node),
+  // so there is nothing to pre-bundle: never scan or fetch dependencies.
   optimizeDeps: { noDiscovery: true, include: [] },
   build: {
     outDir: 'dist/page',

@@ -1,33 +1,468 @@
-// The page's script: finds a WebGPU adapter through the public API and runs one tiny layer on it.
+// The page's script: trains a network on this browser's GPU with live charts, predictions and checkpoints (index.html).
 
-import { Engine, layers } from '../index';
+import { Engine, type Progress } from '../index';
+import { TrainingCharts } from './charts';
+import { downloadBytes, readCheckpointInfo } from './checkpoint-file';
+import { ConfusionMatrix } from './confusion';
+import { Controls } from './controls';
+import { Dashboard, type Status } from './dashboard';
+import { loadHostData, uploadData, type GpuData, type HostData } from './data';
+import { DecisionRegions } from './decision-regions';
+import { ImageGrid, sampleIndices } from './image-grid';
+import { Run } from './run';
+import { DEFAULTS, readUrl, toQuery, type DatasetName, type Settings } from './settings';
+import './page.css';
 
-function show(testId: string, text: string): void {
-  document.querySelector(`[data-testid="${testId}"]`)!.textContent = text;
+/** Validation images shown with their predictions: five rows of six. */
+const GRID_IMAGES = 30;
+
+function element<T extends HTMLElement>(selector: string): T {
+  const found = document.querySelector<T>(selector);
+  if (!found) throw new Error(`the page has no ${selector}`);
+  return found;
 }
 
-async function main(): Promise<void> {
+const dashboard = new Dashboard();
+const charts = new TrainingCharts(element('#loss-chart'), element('#accuracy-chart'));
+const buttons = {
+  train: element<HTMLButtonElement>('[data-testid="train"]'),
+  pause: element<HTMLButtonElement>('[data-testid="pause"]'),
+  reset: element<HTMLButtonElement>('[data-testid="reset"]'),
+  download: element<HTMLButtonElement>('[data-testid="download"]'),
+  load: element<HTMLInputElement>('[data-testid="load"]'),
+};
+
+/** Everything the page holds: the device, the dataset on host and GPU, the run, and the views of the dataset. */
+const state = {
+  settings: DEFAULTS.fashion as Settings,
+  engine: null as Engine | null,
+  /** Set while the page itself destroys an engine: its `lost` promise then means nothing. */
+  closing: new Set<Engine>(),
+  lost: null as string | null,
+  host: null as HostData | null,
+  gpu: null as GpuData | null,
+  run: null as Run | null,
+  busy: false,
+  /** The epoch of the run's lastEpochCheckpoint. */
+  lastEpoch: 0,
+  views: null as { grid: ImageGrid | null; regions: DecisionRegions | null; confusion: ConfusionMatrix } | null,
+  testAcc: null as number | null,
+};
+
+const controls = new Controls(element('#settings'), (settings, problems, changed) => {
+  dashboard.showNotice(problems.join('; '));
+  if (!settings) return;
+  if (changed === 'dataset') void switchDataset(settings.dataset);
+  else {
+    state.settings = settings;
+    updateUrl();
+  }
+});
+
+function updateUrl(): void {
+  history.replaceState(null, '', `${location.pathname}${toQuery(state.settings)}`);
+}
+
+function setStatus(status: Status, phase: string): void {
+  dashboard.setStatus(status, phase);
+  const run = state.run;
+  const training = !!run?.training;
+  const ready = !!state.engine && !!state.gpu && !state.lost && !state.busy;
+  buttons.train.disabled = !ready || training;
+  buttons.train.textContent = run && !run.solver.finished && run.solver.iteration > 0 ? 'Continue' : 'Train';
+  buttons.pause.disabled = !training;
+  buttons.reset.disabled = !run || state.busy;
+  // While training, or once the device is lost, the download is the last epoch's checkpoint.
+  buttons.download.disabled = !run || ((training || !!state.lost) && !run.lastEpochCheckpoint) || state.busy;
+  buttons.load.disabled = !ready || training;
+  controls.lock(training || state.busy || (!!run && !run.solver.finished));
+}
+
+/** An error's message for a person: without the library's 'shadergrad: ' prefix, as a sentence. */
+function message(error: unknown): string {
+  const text = (error instanceof Error ? error.message : String(error)).replace(/^shadergrad: /, '');
+  return text.charAt(0).toUpperCase() + text.slice(1);
+}
+
+// ---- the device ----------------------------------------------------------------------------------
+
+async function openEngine(): Promise<Engine> {
   const engine = await Engine.create();
   const { vendor, architecture, description, device } = engine.adapterInfo;
-  show('adapter', [vendor, architecture, device, description].filter(Boolean).join(' · ') || 'unnamed adapter');
-  // out = x·w + b for x = [[1, 2]], w = [[1, 0, -1], [2, 1, 0]], b = [0.5, 0.5, 0.5]: [5.5, 2.5, -0.5].
-  const x = engine.tensor([1, 2], [1, 2]);
-  const w = engine.tensor([1, 0, -1, 2, 1, 0], [2, 3]);
-  const b = engine.tensor([0.5, 0.5, 0.5], [3]);
-  const { out } = layers.affineForward(x, w, b);
-  const values = Array.from(await out.read());
-  const expected = [5.5, 2.5, -0.5];
-  if (values.some((v, i) => v !== expected[i])) {
-    throw new Error(`affineForward gave [${values.join(', ')}], expected [${expected.join(', ')}]`);
-  }
-  show('check', `affineForward on the GPU: [${values.join(', ')}] ✓`);
-  engine.destroy();
-  show('status', 'idle');
+  dashboard.setAdapter([vendor, architecture, description || device].filter(Boolean).join(' · ') || 'unnamed adapter');
+  engine.device.lost.then((info) => {
+    if (state.closing.has(engine) || engine !== state.engine) return;
+    deviceLost(`${info.reason || 'unknown reason'}${info.message ? `: ${info.message}` : ''}`);
+  });
+  return engine;
 }
 
-main().catch((error: unknown) => {
-  const adapter = document.querySelector('[data-testid="adapter"]')!;
-  if (adapter.textContent === '…') adapter.textContent = 'none';
-  show('error', error instanceof Error ? error.message : String(error));
-  show('status', 'error');
+function closeEngine(): void {
+  const engine = state.engine;
+  if (!engine) return;
+  state.closing.add(engine);
+  try {
+    state.run?.dispose();
+    state.gpu?.dispose();
+  } catch {
+    // A lost device's buffers are gone already.
+  }
+  state.run = null;
+  state.gpu = null;
+  engine.destroy();
+  state.engine = null;
+}
+
+function deviceLost(reason: string): void {
+  state.lost = reason;
+  void state.run?.pause();
+  const epoch = state.run?.lastEpochCheckpoint ? state.lastEpoch : 0;
+  const resume = document.createElement('button');
+  resume.type = 'button';
+  resume.className = 'primary';
+  resume.dataset.testid = 'resume';
+  resume.textContent = state.run?.lastEpochCheckpoint ? `Resume from epoch ${epoch}` : state.run ? 'Start again on a new device' : 'Reconnect';
+  resume.addEventListener('click', () => void recover());
+  dashboard.showError(
+    `The GPU device was lost (${reason}). The browser may have reset the GPU, or another tab used too much of its memory.` +
+      (epoch ? ' Training can resume on a new device from the parameters of the last epoch.' : ''),
+    resume,
+  );
+  setStatus('error', 'GPU device lost');
+}
+
+/** Opens a new device after a loss, uploads the data again, and resumes the run from its last epoch's checkpoint. */
+async function recover(): Promise<void> {
+  const old = state.run;
+  const bytes = old?.lastEpochCheckpoint ?? null;
+  const numEpochs = old?.solver.numEpochs;
+  const settings = old?.settings ?? state.settings;
+  state.busy = true;
+  dashboard.showError('');
+  setStatus('idle', 'Opening a new GPU device…');
+  try {
+    closeEngine();
+    state.views?.regions?.reset();
+    state.engine = await openEngine();
+    state.lost = null;
+    state.gpu = uploadData(state.engine, state.host!);
+    if (old) {
+      const run = newRun(settings, numEpochs);
+      if (bytes) run.solver.loadCheckpoint(bytes);
+      run.lastEpochCheckpoint = bytes;
+      showRunHistory(run);
+      state.busy = false;
+      await train();
+    } else {
+      state.busy = false;
+      setStatus('idle', 'Ready');
+    }
+  } catch (error) {
+    state.busy = false;
+    fail(error);
+  }
+}
+
+// ---- data ----------------------------------------------------------------------------------------
+
+async function loadDataset(name: DatasetName): Promise<void> {
+  const host = await loadHostData(name);
+  state.gpu?.dispose();
+  state.gpu = null;
+  state.host = host;
+  state.gpu = uploadData(state.engine!, host);
+  buildViews(host);
+}
+
+async function switchDataset(name: DatasetName): Promise<void> {
+  if (state.run?.training || state.busy) return;
+  discardRun();
+  state.settings = { ...DEFAULTS[name], hidden: [...DEFAULTS[name].hidden] };
+  controls.show(state.settings);
+  updateUrl();
+  state.busy = true;
+  setStatus('idle', `Loading ${name === 'spiral' ? 'the spiral' : 'Fashion-MNIST'}…`);
+  try {
+    await loadDataset(name);
+    state.busy = false;
+    setStatus('idle', 'Ready');
+  } catch (error) {
+    state.busy = false;
+    fail(error);
+  }
+}
+
+/** The panels that look at the model: predictions on images or decision regions, and the confusion matrix. */
+function buildViews(host: HostData): void {
+  const visual = element('#visual');
+  element('#visual-title').textContent = host.image ? 'Validation images' : 'Decision regions';
+  element('#dataset-caption').textContent = `${host.title}: ${host.source}.`;
+  element('#confusion-title').textContent = `Confusion matrix (${host.val.count.toLocaleString('en-US')} validation ${host.image ? 'images' : 'points'})`;
+  let grid: ImageGrid | null = null;
+  let regions: DecisionRegions | null = null;
+  state.views?.regions?.reset();
+  if (host.image) {
+    const tiles = document.createElement('div');
+    tiles.className = 'tiles';
+    visual.replaceChildren(tiles);
+    const images = { bytes: host.val.X as Uint8Array, ...host.image, labels: host.val.y };
+    grid = new ImageGrid(tiles, element('#visual-summary'), images, sampleIndices(host.val.count, GRID_IMAGES), host.classNames);
+  } else {
+    const canvas = document.createElement('canvas');
+    canvas.width = 480;
+    canvas.height = 480;
+    canvas.className = 'regions';
+    canvas.dataset.testid = 'decision-regions';
+    visual.replaceChildren(canvas);
+    element('#visual-summary').textContent = 'dots: training points · background: predicted class';
+    regions = new DecisionRegions(canvas, { X: host.train.X as Float32Array, y: host.train.y });
+  }
+  const confusion = new ConfusionMatrix(element('#confusion'), host.classNames);
+  state.views = { grid, regions, confusion };
+}
+
+// ---- runs ----------------------------------------------------------------------------------------
+
+function newRun(settings: Settings, numEpochs?: number): Run {
+  const run = new Run(state.engine!, state.gpu!, state.host!, settings, { progress: showProgress, epochEnd }, numEpochs);
+  state.run = run;
+  state.testAcc = null;
+  return run;
+}
+
+function discardRun(): void {
+  state.run?.dispose();
+  state.run = null;
+  state.lastEpoch = 0;
+  charts.clear();
+  dashboard.clearReadouts();
+  if (state.host) buildViews(state.host);
+}
+
+function showProgress(p: Progress): void {
+  const run = state.run;
+  if (!run || state.lost) return;
+  const { solver } = run;
+  dashboard.setProgress(Math.min(p.epoch + 1, p.numEpochs), p.numEpochs, p.iteration, p.numIterations);
+  dashboard.setLoss(p.loss);
+  if (p.trainAcc !== undefined) dashboard.setAccuracy(p.trainAcc, p.valAcc ?? null);
+  if (p.iteration > 1) dashboard.setSamplesPerSec(p.samplesPerSec);
+  charts.showLoss(solver.lossHistory);
+  if (p.valAcc !== undefined) charts.showAccuracy(solver.trainAccHistory, solver.valAccHistory);
+  dashboard.setStatus('training', `Training: epoch ${Math.min(p.epoch + 1, p.numEpochs)} of ${p.numEpochs}`);
+}
+
+/** Between epochs: keep the state for a lost device, then look at the model's predictions. */
+async function epochEnd(run: Run): Promise<void> {
+  run.lastEpochCheckpoint = await run.solver.saveCheckpoint();
+  state.lastEpoch = run.solver.epoch;
+  await evaluate(run);
+}
+
+/** Predicts the validation set (confusion matrix, image labels) and, for points, the decision regions. */
+async function evaluate(run: Run): Promise<void> {
+  const { gpu, views, host } = state;
+  if (!gpu || !views || !host) return;
+  const predictions = await run.model.predict(gpu.XVal);
+  views.confusion.update(predictions, host.val.y);
+  views.grid?.showPredictions(predictions);
+  // Every epoch's regions where that is cheap; always the final model's.
+  await views.regions?.update(run.engine, run.model, run.solver.finished || !run.training);
+}
+
+/** Shows a run's histories (a loaded checkpoint, a run resumed on a new device). */
+function showRunHistory(run: Run): void {
+  const { solver } = run;
+  charts.showLoss(solver.lossHistory);
+  charts.showAccuracy(solver.trainAccHistory, solver.valAccHistory);
+  dashboard.setProgress(Math.min(solver.epoch + (solver.finished ? 0 : 1), solver.numEpochs), solver.numEpochs, solver.iteration, solver.numIterations);
+  dashboard.setLoss(solver.lossHistory.at(-1) ?? null);
+  dashboard.setAccuracy(solver.trainAccHistory.at(-1) ?? null, solver.valAccHistory.at(-1) ?? null);
+}
+
+async function train(): Promise<void> {
+  let run = state.run;
+  if (!run || run.solver.finished) {
+    const { settings, problems } = controls.read();
+    if (problems.length) {
+      dashboard.showNotice(problems.join('; '));
+      return;
+    }
+    discardRun();
+    state.settings = settings;
+    updateUrl();
+    try {
+      run = newRun(settings);
+    } catch (error) {
+      fail(error);
+      return;
+    }
+  }
+  dashboard.showError('');
+  const training = run.train();
+  setStatus('training', run.solver.iteration ? 'Training' : 'Training: compiling the GPU kernels…');
+  try {
+    await training;
+  } catch (error) {
+    // A lost device fails the step that was running: its own banner says more.
+    await Promise.race([run.engine.device.lost, new Promise((resolve) => setTimeout(resolve, 300))]);
+    if (state.run !== run) return;
+    if (state.lost) setStatus('error', 'GPU device lost');
+    else fail(error);
+    return;
+  }
+  if (state.run !== run || state.lost) return;
+  if (!run.solver.finished) {
+    setStatus('idle', `Paused at iteration ${run.solver.iteration.toLocaleString('en-US')}`);
+    return;
+  }
+  try {
+    // The Solver put the best parameters (by validation accuracy) into the model: score the test set.
+    if (state.gpu?.XTest && state.gpu.yTest) {
+      state.testAcc = await run.solver.checkAccuracy(state.gpu.XTest, state.gpu.yTest, { batchSize: 1000 });
+    }
+  } catch (error) {
+    fail(error);
+    return;
+  }
+  const best = run.solver.bestValAcc;
+  dashboard.setAccuracy(run.solver.trainAccHistory.at(-1) ?? null, best);
+  setStatus(
+    'done',
+    `Done: best validation accuracy ${(best * 100).toFixed(1)}%` + (state.testAcc !== null ? `, test accuracy ${(state.testAcc * 100).toFixed(1)}%` : ''),
+  );
+}
+
+function fail(error: unknown, phase = 'Stopped by an error'): void {
+  console.warn('[shadergrad page]', error);
+  dashboard.showError(message(error));
+  setStatus('error', phase);
+  // A failed run can be reset; the Train button needs a working device and data.
+  buttons.reset.disabled = !state.run;
+}
+
+async function reset(): Promise<void> {
+  const run = state.run;
+  if (run?.training) await run.pause();
+  discardRun();
+  dashboard.showError('');
+  dashboard.showNotice('');
+  if (!state.lost) setStatus('idle', state.gpu ? 'Ready' : 'Loading…');
+  else setStatus('error', 'GPU device lost');
+}
+
+async function download(): Promise<void> {
+  const run = state.run;
+  if (!run) return;
+  try {
+    const kept = run.training || !!state.lost;
+    const bytes = kept ? run.lastEpochCheckpoint : await run.solver.saveCheckpoint();
+    if (!bytes) return;
+    const epoch = kept ? state.lastEpoch : run.solver.epoch;
+    downloadBytes(bytes, `shadergrad-${run.settings.dataset}-epoch${epoch}.safetensors`);
+  } catch (error) {
+    fail(error);
+  }
+}
+
+/** Loads a checkpoint file: the model it describes (switching dataset if it must), its state, and an evaluation. */
+async function load(file: File): Promise<void> {
+  state.busy = true;
+  setStatus('idle', `Loading ${file.name}…`);
+  try {
+    const bytes = new Uint8Array(await file.arrayBuffer());
+    const info = readCheckpointInfo(bytes);
+    const dataset: DatasetName | null = info.inputDim === 784 && info.numClasses === 10 ? 'fashion' : info.inputDim === 2 && info.numClasses === 3 ? 'spiral' : null;
+    if (!dataset) throw new Error(`${file.name} is for a model with ${info.inputDim} inputs and ${info.numClasses} classes: this page trains Fashion-MNIST (784, 10) and the spiral (2, 3)`);
+    discardRun();
+    if (dataset !== state.host?.name) await loadDataset(dataset);
+    const current = controls.read().settings;
+    const base = current.dataset === dataset ? current : DEFAULTS[dataset];
+    const settings: Settings = {
+      ...base,
+      dataset,
+      hidden: info.hiddenDims,
+      batchnorm: info.batchnorm,
+      dropout: info.dropout,
+      update: info.updateRule,
+      lr: info.learningRate ?? base.lr,
+      lrDecay: info.lrDecay ?? base.lrDecay,
+      batch: info.batchSize ?? base.batch,
+    };
+    // Continue to the epochs it was meant to train, or, if it got there, train as many again as the form says.
+    const planned = info.numEpochs ?? settings.epochs;
+    settings.epochs = info.epoch < planned ? planned : info.epoch + base.epochs;
+    const run = newRun(settings);
+    run.solver.loadCheckpoint(bytes);
+    run.lastEpochCheckpoint = bytes;
+    state.lastEpoch = run.solver.epoch;
+    state.settings = settings;
+    controls.show(settings);
+    updateUrl();
+    showRunHistory(run);
+    await evaluate(run);
+    const valAcc = await run.solver.checkAccuracy(state.gpu!.XVal, state.gpu!.yVal, { batchSize: 1000 });
+    dashboard.setAccuracy(run.solver.trainAccHistory.at(-1) ?? null, valAcc);
+    dashboard.showNotice(
+      `Loaded ${file.name}: epoch ${info.epoch}, iteration ${info.iteration.toLocaleString('en-US')}, validation accuracy ${(valAcc * 100).toFixed(1)}%. ` +
+        `Continue trains it to epoch ${settings.epochs}; Reset discards it.`,
+    );
+    state.busy = false;
+    setStatus('idle', `Checkpoint loaded (epoch ${info.epoch})`);
+  } catch (error) {
+    state.busy = false;
+    discardRun();
+    fail(new Error(`Could not load ${file.name}: ${message(error)}`));
+  }
+}
+
+// ---- start ---------------------------------------------------------------------------------------
+
+buttons.train.addEventListener('click', () => void train());
+buttons.pause.addEventListener('click', () => void state.run?.pause());
+buttons.reset.addEventListener('click', () => void reset());
+buttons.download.addEventListener('click', () => void download());
+buttons.load.addEventListener('change', () => {
+  const file = buttons.load.files?.[0];
+  buttons.load.value = '';
+  if (file) void load(file);
 });
+
+/** For automated tests: `shadergradPage.loseDevice()` destroys the GPU device as a driver reset would. */
+declare global {
+  interface Window {
+    shadergradPage?: { loseDevice(): void };
+  }
+}
+window.shadergradPage = { loseDevice: () => state.engine?.device.destroy() };
+
+async function main(): Promise<void> {
+  const url = readUrl(location.search);
+  state.settings = url.settings;
+  controls.show(url.settings);
+  dashboard.showNotice(url.problems.length ? `Ignored: ${url.problems.join('; ')}.` : '');
+  dashboard.clearReadouts();
+  state.busy = true;
+  setStatus('idle', 'Opening the GPU…');
+  try {
+    state.engine = await openEngine();
+  } catch (error) {
+    state.busy = false;
+    dashboard.setAdapter('none');
+    fail(error, 'No WebGPU adapter: this browser cannot train here');
+    return;
+  }
+  setStatus('idle', 'Loading the data…');
+  try {
+    await loadDataset(url.settings.dataset);
+  } catch (error) {
+    state.busy = false;
+    fail(error);
+    return;
+  }
+  state.busy = false;
+  setStatus('idle', 'Ready');
+  if (url.autostart) await train();
+}
+
+void main();

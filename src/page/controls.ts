@@ -1,0 +1,62 @@
+// The settings form: shows Settings in its fields, reads and checks them back, and locks them while a run owns the model.
+
+import { FIELDS, formatField, parseField, type DatasetName, type Field, type Settings } from './settings';
+
+export class Controls {
+  private readonly inputs = new Map<Field | 'dataset', HTMLInputElement | HTMLSelectElement>();
+
+  constructor(
+    private readonly form: HTMLFormElement,
+    /** A field changed to a valid value (settings), or to an invalid one (problems). */
+    onChange: (settings: Settings | null, problems: string[], changed: Field | 'dataset') => void,
+  ) {
+    for (const name of ['dataset', ...FIELDS] as const) {
+      const input = form.elements.namedItem(name);
+      if (!(input instanceof HTMLInputElement || input instanceof HTMLSelectElement)) throw new Error(`the page has no control named ${name}`);
+      this.inputs.set(name, input);
+      input.addEventListener('change', () => {
+        const { settings, problems } = this.read();
+        onChange(problems.length ? null : settings, problems, name);
+      });
+    }
+    form.addEventListener('submit', (event) => event.preventDefault());
+  }
+
+  show(settings: Settings): void {
+    this.input('dataset').value = settings.dataset;
+    for (const field of FIELDS) {
+      const input = this.input(field);
+      if (input instanceof HTMLInputElement && input.type === 'checkbox') input.checked = settings[field] === true;
+      else input.value = formatField(settings, field);
+      input.removeAttribute('aria-invalid');
+    }
+  }
+
+  /** The settings the fields hold, and what is wrong with those that cannot be used. */
+  read(): { settings: Settings; problems: string[] } {
+    const settings = { dataset: this.input('dataset').value as DatasetName } as Settings;
+    const problems: string[] = [];
+    for (const field of FIELDS) {
+      const input = this.input(field);
+      const text = input instanceof HTMLInputElement && input.type === 'checkbox' ? (input.checked ? '1' : '0') : input.value;
+      try {
+        (settings as unknown as Record<Field, unknown>)[field] = parseField(field, text);
+        input.removeAttribute('aria-invalid');
+      } catch (error) {
+        problems.push((error as Error).message);
+        input.setAttribute('aria-invalid', 'true');
+      }
+    }
+    return { settings, problems };
+  }
+
+  /** Disables the fields (a run is training or paused: its model and schedule are fixed). */
+  lock(locked: boolean): void {
+    for (const input of this.inputs.values()) input.disabled = locked;
+    this.form.classList.toggle('locked', locked);
+  }
+
+  private input(name: Field | 'dataset'): HTMLInputElement | HTMLSelectElement {
+    return this.inputs.get(name)!;
+  }
+}

@@ -1,0 +1,106 @@
+// A training run on the page: a model and its Solver, trained epoch by epoch so the page can look at the model between epochs.
+
+import { FullyConnectedNet, Solver, type Engine, type Progress } from '../index';
+import type { GpuData, HostData } from './data';
+import type { Settings } from './settings';
+
+export interface RunHooks {
+  /** Every report of the Solver (losses are read back every few iterations, accuracies at epoch ends). */
+  progress(progress: Progress): void;
+  /** After each epoch (training is paused meanwhile), and once more when the run has finished. */
+  epochEnd(run: Run): Promise<void>;
+}
+
+export class Run {
+  readonly model: FullyConnectedNet;
+  readonly solver: Solver;
+  /** The Solver's state after the last epoch (safetensors bytes): a new device resumes from it. */
+  lastEpochCheckpoint: Uint8Array | null = null;
+  private pauseRequested = false;
+  private running: Promise<void> | null = null;
+
+  constructor(
+    readonly engine: Engine,
+    data: GpuData,
+    host: HostData,
+    readonly settings: Settings,
+    private readonly hooks: RunHooks,
+    numEpochs = settings.epochs,
+  ) {
+    this.model = new FullyConnectedNet(engine, {
+      hiddenDims: settings.hidden,
+      inputDim: host.inputDim,
+      numClasses: host.classNames.length,
+      batchnorm: settings.batchnorm,
+      dropout: settings.dropout,
+      // He initialisation: unit-scale activations through the ReLU layers.
+      weightScale: Math.sqrt(2 / host.inputDim),
+      seed: settings.seed,
+    });
+    const perEpoch = Math.max(Math.floor(host.train.count / settings.batch), 1);
+    try {
+      this.solver = new Solver(
+        this.model,
+        { XTrain: data.XTrain, yTrain: data.yTrain, XVal: data.XVal, yVal: data.yVal },
+        {
+          updateRule: settings.update,
+          optimConfig: { learningRate: settings.lr },
+          lrDecay: settings.lrDecay,
+          batchSize: settings.batch,
+          numEpochs,
+          numTrainSamples: 1000,
+          numValSamples: null,
+          // About eight loss read-backs per epoch: a smooth chart without stalling the GPU often.
+          printEvery: Math.max(1, Math.min(10, Math.ceil(perEpoch / 8))),
+          verbose: false,
+          seed: settings.seed,
+          onProgress: (progress) => this.onProgress(progress),
+        },
+      );
+    } catch (error) {
+      this.model.dispose();
+      throw error;
+    }
+  }
+
+  get training(): boolean {
+    return this.running !== null;
+  }
+
+  /** Trains until the last epoch or a pause; resolves when stopped (rejects if training fails). */
+  train(): Promise<void> {
+    if (this.running) return this.running;
+    this.pauseRequested = false;
+    this.running = (async () => {
+      try {
+        while (!this.solver.finished && !this.pauseRequested) {
+          const epoch = this.solver.epoch;
+          await this.solver.train();
+          if (this.solver.epoch !== epoch) await this.hooks.epochEnd(this);
+        }
+      } finally {
+        this.running = null;
+      }
+    })();
+    return this.running;
+  }
+
+  /** Stops after the current iteration; train() continues from there. */
+  pause(): Promise<void> {
+    this.pauseRequested = true;
+    this.solver.stop();
+    return this.running?.catch(() => undefined) ?? Promise.resolve();
+  }
+
+  dispose(): void {
+    this.solver.dispose();
+    this.model.dispose();
+  }
+
+  private onProgress(progress: Progress): void {
+    const perEpoch = this.solver.iterationsPerEpoch;
+    // Stop at each epoch's end: train() looks at the model, then goes on.
+    if (progress.valAcc !== undefined && (progress.iteration % perEpoch === 0 || progress.iteration === progress.numIterations)) this.solver.stop();
+    this.hooks.progress(progress);
+  }
+}
