@@ -43,7 +43,7 @@ export function median(values: readonly number[]): number {
 
 const now = () => performance.now();
 
-export async function measure(r: Runnable, budget: Budget): Promise<Measurement> {
+export async function measure(r: Runnable, budget: Budget, { timestamps = true }: { timestamps?: boolean } = {}): Promise<Measurement> {
   let t0 = now();
   r.run();
   await r.sync();
@@ -63,7 +63,7 @@ export async function measure(r: Runnable, budget: Budget): Promise<Measurement>
     wall.push((now() - t0) / reps);
   }
   const gpu: number[] = [];
-  if (r.gpuMs) {
+  if (r.gpuMs && timestamps) {
     // Each timestamped run is one more run: as many as the wall samples, at most 5.
     for (let s = 0; s < Math.min(samples, 5); s++) {
       const ms = await r.gpuMs();

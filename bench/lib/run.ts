@@ -150,8 +150,8 @@ export class BenchRun {
     let extras: Record<string, number> = {};
     try {
       runnable = make();
-      if (spec.wallOnly && spec.impl !== 'shadergrad') delete runnable.gpuMs;
-      m = await measure(runnable, budget);
+      // Train rows: our step's kernel time too (informative); the peers' would only cost extra steps.
+      m = await measure(runnable, budget, { timestamps: !spec.wallOnly || spec.impl === 'shadergrad' });
       extras = runnable.extras?.() ?? {};
     } catch (error) {
       const message = error instanceof Error ? error.message : String(error);
