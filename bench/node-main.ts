@@ -3,7 +3,7 @@
 import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { parseArgs } from './lib/args';
-import { formatSummary, formatTable } from './lib/report';
+import { formatMarkdown, formatSummary, formatTable } from './lib/report';
 import { runBench } from './lib/run';
 import type { Report } from './lib/types';
 
@@ -59,7 +59,9 @@ export async function main(args: string[]): Promise<void> {
     return;
   }
   if (options.table) {
-    print(JSON.parse(readFileSync(options.table, 'utf8')) as Report);
+    const saved = JSON.parse(readFileSync(options.table, 'utf8')) as Report;
+    if (options.markdown) console.log(formatMarkdown(saved));
+    else print(saved);
     return;
   }
   const file = options.json ? resolve(options.json) : null;

@@ -7,11 +7,13 @@ export interface CliOptions extends Omit<BenchOptions, 'environment'> {
   json: string | null;
   /** Print the table of an existing JSON report and exit. */
   table: string | null;
+  /** With --table: as Markdown (for bench/README.md). */
+  markdown: boolean;
 }
 
 export const USAGE = `usage: npm run bench -- [--quick] [--node] [--json FILE] [--suite ${SUITES.join(',')}]
                         [--impl ${IMPLS.join(',')}] [--filter TEXT[,TEXT]] [--time-limit SECONDS]
-       npm run bench -- --table FILE      (print the table of a JSON report)
+       npm run bench -- --table FILE [--markdown]      (print the table of a JSON report)
   Default: every suite and implementation, in headless Chromium; --node: on Dawn in Node.
   --filter keeps the cases whose name contains one of the texts; --time-limit skips what is left after that long.`;
 
@@ -23,12 +25,13 @@ function list<T extends string>(value: string | undefined, allowed: readonly T[]
 }
 
 export function parseArgs(args: readonly string[]): CliOptions {
-  const out: CliOptions = { quick: false, node: false, json: null, table: null, suites: [...SUITES], impls: [...IMPLS], filter: [], timeLimit: 0 };
+  const out: CliOptions = { quick: false, node: false, json: null, table: null, markdown: false, suites: [...SUITES], impls: [...IMPLS], filter: [], timeLimit: 0 };
   for (let i = 0; i < args.length; i++) {
     const a = args[i]!;
     const value = () => args[++i];
     if (a === '--quick') out.quick = true;
     else if (a === '--node') out.node = true;
+    else if (a === '--markdown') out.markdown = true;
     else if (a === '--json') {
       const file = value();
       if (!file) throw new Error(`--json needs a file name\n${USAGE}`);

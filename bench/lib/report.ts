@@ -22,7 +22,7 @@ function fmtRate(x: number): string {
 function cell(r: Row | undefined): string {
   if (!r) return '—';
   const t = r.timing === 'gpu-timestamp' ? 't' : 'w';
-  return `${ms(r.ms)}${t} ${rate(r)}`.trim();
+  return `${ms(r.ms)} (${t}) ${rate(r)}`.trim();
 }
 
 /**
@@ -37,7 +37,7 @@ export function speedup(ours: Row, peer: Row): { ratio: number; method: 't' | 'w
 function ratioCell(ours: Row | undefined, peer: Row | undefined): string {
   if (!ours || !peer) return '—';
   const { ratio, method } = speedup(ours, peer);
-  return `${ratio >= 10 ? ratio.toFixed(0) : ratio.toFixed(2)}×${method}`;
+  return `${ratio >= 10 ? ratio.toFixed(0) : ratio.toFixed(2)}× (${method})`;
 }
 
 interface Line {
