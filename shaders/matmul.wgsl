@@ -126,7 +126,9 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_id) lid: ve
       Bs[k][c4] = load_b4(k0 + k, col0 + c4 * 4u, check_b);
     }
     workgroupBarrier();
-    for (var k = 0u; k < TILE_K; k++) {
+    // The last k-tile may be partial (and K tiny: a 2-feature input): multiply only what is there.
+    let k_count = min(TILE_K, K - k0);
+    for (var k = 0u; k < k_count; k++) {
       //@ multiply
     }
     workgroupBarrier();
