@@ -16,10 +16,11 @@ fi
 # shellcheck source=/dev/null
 source .gpu/setup-device.sh || { echo "run.sh: setup-device.sh found no adapter" >&2; exit 3; }
 command -v nvidia-smi > /dev/null && nvidia-smi --query-gpu=name,driver_version,clocks.sm,clocks.max.sm --format=csv,noheader > "$out/nvidia-smi.txt" 2>&1
-# 540 s of benchmark at most (the device allows 600 s per command); the JSON is rewritten after every row.
+# --time-limit 480: no row starts after 8 min (the device allows 600 s per command); the JSON is rewritten after every row.
 node bench/gpu/dist/bench.mjs --node --json "$out/bench.json" --time-limit 480 "$@" 2>&1 | tee "$out/bench.log"
 code=${PIPESTATUS[0]}
-if [[ $code -ne 0 && -f $out/bench.json ]]; then
+# A crash (not a failed check, which still prints its table) leaves the rows measured before it in bench.json.
+if [[ $code -ne 0 && -f $out/bench.json ]] && ! grep -q '^wrote ' "$out/bench.log"; then
   echo "run.sh: the benchmark exited with $code; the rows measured before that:"
   node bench/gpu/dist/bench.mjs --table "$out/bench.json"
 fi
