@@ -211,6 +211,11 @@ var<workgroup> nan_rows: atomic<u32>;
 // bits, so it holds whatever the compiler assumes about floating-point NaN).
 @compute @workgroup_size(MEAN_WG)
 fn mean_rows(@builtin(local_invocation_index) lid: u32) {
+  // Workgroup memory is not zeroed for us (the engine turns Dawn's zero-initialization off).
+  if (lid == 0u) {
+    atomicStore(&nan_rows, 0u);
+  }
+  workgroupBarrier();
   var acc = 0.0;
   var has_nan = false;
   for (var i = lid; i < mparams.n; i += MEAN_WG) {
