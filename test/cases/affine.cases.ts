@@ -10,8 +10,10 @@ import { TOL, type TestCase, download, expectClose, expectTensor, expectTrue, ra
 
 /** Every tile the engine may pick, so SwiftShader exercises the code paths GPUs take too. */
 const TILES: Record<string, MatmulTile> = {
-  'cpu-wide 64×128': { wgX: 8, wgY: 8, rows: 8, cols4: 4, tileK: 32 },
-  'cpu-narrow 64×32': { wgX: 8, wgY: 8, rows: 8, cols4: 1, tileK: 32 },
+  'cpu-direct-wide 128×64': { wgX: 4, wgY: 16, rows: 8, cols4: 4, tileK: 32, staging: 'direct' },
+  'cpu-direct-narrow 64×32': { wgX: 8, wgY: 8, rows: 8, cols4: 1, tileK: 32, staging: 'direct' },
+  'workgroup 64×128, k 32': { wgX: 8, wgY: 8, rows: 8, cols4: 4, tileK: 32 },
+  'workgroup 64×32, k 32': { wgX: 8, wgY: 8, rows: 8, cols4: 1, tileK: 32 },
   'gpu-large 128×128': { wgX: 16, wgY: 16, rows: 8, cols4: 2, tileK: 16 },
   'gpu-small 64×64': { wgX: 16, wgY: 16, rows: 4, cols4: 1, tileK: 16 },
   'gpu-narrow 128×32': { wgX: 8, wgY: 32, rows: 4, cols4: 1, tileK: 16 },
