@@ -1,8 +1,11 @@
 // Entry of the self-contained Node bundle (bench/gpu/dist/bench.mjs): the benchmark on Dawn, options from the command line.
 
+import { main as tiles } from '../matmul-tiles';
 import { main } from '../node-main';
 
-main(process.argv.slice(2)).catch((error: unknown) => {
+// `--tiles …` runs the matmul tile sweep instead of the benchmark.
+const args = process.argv.slice(2);
+(args[0] === '--tiles' ? tiles(args.slice(1)) : main(args)).catch((error: unknown) => {
   console.error(error instanceof Error ? (error.stack ?? error.message) : error);
   process.exit(2);
 });

@@ -1,0 +1,103 @@
+// Matmul tile sweep: GFLOP/s of candidate tile shapes at large square sizes (for tuning chooseTile on a GPU).
+
+import { Engine } from '../src/engine/engine';
+import { matmul, tileM, tileN, workgroupBytes, type MatmulTile } from '../src/kernels/matmul';
+import { Random } from '../src/random';
+
+const CANDIDATES: Record<string, MatmulTile> = {
+  'large 128x128 k16': { wgX: 16, wgY: 16, rows: 8, cols4: 2, tileK: 16 },
+  'large 128x128 k8': { wgX: 16, wgY: 16, rows: 8, cols4: 2, tileK: 8 },
+  'large 128x128 k32': { wgX: 16, wgY: 16, rows: 8, cols4: 2, tileK: 32 },
+  'large 128x128 k16 pad0': { wgX: 16, wgY: 16, rows: 8, cols4: 2, tileK: 16, pad: 0 },
+  'wide 128x256 k8': { wgX: 16, wgY: 16, rows: 8, cols4: 4, tileK: 8 },
+  'tall 256x128 k8': { wgX: 16, wgY: 16, rows: 16, cols4: 2, tileK: 8 },
+  'slim 128x128 wg32x8 k16': { wgX: 32, wgY: 8, rows: 16, cols4: 1, tileK: 16 },
+  'small 64x64 k16': { wgX: 16, wgY: 16, rows: 4, cols4: 1, tileK: 16 },
+  'mid 64x128 wg16x8 k16': { wgX: 16, wgY: 8, rows: 8, cols4: 2, tileK: 16 },
+};
+
+export interface TileRow {
+  tile: string;
+  size: number;
+  ms: number;
+  gflops: number;
+  relError: number;
+}
+
+/** Times each candidate at each size (GPU timestamps when available); checks each against a CPU product first. */
+export async function sweep(engine: Engine, sizes: number[], log: (line: string) => void): Promise<TileRow[]> {
+  const rows: TileRow[] = [];
+  const rng = new Random(1);
+  // Correctness first, at a shape no tile divides.
+  const [m, k, n] = [257, 300, 129];
+  const a = rng.normals(m * k);
+  const b = rng.normals(k * n);
+  const expected = new Float64Array(m * n);
+  for (let i = 0; i < m; i++) for (let p = 0; p < k; p++) for (let j = 0; j < n; j++) expected[i * n + j] += a[i * k + p]! * b[p * n + j]!;
+  const ta = engine.tensor(a, [m, k]);
+  const tb = engine.tensor(b, [k, n]);
+  const errors: Record<string, number> = {};
+  for (const [name, tile] of Object.entries(CANDIDATES)) {
+    if (workgroupBytes(tile) > engine.limits.maxComputeWorkgroupStorageSize || tile.wgX * tile.wgY > engine.limits.maxComputeInvocationsPerWorkgroup) {
+      log(`${name}: does not fit this device's limits, skipped`);
+      continue;
+    }
+    const got = await matmul(engine, ta, tb, { tile }).read();
+    let diff = 0;
+    let norm = 0;
+    for (let i = 0; i < got.length; i++) {
+      diff += (got[i]! - expected[i]!) ** 2;
+      norm += expected[i]! ** 2;
+    }
+    errors[name] = Math.sqrt(diff / norm);
+  }
+  for (const size of sizes) {
+    const A = engine.tensor(rng.normals(size * size), [size, size]);
+    const B = engine.tensor(rng.normals(size * size), [size, size]);
+    for (const [name, tile] of Object.entries(CANDIDATES)) {
+      if (!(name in errors)) continue;
+      const step = engine.capture(() => matmul(engine, A, B, { tile }), 'tiles');
+      await engine.sync();
+      const times: number[] = [];
+      for (let r = 0; r < 5; r++) {
+        if (engine.features.has('timestamp-query')) {
+          times.push((await engine.profile(step)).reduce((s, t) => s + t.ms, 0));
+        } else {
+          const t0 = performance.now();
+          step.replay();
+          await engine.sync();
+          times.push(performance.now() - t0);
+        }
+      }
+      times.sort((x, y) => x - y);
+      const ms = times[2]!;
+      const row = { tile: `${name} (${tileM(tile)}x${tileN(tile)})`, size, ms, gflops: (2 * size ** 3) / ms / 1e6, relError: errors[name]! };
+      rows.push(row);
+      log(`${String(size).padStart(5)}  ${row.tile.padEnd(40)} ${ms.toFixed(3).padStart(9)} ms  ${row.gflops.toFixed(0).padStart(7)} GFLOP/s  (rel. error ${row.relError.toExponential(1)})`);
+      step.result.dispose();
+      step.dispose();
+    }
+    A.dispose();
+    B.dispose();
+  }
+  return rows;
+}
+
+/** `--tiles [--sizes 1024,2048,4096] [--json FILE]` */
+export async function main(args: string[]): Promise<void> {
+  const arg = (name: string) => {
+    const i = args.indexOf(`--${name}`);
+    return i >= 0 ? args[i + 1] : undefined;
+  };
+  const sizes = (arg('sizes') ?? '1024,2048,4096').split(',').map(Number);
+  const engine = await Engine.create();
+  const { vendor, architecture, description } = engine.adapterInfo;
+  console.log(`adapter: ${vendor} ${architecture} ${description}`);
+  const rows = await sweep(engine, sizes, (line) => console.log(line));
+  const json = arg('json');
+  if (json) {
+    const { writeFile } = await import('node:fs/promises');
+    await writeFile(json, JSON.stringify({ adapter: engine.adapterInfo, rows }, null, 1));
+  }
+  engine.destroy();
+}
