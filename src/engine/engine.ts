@@ -54,6 +54,8 @@ export class CapturedStep<T = unknown> {
   readonly buffers = new Set<GpuBuffer>();
   /** The engine batch its commands were last queued in (a second replay must not overwrite its uniforms first). */
   queuedInBatch = -1;
+  /** Whether the pool holds this step's buffers for it (from the end of its capture to its disposal). */
+  held = false;
   result!: T;
   replays = 0;
   disposed = false;
@@ -467,6 +469,8 @@ export class Engine {
     this.pool.openScope(previousScope);
     this.capturing = null;
     this.activeArena = this.arena;
+    this.pool.hold(step.buffers);
+    step.held = true;
     this.counters.captures++;
     arena.upload(this.device.queue, false);
     this.flush();
@@ -507,6 +511,8 @@ export class Engine {
 
   /** @internal */
   releaseCapture(step: CapturedStep): void {
+    if (step.held) this.pool.unhold(step.buffers);
+    step.held = false;
     this.pool.disposeScope(step.scope);
     step.arena.destroy();
     step.commands.length = 0;

@@ -23,6 +23,10 @@ export class GpuBuffer {
   usedInBatch = -1;
   /** A captured step that owns this buffer: freed buffers stay with it until it is disposed. */
   owner: PoolScope | null = null;
+  /** Live captured steps whose commands use this buffer: freed meanwhile, it waits for them. */
+  holds = 0;
+  /** Freed while held: goes back to the pool when the last holding step is disposed. */
+  released = false;
   constructor(
     readonly buffer: GPUBuffer,
     readonly bytes: number,
@@ -83,10 +87,18 @@ export class BufferPool {
     return buf;
   }
 
-  /** Drops one reference; at zero the buffer goes back to its owner's free list. */
+  /**
+   * Drops one reference; at zero the buffer goes back to its owner's free list — or, while a live
+   * captured step still uses it (a tensor made before the capture and freed after), it waits for
+   * that step's disposal: handing it out again would let its next replay overwrite a stranger.
+   */
   release(buf: GpuBuffer): void {
     if (buf.refs <= 0) return;
     if (--buf.refs > 0) return;
+    if (buf.holds > 0) {
+      buf.released = true;
+      return;
+    }
     const owner = buf.owner && !buf.owner.disposed ? buf.owner : this.scopeFor(buf);
     pushTo(owner ? owner.free : this.free, buf);
   }
@@ -98,6 +110,23 @@ export class BufferPool {
     buf.owner = scope;
     scope.owned.add(buf);
     return scope;
+  }
+
+  /** A captured step now uses these buffers. */
+  hold(buffers: Iterable<GpuBuffer>): void {
+    for (const buf of buffers) buf.holds++;
+  }
+
+  /** A captured step using these buffers was disposed: those freed meanwhile go back to the pool. */
+  unhold(buffers: Iterable<GpuBuffer>): void {
+    for (const buf of buffers) {
+      if (--buf.holds > 0 || !buf.released) continue;
+      buf.released = false;
+      if (buf.refs === 0) {
+        buf.refs = 1;
+        this.release(buf);
+      }
+    }
   }
 
   /** Returns a scope's free buffers to the engine's pool; buffers still in use leave the scope. */

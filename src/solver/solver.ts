@@ -332,7 +332,7 @@ export class Solver {
       storeScalar(engine, loss, this.lossRing, () => this.iteration % LOSS_RING);
       loss.dispose();
     }, 'solver.train');
-    // The batch tensors are read by the captured commands; the step's scope keeps their buffers.
+    // The captured commands keep using the batch buffers: the pool holds them until the step is disposed.
     Xb.dispose();
     yb.dispose();
     this.train_ = { step, indices, gradSlab, params: packed.views };

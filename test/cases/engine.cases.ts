@@ -6,6 +6,24 @@ import { type TestCase, expectThrows, expectTrue } from '../harness/check';
 
 export const cases: TestCase[] = [
   {
+    name: 'a tensor a captured step writes, freed after the capture, is not handed out again until the step is disposed',
+    async run(engine) {
+      const x = engine.tensor(new Float32Array(1000).fill(2), [10, 100]);
+      const out = engine.empty([10, 100]); // made before the capture
+      const step = engine.capture(() => engine.copy(x, out)); // every replay writes `out`
+      out.dispose(); // freed after it: the step still writes there
+      const stranger = engine.tensor(new Float32Array(1000).fill(7), [10, 100]); // the same size
+      step.replay();
+      await engine.sync();
+      expectTrue((await stranger.read()).every((v) => v === 7), "a replay overwrote another tensor's buffer");
+      const created = engine.stats().buffersCreated;
+      step.dispose();
+      const again = engine.empty([10, 100]); // now the freed buffer is free to reuse
+      expectTrue(engine.stats().buffersCreated === created, 'the buffer came back to the pool with the step');
+      [x, stranger, again].forEach((t) => t.dispose());
+    },
+  },
+  {
     name: 'tensors round-trip f32 and i32 data, with shape, item() and reshape views',
     async run(engine) {
       const f = engine.tensor([1.5, -2, 3.25, 4, 5, 6], [2, 3]);
