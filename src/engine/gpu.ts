@@ -55,17 +55,26 @@ export async function requestAdapter(request: AdapterRequest = {}): Promise<GPUA
 }
 
 /**
- * Dawn zero-fills every workgroup's memory before a kernel runs unless told not to. shadergrad's
- * kernels write their workgroup memory before reading it, and the zeroing code made SwiftShader
- * compile a training step's kernels 4× slower (11 s → 2.6 s) and run them ~25% slower. Chromium
- * keeps its own setting; `dawnOptions` can turn the zeroing back on
- * ('disable-dawn-features=disable_workgroup_init').
+ * Dawn toggles shadergrad sets in Node unless `dawnOptions` says otherwise:
+ * - disable_workgroup_init: Dawn zero-fills every workgroup's memory before a kernel runs.
+ *   shadergrad's kernels write their workgroup memory before reading it, and the zeroing made
+ *   SwiftShader compile a training step's kernels 4× slower (11 s → 2.6 s) and run them ~25% slower.
+ * - timestamp_quantization off: Dawn rounds GPU timestamps (to ~65 µs on an H200) against timing
+ *   attacks in browsers; in Node they time kernels (engine.profile, the benchmarks).
+ * Chromium keeps its own settings.
  */
 function withDefaultToggles(options: string[]): string[] {
-  if (options.some((o) => o.includes('disable_workgroup_init'))) return options;
-  const enable = options.find((o) => o.startsWith('enable-dawn-features='));
-  if (!enable) return [...options, 'enable-dawn-features=disable_workgroup_init'];
-  return options.map((o) => (o === enable ? `${o},disable_workgroup_init` : o));
+  const mentioned = (toggle: string) => options.some((o) => o.includes(toggle));
+  const add = (out: string[], flag: 'enable' | 'disable', toggle: string) => {
+    const prefix = `${flag}-dawn-features=`;
+    const i = out.findIndex((o) => o.startsWith(prefix));
+    if (i < 0) return [...out, `${prefix}${toggle}`];
+    return out.map((o, j) => (j === i ? `${o},${toggle}` : o));
+  };
+  let out = [...options];
+  if (!mentioned('disable_workgroup_init')) out = add(out, 'enable', 'disable_workgroup_init');
+  if (!mentioned('timestamp_quantization')) out = add(out, 'disable', 'timestamp_quantization');
+  return out;
 }
 
 async function requestNodeAdapter(options: GPURequestAdapterOptions, dawnOptions: string[]): Promise<GPUAdapter> {
