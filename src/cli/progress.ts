@@ -31,11 +31,11 @@ export class ProgressBar {
     }
   }
 
-  /** Prints a line above the bar (the bar is redrawn at the next update). */
-  log(line: string): void {
+  /** Prints a line (to `to`, default the bar's stream) above the bar, which is redrawn at the next update. */
+  log(line: string, to: NodeJS.WritableStream = this.out): void {
     if (this.drawn && this.out.isTTY) this.out.write('\r\x1b[2K');
     this.drawn = false;
-    this.out.write(`${line}\n`);
+    to.write(`${line}\n`);
   }
 
   done(): void {
