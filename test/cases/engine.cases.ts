@@ -64,6 +64,20 @@ export const cases: TestCase[] = [
     },
   },
   {
+    name: 'a lost device surfaces as an Error on the next call, not a hang',
+    async run() {
+      const { Engine } = await import('../../src/engine/engine');
+      const own = await Engine.create();
+      const t = own.tensor([1, 2, 3]);
+      own.device.destroy(); // what a driver reset does to a device
+      await own.device.lost;
+      await new Promise((r) => setTimeout(r, 0));
+      await expectThrows(() => t.read(), /GPU device was lost/, 'read after loss');
+      await expectThrows(() => own.tensor([1]), /GPU device was lost/, 'new tensor after loss');
+      await expectThrows(() => layers.reluForward(t), /GPU device was lost/, 'op after loss');
+    },
+  },
+  {
     name: 'a disposed tensor cannot be read or used',
     async run(engine) {
       const t = engine.tensor([1, 2, 3]);
