@@ -10,7 +10,7 @@ import { Random } from '../random';
 import { Tensor, fmt } from '../tensor';
 import { decodeSafetensors, loadCheckpoint, saveCheckpoint, writeCheckpointFile } from '../checkpoint/index';
 
-export type UpdateRuleName = 'sgd' | 'sgdMomentum' | 'sgdNesterovMomentum' | 'rmsprop' | 'adam';
+export type { UpdateRuleName } from '../optim/index';
 
 /** An optimizer config: hyperparameters (learningRate, …) and, once used, its state tensors. */
 export type OptimConfig = Record<string, unknown> & { learningRate?: number };
@@ -36,7 +36,7 @@ export interface Progress {
 }
 
 export interface SolverOptions {
-  updateRule?: UpdateRuleName;
+  updateRule?: optim.UpdateRuleName;
   optimConfig?: OptimConfig;
   lrDecay?: number;
   batchSize?: number;
@@ -68,13 +68,7 @@ const OPTION_NAMES = new Set([
   'log',
 ]);
 
-const RULES = {
-  sgd: optim.sgd,
-  sgdMomentum: optim.sgdMomentum,
-  sgdNesterovMomentum: optim.sgdNesterovMomentum,
-  rmsprop: optim.rmsprop,
-  adam: optim.adam,
-} as const;
+const RULES = optim.updateRules;
 
 /** Losses are logged on the GPU into a ring this long and read back in bulk. */
 const LOSS_RING = 1024;
@@ -98,7 +92,7 @@ interface EvalStep {
 export class Solver {
   readonly model: Network;
   readonly engine: Engine;
-  readonly updateRule: UpdateRuleName;
+  readonly updateRule: optim.UpdateRuleName;
   /** The optimizer's config: one for the whole model, whose parameters are updated as one buffer. */
   optimConfig: OptimConfig;
   readonly lrDecay: number;
