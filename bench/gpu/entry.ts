@@ -2,10 +2,12 @@
 
 import { main as tiles } from '../matmul-tiles';
 import { main } from '../node-main';
+import { main as step } from '../train-step';
 
-// `--tiles …` runs the matmul tile sweep instead of the benchmark.
+// `--tiles …` runs the matmul tile sweep, `--step …` issue 3's step benchmark, instead of the benchmark.
 const args = process.argv.slice(2);
-(args[0] === '--tiles' ? tiles(args.slice(1)) : main(args)).catch((error: unknown) => {
+const run = args[0] === '--tiles' ? tiles : args[0] === '--step' ? step : null;
+(run ? run(args.slice(1)) : main(args)).catch((error: unknown) => {
   console.error(error instanceof Error ? (error.stack ?? error.message) : error);
   process.exit(2);
 });
