@@ -97,7 +97,10 @@ export async function main(args: string[]): Promise<void> {
     return i >= 0 ? args[i + 1] : undefined;
   };
   const sizes = (arg('sizes') ?? '1024,2048,4096').split(',').map(Number);
-  const engine = await Engine.create();
+  // --dawn 'enable-dawn-features=…': Dawn toggles to compare (e.g. disable_robustness).
+  const dawn = arg('dawn');
+  const engine = await Engine.create(dawn ? { dawnOptions: [dawn] } : {});
+  if (dawn) console.log(`dawn options: ${dawn}`);
   const { vendor, architecture, description } = engine.adapterInfo;
   console.log(`adapter: ${vendor} ${architecture} ${description}`);
   const rows = await sweep(engine, sizes, (line) => console.log(line));
