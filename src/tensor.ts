@@ -51,7 +51,7 @@ export class Tensor {
     if (this.format === 'unorm8') {
       throw new Error(
         `shadergrad: ${op}: a tensor of shape [${this.shape.join(', ')}] holds 8-bit data packed on the GPU (a dataset); ` +
-          'take rows from it with gatherRows first (the Solver does)',
+          'take rows from it with gatherRows first (model.loss, model.predict and the Solver do)',
       );
     }
     return buf;

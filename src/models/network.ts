@@ -179,6 +179,18 @@ export class Network {
   loss(X: Tensor, y: Tensor, options?: LossOptions): TrainResult;
   loss(X: Tensor, y?: Tensor, options: LossOptions = {}): Tensor | TrainResult {
     this.checkInputs(X, y);
+    // A dataset kept as packed 8-bit values: unpack its rows to f32 for this call.
+    if (X.format === 'unorm8') {
+      const engine = this.engine;
+      const all = engine.tensor(Int32Array.from({ length: X.shape[0]! }, (_, i) => i));
+      const unpacked = gatherRows(engine, X, all);
+      all.dispose();
+      try {
+        return this.loss(unpacked, y as Tensor, options);
+      } finally {
+        unpacked.dispose();
+      }
+    }
     const train = y !== undefined;
     if (options.capture === false) return train ? this.trainPass(X, y) : this.scorePass(X);
     const entry = this.capturedFor(X, y);

@@ -244,6 +244,19 @@ export const cases: TestCase[] = [
     },
   },
   {
+    name: 'model: a dataset kept as 8-bit values on the GPU can be scored and trained on directly',
+    async run(engine) {
+      const bytes = Uint8Array.from({ length: 5 * 6 }, (_, i) => (i * 37) % 256);
+      const X8 = engine.tensorUnorm8(bytes, [5, 6]);
+      const Xf = engine.tensor(Float32Array.from(bytes, (b) => b / 255), [5, 6]);
+      const model = new TwoLayerNet(engine, { inputDim: 6, hiddenDim: 7, numClasses: 3, weightScale: 0.5, seed: 2 });
+      expectClose(await download(model.loss(X8)), await download(model.loss(Xf)), 1e-6, 'scores of the packed and the f32 dataset');
+      const y = engine.tensor(new Int32Array([0, 1, 2, 1, 0]));
+      expectClose([await model.loss(X8, y).loss.item()], [await model.loss(Xf, y).loss.item()], 1e-6, 'loss of the packed and the f32 dataset');
+      model.dispose();
+    },
+  },
+  {
     name: 'model: bad inputs and parameters give clear errors',
     async run(engine) {
       const { expectThrows } = await import('../harness/check');
