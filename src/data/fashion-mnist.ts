@@ -5,6 +5,7 @@ import { isNode } from '../engine/gpu';
 import type { Tensor } from '../tensor';
 import { nodeBuiltin } from '../node-builtins';
 import { loadIdx } from './idx';
+import { DEBIAN_FASHION_MNIST_DIR, hasFashionMnistFiles, nodeFashionMnistCacheDir } from './fashion-mnist-dirs';
 
 /** The ten classes, by label. */
 export const FASHION_MNIST_CLASSES = Object.freeze([
@@ -21,7 +22,7 @@ export const FASHION_MNIST_CLASSES = Object.freeze([
 ] as const);
 
 /** Where Debian's package `dataset-fashion-mnist` puts the full dataset (60000 + 10000). */
-export const DEBIAN_FASHION_MNIST_DIR = '/usr/share/datasets/fashion-mnist/';
+export { DEBIAN_FASHION_MNIST_DIR };
 
 export type FashionMnistSplit = 'train' | 'test';
 
@@ -37,7 +38,22 @@ export interface FashionMnistOptions {
    * browser, the sample.
    */
   source?: string | URL;
+  /**
+   * Called as each file's bytes arrive (a fetch reports every chunk; a file read in Node reports once,
+   * whole): `total` is the file's Content-Length, null when the server does not send one.
+   */
+  onProgress?: (progress: FashionMnistProgress) => void;
 }
+
+export interface FashionMnistProgress {
+  /** The file's name, e.g. `train-images-idx3-ubyte.gz`. */
+  file: string;
+  /** Bytes read so far. */
+  loaded: number;
+  total: number | null;
+}
+
+type OnProgress = ((loaded: number, total: number | null) => void) | undefined;
 
 export interface FashionMnistHost {
   /** count × rows × cols bytes, row-major, 0 = background. */
@@ -71,25 +87,21 @@ function fileName(split: FashionMnistSplit, kind: 'images' | 'labels'): string {
 
 /** Where `npm run data` downloads the full dataset by default. */
 export async function fashionMnistCacheDir(): Promise<string | null> {
-  if (!isNode) return null;
-  const path = await nodeBuiltin<typeof import('node:path')>('node:path');
-  const os = await nodeBuiltin<typeof import('node:os')>('node:os');
-  const base = process.env.XDG_CACHE_HOME || path.join(os.homedir(), '.cache');
-  return path.join(base, 'shadergrad', 'fashion-mnist');
+  return isNode ? nodeFashionMnistCacheDir() : null;
 }
 
-type Located = { read: (name: string) => Promise<Uint8Array | null>; describe: string };
+type Located = { read: (name: string, onProgress?: OnProgress) => Promise<Uint8Array | null>; describe: string };
 
 /** A URL-like source: has a scheme of two letters or more (not a Windows drive letter). */
 function isUrlLike(source: string): boolean {
   return /^[a-z][a-z0-9+.-]+:/i.test(source);
 }
 
-async function readUrl(url: URL | string, op: string): Promise<Uint8Array | null> {
+async function readUrl(url: URL | string, op: string, onProgress?: OnProgress): Promise<Uint8Array | null> {
   const href = String(url);
   if (isNode && href.startsWith('file:')) {
     const { fileURLToPath } = await nodeBuiltin<typeof import('node:url')>('node:url');
-    return readPath(fileURLToPath(href));
+    return readPath(fileURLToPath(href), onProgress);
   }
   let response: Response;
   try {
@@ -99,13 +111,48 @@ async function readUrl(url: URL | string, op: string): Promise<Uint8Array | null
   }
   if (response.status === 404) return null;
   if (!response.ok) throw new Error(`shadergrad: ${op}: fetching ${href} failed: HTTP ${response.status} ${response.statusText}`);
-  return new Uint8Array(await response.arrayBuffer());
+  if (!onProgress || !response.body) {
+    const bytes = new Uint8Array(await response.arrayBuffer());
+    onProgress?.(bytes.length, bytes.length);
+    return bytes;
+  }
+  return readBody(response, href, op, onProgress);
 }
 
-async function readPath(path: string): Promise<Uint8Array | null> {
+/** A response's body chunk by chunk, reporting the bytes read (Content-Length counts them only when the body is not content-encoded). */
+async function readBody(response: Response, href: string, op: string, onProgress: NonNullable<OnProgress>): Promise<Uint8Array> {
+  const length = Number(response.headers.get('content-length'));
+  const total = !response.headers.get('content-encoding') && Number.isSafeInteger(length) && length > 0 ? length : null;
+  const reader = response.body!.getReader();
+  const chunks: Uint8Array[] = [];
+  let loaded = 0;
+  onProgress(0, total);
+  try {
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      chunks.push(value);
+      loaded += value.length;
+      onProgress(loaded, total);
+    }
+  } catch (cause) {
+    throw new Error(`shadergrad: ${op}: reading ${href} failed after ${loaded} bytes (${cause instanceof Error ? cause.message : String(cause)})`, { cause });
+  }
+  if (chunks.length === 1) return chunks[0]!;
+  const bytes = new Uint8Array(loaded);
+  let offset = 0;
+  for (const chunk of chunks) {
+    bytes.set(chunk, offset);
+    offset += chunk.length;
+  }
+  return bytes;
+}
+
+async function readPath(path: string, onProgress?: OnProgress): Promise<Uint8Array | null> {
   const fs = await nodeBuiltin<typeof import('node:fs/promises')>('node:fs/promises');
   try {
     const buffer = await fs.readFile(path);
+    onProgress?.(buffer.byteLength, buffer.byteLength);
     return new Uint8Array(buffer.buffer, buffer.byteOffset, buffer.byteLength);
   } catch (error) {
     if ((error as { code?: string }).code === 'ENOENT') return null;
@@ -113,25 +160,14 @@ async function readPath(path: string): Promise<Uint8Array | null> {
   }
 }
 
-async function hasFiles(dir: string): Promise<boolean> {
-  const fs = await nodeBuiltin<typeof import('node:fs')>('node:fs');
-  const path = await nodeBuiltin<typeof import('node:path')>('node:path');
-  return (['train', 'test'] as const).every((split) =>
-    (['images', 'labels'] as const).every((kind) => {
-      const name = fileName(split, kind);
-      return fs.existsSync(path.join(dir, `${name}.gz`)) || fs.existsSync(path.join(dir, name));
-    }),
-  );
-}
-
 function sample(split: FashionMnistSplit, op: string): Located {
   return {
     describe: 'the sample shipped with shadergrad',
-    read: async (name) => {
+    read: async (name, onProgress) => {
       const kind = name.includes('images') ? 'images' : 'labels';
       if (!name.endsWith('.gz')) return null;
       const { sampleUrl } = await import('./sample-urls');
-      return readUrl(sampleUrl(split, kind), op);
+      return readUrl(sampleUrl(split, kind), op, onProgress);
     },
   };
 }
@@ -141,7 +177,7 @@ async function locate(split: FashionMnistSplit, source: string | URL | undefined
   if (source === undefined) {
     if (isNode) {
       const cache = await fashionMnistCacheDir();
-      for (const dir of [DEBIAN_FASHION_MNIST_DIR, cache!]) if (await hasFiles(dir)) return locate(split, dir, op);
+      for (const dir of [DEBIAN_FASHION_MNIST_DIR, cache!]) if (await hasFashionMnistFiles(dir)) return locate(split, dir, op);
     }
     return sample(split, op);
   }
@@ -152,16 +188,16 @@ async function locate(split: FashionMnistSplit, source: string | URL | undefined
     // A relative base resolves against the page (or the worker's script).
     const page = typeof document !== 'undefined' ? document.baseURI : (globalThis as { location?: { href: string } }).location?.href;
     const resolved = !isUrlLike(base) && page ? new URL(base, page).href : base;
-    return { describe: resolved, read: (name) => readUrl(new URL(name, resolved), op) };
+    return { describe: resolved, read: (name, onProgress) => readUrl(new URL(name, resolved), op, onProgress) };
   }
   const path = await nodeBuiltin<typeof import('node:path')>('node:path');
   const dir = path.resolve(source);
-  return { describe: dir, read: (name) => readPath(path.join(dir, name)) };
+  return { describe: dir, read: (name, onProgress) => readPath(path.join(dir, name), onProgress) };
 }
 
-async function readIdxFile(where: Located, name: string, op: string) {
+async function readIdxFile(where: Located, name: string, op: string, onProgress?: FashionMnistOptions['onProgress']) {
   for (const candidate of [`${name}.gz`, name]) {
-    const bytes = await where.read(candidate);
+    const bytes = await where.read(candidate, onProgress && ((loaded, total) => onProgress({ file: candidate, loaded, total })));
     if (!bytes) continue;
     try {
       return await loadIdx(bytes);
@@ -188,8 +224,8 @@ async function readSplit(options: FashionMnistOptions, op: string): Promise<Fash
   }
   const where = await locate(split, options.source, op);
   const [images, labels] = await Promise.all([
-    readIdxFile(where, fileName(split, 'images'), op),
-    readIdxFile(where, fileName(split, 'labels'), op),
+    readIdxFile(where, fileName(split, 'images'), op, options.onProgress),
+    readIdxFile(where, fileName(split, 'labels'), op, options.onProgress),
   ]);
   if (images.dtype !== 'u8' || images.shape.length !== 3) {
     throw new Error(`shadergrad: ${op}: ${fileName(split, 'images')} holds ${images.dtype} [${images.shape.join(', ')}], expected u8 (N, rows, cols)`);

@@ -11,6 +11,7 @@ export {
   type FashionMnist,
   type FashionMnistHost,
   type FashionMnistOptions,
+  type FashionMnistProgress,
   type FashionMnistSplit,
 } from './fashion-mnist';
 export { spiral, spiralData, type SpiralOptions } from './spiral';
