@@ -2,14 +2,16 @@
 import { fileURLToPath } from 'node:url';
 import { defineConfig } from 'vite';
 import { assetFiles } from './vite.assets.ts';
+import { fashionMnistFiles } from './vite.datasets.ts';
 
 export default defineConfig({
   root: fileURLToPath(new URL('.', import.meta.url)),
   // Relative asset URLs: dist/page works from any path (`npx vite preview`, a static host, a subfolder).
   base: './',
   publicDir: false,
-  // The shipped Fashion-MNIST sample as files next to the page's scripts, none inlined.
-  plugins: [assetFiles()],
+  // The shipped Fashion-MNIST sample as files next to the page's scripts, none inlined; and the full
+  // set at /datasets/fashion-mnist/ when this machine has it (dev server and preview).
+  plugins: [assetFiles(), fashionMnistFiles()],
   // The page's one npm dependency, uPlot, ships ESM (the engine's `import('webgpu')` runs only in Node),
   // so there is nothing to pre-bundle: never scan or fetch dependencies.
   optimizeDeps: { noDiscovery: true, include: [] },
