@@ -23,7 +23,10 @@ export class Controls {
   }
 
   show(settings: Settings): void {
-    this.input('dataset').value = settings.dataset;
+    const dataset = this.input('dataset') as HTMLSelectElement;
+    dataset.value = settings.dataset;
+    // The sidebar cuts long option names ("Fashion-MNIST (full: 55,000 train / …)"): the whole name on hover.
+    dataset.title = dataset.selectedOptions[0]?.textContent ?? '';
     for (const field of FIELDS) {
       const input = this.input(field);
       if (input instanceof HTMLInputElement && input.type === 'checkbox') input.checked = settings[field] === true;

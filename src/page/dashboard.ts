@@ -51,6 +51,14 @@ export class Dashboard {
     this.progressText.textContent = iterations ? `iteration ${iteration.toLocaleString('en-US')} of ${iterations.toLocaleString('en-US')}` : '';
   }
 
+  /** A download's progress on the progress bar (bytes so far, and the total when known); null total: an indeterminate bar. */
+  setDownload(loaded: number, total: number | null): void {
+    const fraction = total ? Math.min(loaded / total, 1) : 0;
+    this.progressBar.style.width = `${(fraction * 100).toFixed(2)}%`;
+    this.progressBar.parentElement!.setAttribute('aria-valuenow', String(Math.round(fraction * 100)));
+    this.progressText.textContent = total ? `${megabytes(loaded)} of ${megabytes(total)}` : megabytes(loaded);
+  }
+
   setLoss(loss: number | null): void {
     this.loss.textContent = loss === null ? '—' : loss.toFixed(4);
   }
@@ -78,6 +86,11 @@ export class Dashboard {
     this.notice.hidden = !message;
   }
 
+  /** The phase line alone (the status stays). */
+  setPhase(phase: string): void {
+    this.phase.textContent = phase;
+  }
+
   clearReadouts(): void {
     this.setProgress(0, 0, 0, 0);
     this.epochs.textContent = '';
@@ -85,4 +98,9 @@ export class Dashboard {
     this.setAccuracy(null, null);
     this.setSamplesPerSec(null);
   }
+}
+
+/** Bytes as megabytes for a person: 12.3 MB. */
+export function megabytes(bytes: number): string {
+  return `${(bytes / 1e6).toFixed(bytes < 1e7 ? 1 : 0)} MB`;
 }

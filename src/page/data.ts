@@ -1,4 +1,4 @@
-// The page's datasets on the host (Fashion-MNIST's shipped sample, or the spiral) and their upload to an Engine.
+// The page's datasets on the host (Fashion-MNIST in full when the server has it, its shipped sample, or the spiral) and their upload to an Engine.
 
 import { datasets, type Engine, type Tensor } from '../index';
 import type { DatasetName } from './settings';
@@ -35,11 +35,59 @@ export interface GpuData {
   dispose(): void;
 }
 
-/** Fashion-MNIST validation images taken from the end of the training file. */
-const FASHION_VAL = 1000;
+/**
+ * Fashion-MNIST validation images taken from the end of the training file: the sample's 1,000 (at
+ * most a fifth), or the full set's 5,000 (at most a tenth, as the CLI holds out).
+ */
+function validationCount(name: 'fashion' | 'fashion-full', count: number): number {
+  return name === 'fashion' ? Math.min(1000, Math.floor(count / 5)) : Math.min(5000, Math.floor(count / 10));
+}
+
 export const SPIRAL_CLASSES = ['arm 1', 'arm 2', 'arm 3'] as const;
 
-export async function loadHostData(name: DatasetName): Promise<HostData> {
+/**
+ * Where the full Fashion-MNIST is served, relative to the page: `npm start` and `vite preview` serve
+ * it there when the machine has it (vite.datasets.ts); a static host can put the four files there.
+ */
+export const FULL_FASHION_MNIST = 'datasets/fashion-mnist/';
+
+/** The full set's split sizes, as the page will use them. */
+export interface FullFashionMnist {
+  train: number;
+  val: number;
+  test: number;
+}
+
+/**
+ * Whether the full Fashion-MNIST is served beside the page: reads its two label files (35 KB in
+ * all), which also give the split sizes. null when they are missing or are not IDX label files (a
+ * host that answers every path with its index.html).
+ */
+export async function probeFullFashionMnist(): Promise<FullFashionMnist | null> {
+  const count = async (stem: string): Promise<number | null> => {
+    for (const name of [`${stem}.gz`, stem]) {
+      const response = await fetch(new URL(FULL_FASHION_MNIST + name, document.baseURI), { signal: AbortSignal.timeout(15_000) });
+      if (response.status === 404) continue;
+      if (!response.ok) return null;
+      const idx = await datasets.loadIdx(await response.arrayBuffer());
+      return idx.dtype === 'u8' && idx.shape.length === 1 ? idx.shape[0]! : null;
+    }
+    return null;
+  };
+  try {
+    const [train, test] = await Promise.all([count('train-labels-idx1-ubyte'), count('t10k-labels-idx1-ubyte')]);
+    if (!train || !test) return null;
+    const val = validationCount('fashion-full', train);
+    return val ? { train: train - val, val, test } : null;
+  } catch {
+    return null;
+  }
+}
+
+/** Bytes downloaded so far over all files, and their total once every file's size is known (else null). */
+export type LoadProgress = (loaded: number, total: number | null) => void;
+
+export async function loadHostData(name: DatasetName, onProgress?: LoadProgress): Promise<HostData> {
   if (name === 'spiral') {
     const split = (seed: number): HostSplit => {
       const { X, y } = datasets.spiralData({ n: 100, classes: SPIRAL_CLASSES.length, seed });
@@ -57,18 +105,34 @@ export async function loadHostData(name: DatasetName): Promise<HostData> {
       image: null,
     };
   }
+  const full = name === 'fashion-full';
+  const source = full ? FULL_FASHION_MNIST : 'sample';
+  // Each file's bytes so far and size (the four files download at once).
+  const files = new Map<string, { loaded: number; total: number | null }>();
+  const progress = (p: { file: string; loaded: number; total: number | null }) => {
+    files.set(p.file, p);
+    if (!onProgress) return;
+    let loaded = 0;
+    let total: number | null = 0;
+    for (const f of files.values()) {
+      loaded += f.loaded;
+      total = total === null || f.total === null ? null : total + f.total;
+    }
+    onProgress(loaded, files.size === 4 ? total : null);
+  };
   const [train, test] = await Promise.all([
-    datasets.loadFashionMnist({ split: 'train', source: 'sample' }),
-    datasets.loadFashionMnist({ split: 'test', source: 'sample' }),
+    datasets.loadFashionMnist({ split: 'train', source, onProgress: progress }),
+    datasets.loadFashionMnist({ split: 'test', source, onProgress: progress }),
   ]);
   const D = train.rows * train.cols;
-  const nVal = Math.min(FASHION_VAL, Math.floor(train.count / 5));
+  const nVal = validationCount(name, train.count);
   const nTrain = train.count - nVal;
   const labels = (bytes: Uint8Array) => Int32Array.from(bytes);
+  const counts = `${nTrain.toLocaleString('en-US')} training, ${nVal.toLocaleString('en-US')} validation and ${test.count.toLocaleString('en-US')} test images`;
   return {
     name,
     title: 'Fashion-MNIST',
-    source: `the sample shipped with shadergrad: ${nTrain.toLocaleString('en-US')} training, ${nVal.toLocaleString('en-US')} validation and ${test.count.toLocaleString('en-US')} test images`,
+    source: full ? `the full dataset served with this page (${new URL(FULL_FASHION_MNIST, document.baseURI).pathname}): ${counts}` : `the sample shipped with shadergrad: ${counts}`,
     inputDim: D,
     classNames: datasets.fashionMnistClasses,
     train: { X: train.images.subarray(0, nTrain * D), y: labels(train.labels.subarray(0, nTrain)), count: nTrain },

@@ -6,11 +6,11 @@ import { downloadBytes, readCheckpointInfo } from './checkpoint-file';
 import { ConfusionMatrix } from './confusion';
 import { Controls } from './controls';
 import { Dashboard, type Status } from './dashboard';
-import { loadHostData, uploadData, type GpuData, type HostData } from './data';
+import { loadHostData, probeFullFashionMnist, uploadData, type FullFashionMnist, type GpuData, type HostData } from './data';
 import { DecisionRegions } from './decision-regions';
 import { ImageGrid, sampleIndices } from './image-grid';
 import { Run } from './run';
-import { DEFAULTS, readUrl, toQuery, type DatasetName, type Settings } from './settings';
+import { DEFAULTS, defaultDataset, readUrl, toQuery, type DatasetName, type Settings } from './settings';
 import './page.css';
 
 /** Validation images shown with their predictions: five rows of six. */
@@ -47,6 +47,8 @@ const state = {
   lastEpoch: 0,
   views: null as { grid: ImageGrid | null; regions: DecisionRegions | null; confusion: ConfusionMatrix } | null,
   testAcc: null as number | null,
+  /** The full Fashion-MNIST's split sizes when it is served with the page (then it is the default dataset). */
+  full: null as FullFashionMnist | null,
 };
 
 const controls = new Controls(element('#settings'), (settings, problems, changed) => {
@@ -165,13 +167,32 @@ async function recover(): Promise<void> {
 
 // ---- data ----------------------------------------------------------------------------------------
 
+const DATASET_TITLES: Record<DatasetName, string> = {
+  'fashion-full': 'the full Fashion-MNIST',
+  fashion: 'the Fashion-MNIST sample',
+  spiral: 'the spiral',
+};
+
+/** Loads a dataset (a download with its progress on the bar for Fashion-MNIST), puts it on the GPU and builds its views. */
 async function loadDataset(name: DatasetName): Promise<void> {
-  const host = await loadHostData(name);
+  const started = performance.now();
+  const title = DATASET_TITLES[name];
+  dashboard.setPhase(`Loading ${title}…`);
+  const host = await loadHostData(name, (loaded, total) => {
+    dashboard.setDownload(loaded, total);
+    dashboard.setPhase(total !== null && loaded >= total ? `Unpacking ${title}…` : `Downloading ${title}…`);
+  });
+  dashboard.setPhase(`Uploading ${title} to the GPU…`);
+  // Let the phase show before the upload's copies.
+  await new Promise((resolve) => setTimeout(resolve, 0));
   state.gpu?.dispose();
   state.gpu = null;
   state.host = host;
   state.gpu = uploadData(state.engine!, host);
   buildViews(host);
+  dashboard.clearReadouts();
+  // For DevTools' performance panel (and the page's tests).
+  performance.measure(`shadergrad: load ${name}`, { start: started });
 }
 
 async function switchDataset(name: DatasetName): Promise<void> {
@@ -181,7 +202,7 @@ async function switchDataset(name: DatasetName): Promise<void> {
   controls.show(state.settings);
   updateUrl();
   state.busy = true;
-  setStatus('idle', `Loading ${name === 'spiral' ? 'the spiral' : 'Fashion-MNIST'}…`);
+  setStatus('idle', `Loading ${DATASET_TITLES[name]}…`);
   try {
     await loadDataset(name);
     state.busy = false;
@@ -263,11 +284,13 @@ async function epochEnd(run: Run): Promise<void> {
 async function evaluate(run: Run): Promise<void> {
   const { gpu, views, host } = state;
   if (!gpu || !views || !host) return;
+  const started = performance.now();
   const predictions = await run.model.predict(gpu.XVal);
   views.confusion.update(predictions, host.val.y);
   views.grid?.showPredictions(predictions);
   // Every epoch's regions where that is cheap; always the final model's.
   await views.regions?.update(run.engine, run.model, run.solver.finished || !run.training);
+  performance.measure(`shadergrad: evaluate ${host.val.count} ${host.name}`, { start: started });
 }
 
 /** Shows a run's histories (a loaded checkpoint, a run resumed on a new device). */
@@ -372,7 +395,9 @@ async function load(file: File): Promise<void> {
   try {
     const bytes = new Uint8Array(await file.arrayBuffer());
     const info = readCheckpointInfo(bytes);
-    const dataset: DatasetName | null = info.inputDim === 784 && info.numClasses === 10 ? 'fashion' : info.inputDim === 2 && info.numClasses === 3 ? 'spiral' : null;
+    // Fashion-MNIST's checkpoints continue on the Fashion-MNIST loaded now, else on the default one.
+    const fashion: DatasetName = state.host?.name === 'fashion' || state.host?.name === 'fashion-full' ? state.host.name : defaultDataset(!!state.full);
+    const dataset: DatasetName | null = info.inputDim === 784 && info.numClasses === 10 ? fashion : info.inputDim === 2 && info.numClasses === 3 ? 'spiral' : null;
     if (!dataset) throw new Error(`${file.name} is for a model with ${info.inputDim} inputs and ${info.numClasses} classes: this page trains Fashion-MNIST (784, 10) and the spiral (2, 3)`);
     discardRun();
     if (dataset !== state.host?.name) await loadDataset(dataset);
@@ -436,13 +461,26 @@ declare global {
 }
 window.shadergradPage = { loseDevice: () => state.engine?.device.destroy() };
 
+/** Offers the full Fashion-MNIST in the dataset control, first. */
+function offerFullDataset(full: FullFashionMnist): void {
+  const select = element<HTMLSelectElement>('#settings select[name="dataset"]');
+  const option = document.createElement('option');
+  option.value = 'fashion-full';
+  const n = (count: number) => count.toLocaleString('en-US');
+  option.textContent = `Fashion-MNIST (full: ${n(full.train)} train / ${n(full.val)} val / ${n(full.test)} test)`;
+  select.prepend(option);
+}
+
 async function main(): Promise<void> {
-  const url = readUrl(location.search);
+  state.busy = true;
+  setStatus('idle', 'Looking for the full Fashion-MNIST…');
+  state.full = await probeFullFashionMnist();
+  if (state.full) offerFullDataset(state.full);
+  const url = readUrl(location.search, !!state.full);
   state.settings = url.settings;
   controls.show(url.settings);
   dashboard.showNotice(url.problems.length ? `Ignored: ${url.problems.join('; ')}.` : '');
   dashboard.clearReadouts();
-  state.busy = true;
   setStatus('idle', 'Opening the GPU…');
   try {
     state.engine = await openEngine();
@@ -452,7 +490,7 @@ async function main(): Promise<void> {
     fail(error, 'No WebGPU adapter: this browser cannot train here');
     return;
   }
-  setStatus('idle', 'Loading the data…');
+  setStatus('idle', `Loading ${DATASET_TITLES[url.settings.dataset]}…`);
   try {
     await loadDataset(url.settings.dataset);
   } catch (error) {
