@@ -410,7 +410,7 @@ export class Engine {
       this.capturing.commands.push(command);
       forEachBuffer(command, (b) => this.capturing!.buffers.add(b));
     }
-    if (this.counters && command.kind === 'dispatch') this.counters.dispatches++;
+    if (command.kind === 'dispatch') this.counters.dispatches++;
     if (!this.capturing && this.pending.length >= this.maxPending) this.flush();
   }
 

@@ -3,7 +3,7 @@
 import type { Engine } from '../engine/engine';
 import { axpyInPlace } from '../kernels/elementwise';
 import type { Op } from '../ops/op';
-import type { Tensor } from '../tensor';
+import { Tensor } from '../tensor';
 
 /** Maps each gradient an op returns (dx, dw, …) to the input tensor it belongs to; an op that returns one tensor calls it dx. */
 export type GradInputs<Grads> = Grads extends Tensor ? { dx?: Tensor | null } : { [K in keyof Grads]?: Tensor | null };
@@ -75,7 +75,7 @@ export class Tape {
         const needs: Record<string, boolean> = {};
         for (const [key, t] of Object.entries(node.inputs)) needs[key] = !!t && this.requiresGrad.has(t);
         const result = node.op.backward(dout, node.saved as never, needs as never) as unknown;
-        const inputGrads: Record<string, Tensor | null> = isTensor(result) ? { dx: result } : (result as Record<string, Tensor | null>);
+        const inputGrads: Record<string, Tensor | null> = result instanceof Tensor ? { dx: result } : (result as Record<string, Tensor | null>);
         let forwarded = false; // an op may pass dout on unchanged as an input's gradient
         for (const [key, g] of Object.entries(inputGrads)) {
           const input = node.inputs[key];
@@ -116,6 +116,3 @@ export class Tape {
   }
 }
 
-function isTensor(value: unknown): value is Tensor {
-  return typeof value === 'object' && value !== null && 'shape' in value && 'dtype' in value && 'engine' in value;
-}

@@ -278,9 +278,11 @@ export class Solver {
     const evalStep = this.evalStep(X, y, Math.min(batchSize, indices.length));
     const size = evalStep.indices.size;
     this.engine.clear(this.counter);
+    // One host array for every batch: the step's hook hands it to queue.writeBuffer, which copies it.
+    this.evalIndices = new Int32Array(size);
     for (let start = 0; start < indices.length; start += size) {
       const chunk = indices.subarray(start, start + size);
-      this.evalIndices = new Int32Array(size);
+      this.evalIndices.fill(0);
       this.evalIndices.set(chunk);
       this.evalRows = chunk.length;
       evalStep.step.replay();
