@@ -4,7 +4,7 @@ import type { Engine } from '../engine/engine';
 import { isNode } from '../engine/gpu';
 import type { Tensor } from '../tensor';
 import { nodeBuiltin } from '../node-builtins';
-import { loadIdx } from './idx';
+import { loadIdx, type IdxArray } from './idx';
 import { DEBIAN_FASHION_MNIST_DIR, hasFashionMnistFiles, nodeFashionMnistCacheDir } from './fashion-mnist-dirs';
 
 /** The ten classes, by label. */
@@ -223,10 +223,15 @@ async function readSplit(options: FashionMnistOptions, op: string): Promise<Fash
     throw new Error(`shadergrad: ${op}: limit must be a positive integer, got ${limit}`);
   }
   const where = await locate(split, options.source, op);
-  const [images, labels] = await Promise.all([
+  // Both files load at once; a failure is reported for the images first, then the labels, so the
+  // message does not depend on which read happened to finish first.
+  const settled = await Promise.allSettled([
     readIdxFile(where, fileName(split, 'images'), op, options.onProgress),
     readIdxFile(where, fileName(split, 'labels'), op, options.onProgress),
   ]);
+  const failed = settled.find((result) => result.status === 'rejected');
+  if (failed) throw failed.reason;
+  const [images, labels] = settled.map((result) => (result as PromiseFulfilledResult<IdxArray>).value) as [IdxArray, IdxArray];
   if (images.dtype !== 'u8' || images.shape.length !== 3) {
     throw new Error(`shadergrad: ${op}: ${fileName(split, 'images')} holds ${images.dtype} [${images.shape.join(', ')}], expected u8 (N, rows, cols)`);
   }
