@@ -1,6 +1,7 @@
 // Matrix product kernels: tile shapes chosen per device and shape, the unrolled body generated.
 
 import template from '../../shaders/matmul.wgsl?raw';
+import vec4Template from '../../shaders/matmul-vec4.wgsl?raw';
 import type { Engine } from '../engine/engine';
 import { Tensor, fmt } from '../tensor';
 import { defineKernel, type Kernel } from './kernel';
@@ -14,8 +15,28 @@ export interface MatmulTile {
   tileK: number;
   /** vec4s of padding after each k-row of the workgroup tiles (against bank conflicts); default 1. */
   pad?: number;
-  /** 'workgroup' (default): operands staged through workgroup memory; 'direct': read straight from storage. */
-  staging?: 'workgroup' | 'direct';
+  /**
+   * 'workgroup' (default): operands staged through workgroup memory, scalar loads, any shape;
+   * 'vec4': staged with vec4 loads and stores, prefetched a k-tile ahead (matmul-vec4.wgsl), used
+   * where the shapes allow it (see `vec4Applies`) and the scalar kernel otherwise;
+   * 'direct': read straight from storage, no workgroup memory (CPU adapters).
+   */
+  staging?: 'workgroup' | 'direct' | 'vec4';
+  /** 'vec4' only: workgroup buffers (2: the next k-tile is stored while this one is read; default 2). */
+  stages?: 1 | 2;
+  /** 'vec4' only: multiply-adds as fma() (default) or as a * b + c. */
+  fma?: boolean;
+  /**
+   * 'vec4' only: invocations across one 32-wide warp's block of the tile (default WG_X: a warp
+   * covers whole rows of invocations); 8 makes a warp an 8×4 block, which reads fewer distinct
+   * workgroup-memory words per k.
+   */
+  warpX?: number;
+  /**
+   * 'vec4' only: stage a row-major A (and a transposed B) in 4×4 blocks transposed in registers —
+   * four 16-byte workgroup stores per block instead of sixteen 4-byte ones (default false).
+   */
+  block?: boolean;
 }
 
 export const tileM = (t: MatmulTile) => t.wgY * t.rows;
@@ -31,10 +52,16 @@ const CPU_TILES = {
   narrow: { wgX: 8, wgY: 8, rows: 8, cols4: 1, tileK: 32, staging: 'direct' },
 } satisfies Record<string, MatmulTile>;
 
-/** Tile shapes for discrete GPUs: 128×128 blocks of 8×8 per invocation, and 64×64 for small outputs. */
+/**
+ * Tile shapes for discrete GPUs, through the vec4 kernel where the shapes allow (the scalar one
+ * otherwise). Swept on an H100 (bench/matmul-tiles.ts; bench/README.md): 128×128 blocks of 8×8 per
+ * invocation with a 32-long k-step reach 36.9 TFLOP/s at 4096 (the scalar kernel's best: 26.5);
+ * 64×64 blocks keep more multiprocessors busy below ~128 workgroups of 128×128 (21.6 TFLOP/s at
+ * 1024 against 15.7).
+ */
 const GPU_TILES = {
-  large: { wgX: 16, wgY: 16, rows: 8, cols4: 2, tileK: 16 },
-  small: { wgX: 16, wgY: 16, rows: 4, cols4: 1, tileK: 16 },
+  large: { wgX: 16, wgY: 16, rows: 8, cols4: 2, tileK: 32, staging: 'vec4', stages: 1, fma: false },
+  small: { wgX: 16, wgY: 16, rows: 4, cols4: 1, tileK: 16, staging: 'vec4', stages: 2, fma: false, block: true },
   narrow: { wgX: 8, wgY: 32, rows: 4, cols4: 1, tileK: 16 },
 } satisfies Record<string, MatmulTile>;
 
@@ -53,29 +80,51 @@ export interface MatmulOptions {
 /** Picks a tile for an M×N output on this engine's device. */
 export function chooseTile(engine: Engine, M: number, N: number): MatmulTile {
   const fits = (t: MatmulTile) => workgroupBytes(t) <= engine.limits.maxComputeWorkgroupStorageSize;
-  const pick = (t: MatmulTile) => (fits(t) ? t : { ...t, tileK: 8 });
+  // Devices with less workgroup memory (32 KiB is the WebGPU default) get the same tile without
+  // padding, then shorter k-steps.
+  const pick = (t: MatmulTile) =>
+    [t, { ...t, pad: 0 }, { ...t, tileK: 16 }, { ...t, tileK: 8 }].find(fits) ?? { ...t, tileK: 4, stages: 1 as const };
   if (engine.isCpuAdapter) return pick(N <= 32 ? CPU_TILES.narrow : CPU_TILES.wide);
   if (N <= 32) return pick(GPU_TILES.narrow);
-  // Below ~64 workgroups of 128×128, smaller tiles keep more multiprocessors busy.
+  // Below ~128 workgroups of 128×128 (an H100 has 132 multiprocessors), 64×64 tiles are faster.
   const blocks = Math.ceil(M / 128) * Math.ceil(N / 128);
-  return pick(blocks >= 64 ? GPU_TILES.large : GPU_TILES.small);
+  return pick(blocks >= 128 ? GPU_TILES.large : GPU_TILES.small);
 }
 
 /** Workgroup memory the tiles of a tile shape take. */
 export function workgroupBytes(t: MatmulTile): number {
-  return t.staging === 'direct' ? 0 : (tileM(t) + tileN(t) + 8 * (t.pad ?? 1)) * t.tileK * 4;
+  if (t.staging === 'direct') return 0;
+  const stages = t.staging === 'vec4' ? (t.stages ?? 2) : 1;
+  return (tileM(t) + tileN(t) + 8 * (t.pad ?? 1)) * t.tileK * 4 * stages;
 }
 
-const tileKey = (t: MatmulTile) => `${t.wgX}x${t.wgY}:${t.rows}x${t.cols4}:${t.tileK}:${t.pad ?? 1}:${t.staging ?? 'workgroup'}`;
+const tileKey = (t: MatmulTile) =>
+  `${t.wgX}x${t.wgY}:${t.rows}x${t.cols4}:${t.tileK}:${t.pad ?? 1}:${t.staging ?? 'workgroup'}` +
+  (t.staging === 'vec4' ? `:${t.stages ?? 2}:${t.fma ?? true}:${t.warpX ?? t.wgX}:${t.block ?? false}` : '');
+
+/**
+ * Whether the vec4 kernel can run op(A)·op(B): every row it loads holds whole vec4s (K for a
+ * row-major A or a transposed B, M for a transposed A, N for B and C) and every operand starts
+ * on a 16-byte boundary (pool buffers and slab views start on the storage offset alignment).
+ */
+export function vec4Applies(M: number, N: number, K: number, transA: boolean, transB: boolean, tensors: readonly Tensor[]): boolean {
+  return N % 4 === 0 && (transA ? M : K) % 4 === 0 && (transB ? K % 4 === 0 : true) && tensors.every((t) => t.byteOffset % 16 === 0);
+}
 
 const modules = new Map<string, string>();
 
 /** WGSL for one tile shape: the template with its unrolled accumulate, multiply and store. */
-export function matmulSource(t: MatmulTile): string {
-  const key = tileKey(t);
+export function matmulSource(t: MatmulTile, ta = false, tb = false): string {
+  // Blocked vec4 staging is shaped by the transposes: one module each.
+  const key = t.staging === 'vec4' && t.block ? `${tileKey(t)}:${ta}${tb}` : tileKey(t);
   let code = modules.get(key);
   if (code) return code;
   if (t.rows % 4 !== 0) throw new Error(`shadergrad: matmul tile rows must be a multiple of 4, got ${t.rows}`);
+  if (t.staging === 'vec4') {
+    code = vec4Source(t, ta, tb);
+    modules.set(key, code);
+    return code;
+  }
   const lines = (f: (i: number, j: number) => string) => {
     const out: string[] = [];
     for (let i = 0; i < t.rows; i++) for (let j = 0; j < t.cols4; j++) out.push(f(i, j));
@@ -135,6 +184,96 @@ export function matmulSource(t: MatmulTile): string {
   return code;
 }
 
+/** WGSL of the vec4 kernel for one tile shape: prefetch, stash, multiply and store unrolled. */
+function vec4Source(t: MatmulTile, ta: boolean, tb: boolean): string {
+  const wg = t.wgX * t.wgY;
+  const stages = t.stages ?? 2;
+  const warpX = t.warpX ?? t.wgX;
+  // Items of each tile (vec4s, or 4×4 blocks when blocked), and loads per invocation (the last one
+  // guarded where they do not divide evenly).
+  const blockA = !!t.block && !ta;
+  const blockB = !!t.block && tb;
+  const aItems = (tileM(t) * t.tileK) / (blockA ? 16 : 4);
+  const bItems = (tileN(t) * t.tileK) / (blockB ? 16 : 4);
+  const aLoads = Math.ceil(aItems / wg);
+  const bLoads = Math.ceil(bItems / wg);
+  const problems = [
+    t.tileK % 4 !== 0 && `tileK ${t.tileK} is not a multiple of 4`,
+    (32 % warpX !== 0 || t.wgX % warpX !== 0 || t.wgY % (32 / warpX) !== 0) && `warpX ${warpX} does not tile a ${t.wgX}×${t.wgY} workgroup in 32s`,
+  ].filter(Boolean);
+  if (problems.length) throw new Error(`shadergrad: matmul vec4 tile: ${problems.join('; ')}`);
+  const rows4 = t.rows / 4;
+  const lines = (f: (i: number, j: number) => string) => {
+    const out: string[] = [];
+    for (let i = 0; i < t.rows; i++) for (let j = 0; j < t.cols4; j++) out.push(f(i, j));
+    return out;
+  };
+  const constants = [
+    `const WG_X = ${t.wgX}u;`,
+    `const WG_Y = ${t.wgY}u;`,
+    `const TILE_M = ${tileM(t)}u;`,
+    `const TILE_N = ${tileN(t)}u;`,
+    `const TILE_K = ${t.tileK}u;`,
+    `const PAD = ${t.pad ?? 1}u;`,
+    `const STAGES = ${stages}u;`,
+  ].join('\n');
+  // The invocation's place in the WG_X×WG_Y grid; with warpX < WG_X each warp of 32 is a warpX×(32/warpX) block.
+  const warpY = 32 / warpX;
+  const thread =
+    warpX === t.wgX
+      ? 'let tx = tid % WG_X;\n  let ty = tid / WG_X;'
+      : [
+          `let warp = tid / 32u;`,
+          `let lane = tid % 32u;`,
+          `let tx = lane % ${warpX}u + (warp % ${t.wgX / warpX}u) * ${warpX}u;`,
+          `let ty = lane / ${warpX}u + (warp / ${t.wgX / warpX}u) * ${warpY}u;`,
+        ].join('\n  ');
+  const accumulators = lines((i, j) => `var acc${i}_${j} = vec4f();`).join('\n  ');
+  const guarded = (total: number, l: number, statement: string) =>
+    (l + 1) * wg <= total ? statement : `if (tid + ${l * wg}u < ${total}u) { ${statement} }`;
+  const fetch = (decl: boolean, k0: string) => [
+    ...Array.from({ length: aLoads }, (_, l) =>
+      (decl ? `var pa${l} = ${blockA ? 'mat4x4f' : 'vec4f'}(); ` : '') +
+      guarded(aItems, l, `pa${l} = load_a${blockA ? '_block' : ''}(tid + ${l * wg}u, row0, ${k0}, check_a);`),
+    ),
+    ...Array.from({ length: bLoads }, (_, l) =>
+      (decl ? `var pb${l} = ${blockB ? 'mat4x4f' : 'vec4f'}(); ` : '') +
+      guarded(bItems, l, `pb${l} = load_b${blockB ? '_block' : ''}(tid + ${l * wg}u, ${k0}, col0, check_b);`),
+    ),
+  ];
+  const stash = (stage: string) => [
+    ...Array.from({ length: aLoads }, (_, l) => guarded(aItems, l, `stash_a${blockA ? '_block' : ''}(${stage}, tid + ${l * wg}u, pa${l});`)),
+    ...Array.from({ length: bLoads }, (_, l) => guarded(bItems, l, `stash_b${blockB ? '_block' : ''}(${stage}, tid + ${l * wg}u, pb${l});`)),
+  ];
+  const madd = (acc: string, a: string, b: string) => (t.fma ?? true ? `${acc} = fma(vec4f(${a}), ${b}, ${acc});` : `${acc} += ${a} * ${b};`);
+  const multiply: string[] = [];
+  for (let k = 0; k < t.tileK; k++) {
+    multiply.push(
+      `{`,
+      ...Array.from({ length: t.cols4 }, (_, j) => `  let b${j} = Bs[s][${k}u][tx + ${j * t.wgX}u];`),
+      ...Array.from({ length: rows4 }, (_, i) => `  let a${i} = As[s][${k}u][ty * ${rows4}u + ${i}u];`),
+      ...lines((i, j) => `  ${madd(`acc${i}_${j}`, `a${i >> 2}.${'xyzw'[i % 4]}`, `b${j}`)}`),
+      `}`,
+    );
+  }
+  // One stage: every invocation must be done reading before the next tile overwrites it.
+  const stashNext =
+    stages === 2
+      ? ['if (more) {', ...stash('1u - s').map((l) => `  ${l}`), '}', 'workgroupBarrier();']
+      : ['workgroupBarrier();', 'if (more) {', ...stash('0u').map((l) => `  ${l}`), '}', 'workgroupBarrier();'];
+  const store = lines((i, j) => `store_c4(row0 + ty * ${t.rows}u + ${i}u, col0 / 4u + tx + ${j * t.wgX}u, acc${i}_${j});`);
+  return vec4Template
+    .replace('//@ constants', constants)
+    .replace('//@ thread', thread)
+    .replace('//@ accumulators', accumulators)
+    .replace('//@ fetch-first', fetch(true, '0u').join('\n  '))
+    .replace('//@ stash-first', stash('0u').join('\n  '))
+    .replace('//@ fetch-next', fetch(false, 'next').join('\n      '))
+    .replace('//@ multiply', multiply.join('\n    '))
+    .replace('//@ stash-next', stashNext.join('\n    '))
+    .replace('//@ store', store.join('\n  '));
+}
+
 const kernels = new Map<string, Kernel>();
 
 /** The matmul kernel of one tile shape and transposition (bias and ReLU are uniform flags). */
@@ -144,8 +283,8 @@ export function matmulKernel(t: MatmulTile, ta = false, tb = false): Kernel {
   if (!kernel) {
     const direct = t.staging === 'direct';
     kernel = defineKernel({
-      name: `matmul_${direct ? 'direct_' : ''}${tileM(t)}x${tileN(t)}`,
-      source: matmulSource(t),
+      name: `matmul_${direct || t.staging === 'vec4' ? `${t.staging}_` : ''}${tileM(t)}x${tileN(t)}`,
+      source: matmulSource(t, ta, tb),
       entryPoint: direct ? 'direct' : 'main',
       bindings: ['read', 'read', 'read', 'write'],
       uniforms: ['u32', 'u32', 'u32', 'u32'],
@@ -191,7 +330,8 @@ export function matmul(engine: Engine, a: Tensor, b: Tensor, options: MatmulOpti
   if (bias && (bias.size !== N || bias.dtype !== 'f32')) {
     throw new Error(`shadergrad: ${name}: bias must be f32 with ${N} elements, got ${bias.dtype} ${fmt(bias.shape)}`);
   }
-  const tile = options.tile ?? chooseTile(engine, M, N);
+  let tile = options.tile ?? chooseTile(engine, M, N);
+  if (tile.staging === 'vec4' && !vec4Applies(M, N, K, transA, transB, [a, b])) tile = { ...tile, staging: 'workgroup' };
   const kernel = matmulKernel(tile, transA, transB);
   const outShape = options.outShape ?? [M, N];
   if (outShape.reduce((p, d) => p * d, 1) !== M * N) {

@@ -1,7 +1,7 @@
 // Affine, ReLU and matmul cases: the course's published values, float64 reference, gradients.
 
 import { layers } from '../../src/index';
-import { matmul, type MatmulTile } from '../../src/kernels/matmul';
+import { matmul, vec4Applies, type MatmulTile } from '../../src/kernels/matmul';
 import { Random } from '../../src/random';
 import * as ref from '../../src/reference/layers';
 import { courseRelError, numericGradientArray } from '../../src/reference/gradcheck';
@@ -14,9 +14,13 @@ const TILES: Record<string, MatmulTile> = {
   'cpu-direct-narrow 64×32': { wgX: 8, wgY: 8, rows: 8, cols4: 1, tileK: 32, staging: 'direct' },
   'workgroup 64×128, k 32': { wgX: 8, wgY: 8, rows: 8, cols4: 4, tileK: 32 },
   'workgroup 64×32, k 32': { wgX: 8, wgY: 8, rows: 8, cols4: 1, tileK: 32 },
-  'gpu-large 128×128': { wgX: 16, wgY: 16, rows: 8, cols4: 2, tileK: 16 },
-  'gpu-small 64×64': { wgX: 16, wgY: 16, rows: 4, cols4: 1, tileK: 16 },
+  'gpu-scalar 128×128, k 32 (the large tile where vec4 does not apply)': { wgX: 16, wgY: 16, rows: 8, cols4: 2, tileK: 32, pad: 0 },
+  'gpu-scalar 64×64, k 16': { wgX: 16, wgY: 16, rows: 4, cols4: 1, tileK: 16 },
   'gpu-narrow 128×32': { wgX: 8, wgY: 32, rows: 4, cols4: 1, tileK: 16 },
+  // The GPU defaults (the large one without padding, as a 32 KiB device gets it) and the other options.
+  'gpu-vec4 large 128×128, k 32, 1 stage, a·b + c': { wgX: 16, wgY: 16, rows: 8, cols4: 2, tileK: 32, staging: 'vec4', stages: 1, fma: false, pad: 0 },
+  'gpu-vec4 small 64×64, k 16, 2 stages, 4×4 blocks, a·b + c': { wgX: 16, wgY: 16, rows: 4, cols4: 1, tileK: 16, staging: 'vec4', fma: false, block: true },
+  'gpu-vec4 128×128, k 8, 2 stages, 4×4 blocks, 8×4 warps, fma': { wgX: 16, wgY: 16, rows: 8, cols4: 2, tileK: 8, staging: 'vec4', warpX: 8, block: true },
 };
 
 function refMatmul(a: NDArray, b: NDArray, transA: boolean, transB: boolean): NDArray {
@@ -41,6 +45,14 @@ const matmulShapes: Array<[number, number, number]> = [
   [67, 130, 37],
   [129, 33, 200],
   [5, 257, 64],
+];
+
+/** Shapes the vec4 kernel takes (M, N, K multiples of 4): one k-tile shorter than TILE_K, many k-tiles, partial edge tiles. */
+const vec4Shapes: Array<[number, number, number]> = [
+  [4, 4, 4],
+  [68, 132, 36],
+  [132, 36, 200],
+  [4, 260, 64],
 ];
 
 export const cases: TestCase[] = [
@@ -140,14 +152,30 @@ export const cases: TestCase[] = [
     name: `matmul with ${tileName} tiles: NN, NT and TN at awkward shapes match float64`,
     async run(engine) {
       const rng = new Random(11);
-      for (const [M, N, K] of matmulShapes) {
+      // A vec4 tile runs the vec4 kernel where the shapes allow (vec4Shapes) and the scalar one elsewhere.
+      const shapes = tile.staging === 'vec4' ? [...vec4Shapes, ...matmulShapes] : matmulShapes;
+      for (const [M, N, K] of shapes) {
         for (const [transA, transB] of [[false, false], [false, true], [true, false]] as const) {
           const a = randn(rng, transA ? [K, M] : [M, K]);
           const b = randn(rng, transB ? [N, K] : [K, N]);
-          const c = matmul(engine, upload(engine, a), upload(engine, b), { transA, transB, tile });
-          await expectTensor(c, refMatmul(a, b, transA, transB), TOL.matmul, `${tileName} ${M}×${N}×${K} transA=${transA} transB=${transB}`);
+          const [ga, gb] = [upload(engine, a), upload(engine, b)];
+          const what = `${tileName} ${M}×${N}×${K} transA=${transA} transB=${transB}`;
+          if (tile.staging === 'vec4') {
+            expectTrue(vec4Applies(M, N, K, transA, transB, [ga, gb]) === vec4Shapes.some((s) => s.join() === [M, N, K].join()), `${what}: vec4 kernel taken`);
+          }
+          const c = matmul(engine, ga, gb, { transA, transB, tile });
+          await expectTensor(c, refMatmul(a, b, transA, transB), TOL.matmul, what);
         }
       }
+      // The epilogue: bias, then ReLU (the affine-ReLU forward), on a shape with partial edge tiles.
+      const [M, N, K] = [tileName.startsWith('cpu') ? 33 : 68, 132, 36];
+      const a = randn(rng, [M, K]);
+      const b = randn(rng, [K, N]);
+      const bias = randn(rng, [N]);
+      const expected = refMatmul(a, b, false, false);
+      for (let i = 0; i < M * N; i++) expected.data[i] = Math.max(0, expected.data[i]! + bias.data[i % N]!);
+      const c = matmul(engine, upload(engine, a), upload(engine, b), { bias: upload(engine, bias), relu: true, tile });
+      await expectTensor(c, expected, TOL.matmul, `${tileName} ${M}×${N}×${K} + bias, ReLU`);
     },
   }) satisfies TestCase),
   {
