@@ -134,10 +134,9 @@ export async function train(argv: string[]): Promise<number> {
   const adapter = [engine.adapterInfo.vendor, engine.adapterInfo.architecture, engine.adapterInfo.description].filter(Boolean).join(' ');
   try {
     const source = values.data;
-    const [trainHost, testHost] = await Promise.all([
-      datasets.loadFashionMnist({ split: 'train', source, limit }),
-      datasets.loadFashionMnist({ split: 'test', source }),
-    ]);
+    // One split after the other, so a missing or bad file is always reported for the training set first.
+    const trainHost = await datasets.loadFashionMnist({ split: 'train', source, limit });
+    const testHost = await datasets.loadFashionMnist({ split: 'test', source });
     const D = trainHost.rows * trainHost.cols;
     const nVal = Math.min(valWanted, Math.floor(trainHost.count / 10));
     const nTrain = trainHost.count - nVal;

@@ -113,6 +113,21 @@ export function vec4Applies(M: number, N: number, K: number, transA: boolean, tr
 
 const modules = new Map<string, string>();
 
+/** One line per (row, vec4-column) of an invocation's block: the unrolled accumulators, multiplies and stores. */
+function perElement(t: MatmulTile, f: (i: number, j: number) => string): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < t.rows; i++) for (let j = 0; j < t.cols4; j++) out.push(f(i, j));
+  return out;
+}
+
+/** The tile's shape as WGSL constants, plus a template's own. */
+function tileConstants(t: MatmulTile, extra: Record<string, number>): string {
+  const values = { WG_X: t.wgX, WG_Y: t.wgY, TILE_M: tileM(t), TILE_N: tileN(t), TILE_K: t.tileK, PAD: t.pad ?? 1, ...extra };
+  return Object.entries(values)
+    .map(([name, value]) => `const ${name} = ${value}u;`)
+    .join('\n');
+}
+
 /** WGSL for one tile shape: the template with its unrolled accumulate, multiply and store. */
 export function matmulSource(t: MatmulTile, ta = false, tb = false): string {
   // Blocked vec4 staging is shaped by the transposes: one module each.
@@ -125,20 +140,8 @@ export function matmulSource(t: MatmulTile, ta = false, tb = false): string {
     modules.set(key, code);
     return code;
   }
-  const lines = (f: (i: number, j: number) => string) => {
-    const out: string[] = [];
-    for (let i = 0; i < t.rows; i++) for (let j = 0; j < t.cols4; j++) out.push(f(i, j));
-    return out.join('\n  ');
-  };
-  const constants = [
-    `const WG_X = ${t.wgX}u;`,
-    `const WG_Y = ${t.wgY}u;`,
-    `const TILE_M = ${tileM(t)}u;`,
-    `const TILE_N = ${tileN(t)}u;`,
-    `const TILE_K = ${t.tileK}u;`,
-    `const PAD = ${t.pad ?? 1}u;`,
-    `const ROWS = ${t.rows}u;`,
-  ].join('\n');
+  const lines = (f: (i: number, j: number) => string) => perElement(t, f).join('\n  ');
+  const constants = tileConstants(t, { ROWS: t.rows });
   const accumulators = lines((i, j) => `var acc${i}_${j} = vec4f();`);
   const multiply = [
     ...Array.from({ length: t.cols4 }, (_, j) => `let b${j} = Bs[k][lid.x + ${j * t.wgX}u];`),
@@ -203,20 +206,8 @@ function vec4Source(t: MatmulTile, ta: boolean, tb: boolean): string {
   ].filter(Boolean);
   if (problems.length) throw new Error(`shadergrad: matmul vec4 tile: ${problems.join('; ')}`);
   const rows4 = t.rows / 4;
-  const lines = (f: (i: number, j: number) => string) => {
-    const out: string[] = [];
-    for (let i = 0; i < t.rows; i++) for (let j = 0; j < t.cols4; j++) out.push(f(i, j));
-    return out;
-  };
-  const constants = [
-    `const WG_X = ${t.wgX}u;`,
-    `const WG_Y = ${t.wgY}u;`,
-    `const TILE_M = ${tileM(t)}u;`,
-    `const TILE_N = ${tileN(t)}u;`,
-    `const TILE_K = ${t.tileK}u;`,
-    `const PAD = ${t.pad ?? 1}u;`,
-    `const STAGES = ${stages}u;`,
-  ].join('\n');
+  const lines = (f: (i: number, j: number) => string) => perElement(t, f);
+  const constants = tileConstants(t, { STAGES: stages });
   // The invocation's place in the WG_X×WG_Y grid; with warpX < WG_X each warp of 32 is a warpX×(32/warpX) block.
   const warpY = 32 / warpX;
   const thread =
