@@ -7,24 +7,24 @@ import { Random } from '../src/random';
 // Round 1 (H100, 2026-11-26: bench/results/h100-2026-11-26-matmul-vec4-tiles.json) swept the vec4
 // kernel's stages, k-steps, padding, warp shapes and tile sizes: a longer k-step won (k32, one stage:
 // 36.0 TFLOP/s at 4096 against 26.7 for the scalar kernel), a·b + c beat fma() by 4%, stages, padding
-// and warp shape did not matter. Round 2 (below) adds the 4×4-block staging and wider per-invocation blocks.
+// and warp shape did not matter. Round 2 (…-round2.json) found 4×4-block staging 13% slower at
+// 128×128 and 128×256 (8×16 per invocation, k16, blocks) the fastest at 4096 (37.3). bench/README.md
+// has both tables. The candidates below are round 3, not yet run: the two defaults, the scalar
+// baseline, and the wider tiles without block staging (two of them need 48 KiB of workgroup memory:
+// skipped where the device has less).
 const v4 = (tile: Omit<MatmulTile, 'staging'>): MatmulTile => ({ ...tile, staging: 'vec4' });
 const CANDIDATES: Record<string, MatmulTile> = {
   'scalar 128x128 k16': { wgX: 16, wgY: 16, rows: 8, cols4: 2, tileK: 16 },
-  'vec4 128x128 k32 s1': v4({ wgX: 16, wgY: 16, rows: 8, cols4: 2, tileK: 32, stages: 1 }),
-  'vec4 128x128 k32 s1 mul+add': v4({ wgX: 16, wgY: 16, rows: 8, cols4: 2, tileK: 32, stages: 1, fma: false }),
-  'vec4 128x128 k32 s1 block': v4({ wgX: 16, wgY: 16, rows: 8, cols4: 2, tileK: 32, stages: 1, block: true }),
-  'vec4 128x128 k32 s1 mul+add block': v4({ wgX: 16, wgY: 16, rows: 8, cols4: 2, tileK: 32, stages: 1, fma: false, block: true }),
-  'vec4 128x128 k32 s1 mul+add block pad0': v4({ wgX: 16, wgY: 16, rows: 8, cols4: 2, tileK: 32, stages: 1, fma: false, block: true, pad: 0 }),
-  'vec4 128x128 k32 s1 mul+add block warp8x4': v4({ wgX: 16, wgY: 16, rows: 8, cols4: 2, tileK: 32, stages: 1, fma: false, block: true, warpX: 8 }),
-  'vec4 128x128 k16 s2 mul+add block': v4({ wgX: 16, wgY: 16, rows: 8, cols4: 2, tileK: 16, fma: false, block: true }),
-  'vec4 128x128 k16 s1 mul+add block': v4({ wgX: 16, wgY: 16, rows: 8, cols4: 2, tileK: 16, stages: 1, fma: false, block: true }),
-  'vec4 128x128 wg16x8 16x8 k32 s1 mul+add block': v4({ wgX: 16, wgY: 8, rows: 16, cols4: 2, tileK: 32, stages: 1, fma: false, block: true }),
-  'vec4 256x128 k16 s1 mul+add block': v4({ wgX: 16, wgY: 16, rows: 16, cols4: 2, tileK: 16, stages: 1, fma: false, block: true }),
+  'vec4 128x128 k32 s1 mul+add (large default)': v4({ wgX: 16, wgY: 16, rows: 8, cols4: 2, tileK: 32, stages: 1, fma: false }),
+  'vec4 64x64 k16 s2 mul+add block (small default)': v4({ wgX: 16, wgY: 16, rows: 4, cols4: 1, tileK: 16, fma: false, block: true }),
+  'vec4 128x256 k32 s1 mul+add pad0': v4({ wgX: 16, wgY: 16, rows: 8, cols4: 4, tileK: 32, stages: 1, fma: false, pad: 0 }),
+  'vec4 128x256 k16 s2 mul+add pad0': v4({ wgX: 16, wgY: 16, rows: 8, cols4: 4, tileK: 16, fma: false, pad: 0 }),
+  'vec4 128x256 k16 s1 mul+add': v4({ wgX: 16, wgY: 16, rows: 8, cols4: 4, tileK: 16, stages: 1, fma: false }),
   'vec4 128x256 k16 s1 mul+add block': v4({ wgX: 16, wgY: 16, rows: 8, cols4: 4, tileK: 16, stages: 1, fma: false, block: true }),
+  'vec4 256x128 k16 s1 mul+add': v4({ wgX: 16, wgY: 16, rows: 16, cols4: 2, tileK: 16, stages: 1, fma: false }),
+  'vec4 128x64 8x4 k32 s1 mul+add': v4({ wgX: 16, wgY: 16, rows: 8, cols4: 1, tileK: 32, stages: 1, fma: false }),
   'vec4 128x64 8x4 k32 s1 mul+add block': v4({ wgX: 16, wgY: 16, rows: 8, cols4: 1, tileK: 32, stages: 1, fma: false, block: true }),
-  'vec4 64x64 k32 s1 mul+add block': v4({ wgX: 16, wgY: 16, rows: 4, cols4: 1, tileK: 32, stages: 1, fma: false, block: true }),
-  'vec4 64x64 k16 s2 mul+add block': v4({ wgX: 16, wgY: 16, rows: 4, cols4: 1, tileK: 16, fma: false, block: true }),
+  'vec4 64x64 k32 s1 mul+add': v4({ wgX: 16, wgY: 16, rows: 4, cols4: 1, tileK: 32, stages: 1, fma: false }),
 };
 
 export interface TileRow {
