@@ -39,28 +39,45 @@ export interface TileRow {
 export async function sweep(engine: Engine, sizes: number[], log: (line: string) => void): Promise<TileRow[]> {
   const rows: TileRow[] = [];
   const rng = new Random(1);
-  // Correctness first, at a shape no tile divides (multiples of 4, so the vec4 kernel runs too).
+  // Correctness first, at a shape no tile divides (multiples of 4, so the vec4 kernel runs too), in
+  // the three layouts an affine layer uses: A·B, A·(Bᵀ)ᵀ and (Aᵀ)ᵀ·B give the same product.
   const [m, k, n] = [260, 300, 132];
   const a = rng.normals(m * k);
   const b = rng.normals(k * n);
   const expected = new Float64Array(m * n);
   for (let i = 0; i < m; i++) for (let p = 0; p < k; p++) for (let j = 0; j < n; j++) expected[i * n + j] += a[i * k + p]! * b[p * n + j]!;
+  const transposed = (x: Float32Array, rows: number, cols: number) => {
+    const out = new Float32Array(x.length);
+    for (let r = 0; r < rows; r++) for (let c = 0; c < cols; c++) out[c * rows + r] = x[r * cols + c]!;
+    return out;
+  };
   const ta = engine.tensor(a, [m, k]);
   const tb = engine.tensor(b, [k, n]);
+  const taT = engine.tensor(transposed(a, m, k), [k, m]);
+  const tbT = engine.tensor(transposed(b, k, n), [n, k]);
+  const layouts = [
+    { x: ta, y: tb, transA: false, transB: false },
+    { x: ta, y: tbT, transA: false, transB: true },
+    { x: taT, y: tb, transA: true, transB: false },
+  ];
   const errors: Record<string, number> = {};
   for (const [name, tile] of Object.entries(CANDIDATES)) {
     if (workgroupBytes(tile) > engine.limits.maxComputeWorkgroupStorageSize || tile.wgX * tile.wgY > engine.limits.maxComputeInvocationsPerWorkgroup) {
       log(`${name}: does not fit this device's limits, skipped`);
       continue;
     }
-    const got = await matmul(engine, ta, tb, { tile }).read();
-    let diff = 0;
-    let norm = 0;
-    for (let i = 0; i < got.length; i++) {
-      diff += (got[i]! - expected[i]!) ** 2;
-      norm += expected[i]! ** 2;
+    let worst = 0;
+    for (const { x, y, transA, transB } of layouts) {
+      const got = await matmul(engine, x, y, { tile, transA, transB }).read();
+      let diff = 0;
+      let norm = 0;
+      for (let i = 0; i < got.length; i++) {
+        diff += (got[i]! - expected[i]!) ** 2;
+        norm += expected[i]! ** 2;
+      }
+      worst = Math.max(worst, Number.isNaN(diff) ? Infinity : Math.sqrt(diff / norm));
     }
-    errors[name] = Math.sqrt(diff / norm);
+    errors[name] = worst;
   }
   for (const size of sizes) {
     const A = engine.tensor(rng.normals(size * size), [size, size]);
@@ -91,7 +108,7 @@ export async function sweep(engine: Engine, sizes: number[], log: (line: string)
       const ms = best.get(name)!;
       const row = { tile: `${name} (${tileM(tile)}x${tileN(tile)})`, size, ms, gflops: (2 * size ** 3) / ms / 1e6, relError: errors[name]! };
       rows.push(row);
-      log(`${String(size).padStart(5)}  ${row.tile.padEnd(40)} ${ms.toFixed(3).padStart(9)} ms  ${row.gflops.toFixed(0).padStart(7)} GFLOP/s  (rel. error ${row.relError.toExponential(1)})`);
+      log(`${String(size).padStart(5)}  ${row.tile.padEnd(40)} ${ms.toFixed(3).padStart(9)} ms  ${row.gflops.toFixed(0).padStart(7)} GFLOP/s  (worst rel. error of NN, NT, TN ${row.relError.toExponential(1)})`);
       (step.result as { dispose(): void }).dispose();
       step.dispose();
     }
