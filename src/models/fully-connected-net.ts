@@ -18,6 +18,8 @@ export interface FullyConnectedNetOptions {
 
 /** Parameters W1, b1, …, WL, bL, and gamma1, beta1, … for the hidden layers when batchnorm is on. */
 export class FullyConnectedNet extends Network {
+  static override readonly modelName: string = 'FullyConnectedNet';
+
   constructor(engine: Engine, options: FullyConnectedNetOptions) {
     if (!options || !Array.isArray(options.hiddenDims)) {
       throw new Error('shadergrad: FullyConnectedNet: options.hiddenDims (a list of hidden layer sizes) is required');

@@ -50,6 +50,11 @@ const MAX_CAPTURES = 8;
  * …, WL, bL and gamma1, beta1, … for the hidden layers when batchnorm is on.
  */
 export class Network {
+  /**
+   * The name errors give the model: a literal, since minifiers and bundlers rename classes (the page's
+   * build would report `constructor.name` as `e`, a bundle as `Network$1`).
+   */
+  static readonly modelName: string = 'Network';
   readonly engine: Engine;
   /** The parameters by name; assigning one (params.W1 = t) takes effect on the next call. */
   params: Record<string, Tensor> = {};
@@ -71,13 +76,18 @@ export class Network {
   /** Tensors the model made (and so frees when they are replaced or the model is disposed). */
   private readonly owned = new Set<Tensor>();
 
+  /** This model's class name, as errors give it. */
+  get modelName(): string {
+    return (this.constructor as typeof Network).modelName;
+  }
+
   constructor(engine: Engine, config: NetworkConfig) {
     const { inputDim, hiddenDims, numClasses, dropout: p, weightScale } = config;
     for (const [name, v] of [['inputDim', inputDim], ['numClasses', numClasses], ...hiddenDims.map((h, i) => [`hiddenDims[${i}]`, h] as const)] as const) {
-      if (!Number.isInteger(v) || (v as number) < 1) throw new Error(`shadergrad: ${this.constructor.name}: ${name} must be a positive integer, got ${v}`);
+      if (!Number.isInteger(v) || (v as number) < 1) throw new Error(`shadergrad: ${this.modelName}: ${name} must be a positive integer, got ${v}`);
     }
-    if (!(p >= 0 && p < 1)) throw new Error(`shadergrad: ${this.constructor.name}: dropout must be in [0, 1), got ${p}`);
-    if (!(weightScale >= 0)) throw new Error(`shadergrad: ${this.constructor.name}: weightScale must be ≥ 0, got ${weightScale}`);
+    if (!(p >= 0 && p < 1)) throw new Error(`shadergrad: ${this.modelName}: dropout must be in [0, 1), got ${p}`);
+    if (!(weightScale >= 0)) throw new Error(`shadergrad: ${this.modelName}: weightScale must be ≥ 0, got ${weightScale}`);
     this.engine = engine;
     this.inputDim = inputDim;
     this.hiddenDims = [...hiddenDims];
@@ -111,7 +121,7 @@ export class Network {
   packParams(): { flat: Tensor; views: Record<string, Tensor> } {
     const packed = this.packed;
     if (packed && Object.entries(packed.views).every(([name, v]) => this.params[name] === v)) return packed;
-    this.checkParams(`${this.constructor.name}.packParams`);
+    this.checkParams(`${this.modelName}.packParams`);
     const slab = this.engine.slab(this.expectedShapes(), 'params');
     for (const [name, view] of Object.entries(slab.views)) {
       const old = this.params[name]!;
@@ -257,7 +267,7 @@ export class Network {
     if (y) engine.copy(y, yc!);
     const step = engine.capture(
       () => (train ? this.trainPass(Xc, yc!) : { scores: this.scorePass(Xc) }),
-      `${this.constructor.name}.${key}`,
+      `${this.modelName}.${key}`,
     );
     entry = { step, X: Xc, y: yc, params: { ...this.params } };
     this.captures.set(key, entry);
@@ -304,7 +314,7 @@ export class Network {
     const grads: Record<string, Tensor> = {};
     for (const [name, t] of Object.entries(this.params)) {
       const g = leafGrads.get(t);
-      if (!g) throw new Error(`shadergrad: ${this.constructor.name}: no gradient reached ${name}`);
+      if (!g) throw new Error(`shadergrad: ${this.modelName}: no gradient reached ${name}`);
       grads[name] = g;
     }
     if (this.reg !== 0) {
@@ -334,7 +344,7 @@ export class Network {
   }
 
   private checkInputs(X: Tensor, y: Tensor | undefined): void {
-    const name = `${this.constructor.name}.loss`;
+    const name = `${this.modelName}.loss`;
     const D = X.shape.slice(1).reduce((a, b) => a * b, 1);
     if (X.dtype !== 'f32' || X.rank < 2 || D !== this.inputDim) {
       throw new Error(`shadergrad: ${name}: X must be f32 (N, …) with ${this.inputDim} features per row, got ${X.dtype} ${fmt(X.shape)}`);

@@ -17,6 +17,8 @@ export interface TwoLayerNetOptions {
 
 /** Parameters W1 (D, H), b1 (H), W2 (H, C), b2 (C). */
 export class TwoLayerNet extends Network {
+  static override readonly modelName: string = 'TwoLayerNet';
+
   constructor(engine: Engine, options: TwoLayerNetOptions = {}) {
     const { inputDim = 3 * 32 * 32, hiddenDim = 100, numClasses = 10, dropout = 0, weightScale = 1e-3, reg = 0, seed } = options;
     super(engine, { inputDim, hiddenDims: [hiddenDim], numClasses, dropout, batchnorm: false, reg, weightScale, seed });

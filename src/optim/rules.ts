@@ -276,6 +276,8 @@ function checkStillBound(spec: RuleSpec, config: Config, w: Tensor, dw: Tensor, 
 
 function typeName(value: unknown): string {
   if (value === null) return 'null';
+  // A literal for ours: bundlers rename classes (Tensor$1), minifiers shorten them.
+  if (value instanceof Tensor) return 'Tensor';
   if (typeof value === 'object') return (value as object).constructor?.name ?? 'object';
   return typeof value;
 }
