@@ -27,7 +27,9 @@ async function provideNavigatorGpu(): Promise<void> {
     configurable: true,
     get: () => {
       if (!gpu) {
-        gpu = dawn.create([]);
+        // Unquantized timestamps, as shadergrad's own Engine asks for in Node (Dawn rounds them to
+        // ~65 µs by default: the peers' kernel rows on the H200 read 0.0 or 65.5 µs).
+        gpu = dawn.create(['disable-dawn-features=timestamp_quantization']);
         keep.push(gpu);
       }
       return gpu;
