@@ -51,7 +51,7 @@ export class Tensor {
     if (this.format === 'unorm8') {
       throw new Error(
         `shadergrad: ${op}: a tensor of shape [${this.shape.join(', ')}] holds 8-bit data packed on the GPU (a dataset); ` +
-          'take rows from it with gatherRows first (model.loss, model.predict and the Solver do)',
+          'unpack rows of it with datasets.toFloat32(X, start, count) first (model.loss, model.predict and the Solver take it as it is)',
       );
     }
     return buf;
@@ -119,6 +119,30 @@ export function checkShape(op: string, shape: readonly number[]): void {
   if (!Array.isArray(shape) || shape.some((d) => !Number.isInteger(d) || d < 0)) {
     throw new Error(`shadergrad: ${op}: shape must be a list of non-negative integers, got [${String(shape)}]`);
   }
+}
+
+/** What a value is, for error messages: 'Tensor' (a literal: bundlers rename classes), 'null', a class or type name. */
+export function typeName(value: unknown): string {
+  if (value === null) return 'null';
+  if (value instanceof Tensor) return 'Tensor';
+  if (typeof value === 'object') return (value as object).constructor?.name ?? 'object';
+  return typeof value;
+}
+
+/**
+ * An op's guard, before it allocates or dispatches anything: each named input is a live Tensor of
+ * one Engine. Returns that engine. The Error names the op and the input, not a kernel.
+ */
+export function checkTensors(op: string, inputs: ReadonlyArray<readonly [name: string, value: unknown]>): Engine {
+  let first: [string, Tensor] | null = null;
+  for (const [name, value] of inputs) {
+    if (!(value instanceof Tensor)) throw new Error(`shadergrad: ${op}: ${name} must be a Tensor, got ${typeName(value)}`);
+    if (value.disposed) throw new Error(`shadergrad: ${op}: ${name} ${fmt(value.shape)} was disposed`);
+    if (!first) first = [name, value];
+    else if (value.engine !== first[1].engine) throw new Error(`shadergrad: ${op}: ${name} and ${first[0]} belong to different Engines`);
+  }
+  if (!first) throw new Error(`shadergrad: ${op}: no tensors given`);
+  return first[1].engine;
 }
 
 /** Shape as text for error messages. */

@@ -1,4 +1,4 @@
-// Datasets: the IDX format, Fashion-MNIST (full or the shipped sample) and the course's spiral.
+// Datasets: the IDX format, Fashion-MNIST (full or the shipped sample), the course's spiral, and toFloat32 to unpack a dataset's rows.
 
 export { loadIdx, parseIdx, encodeIdx, type IdxArray, type IdxDType, type IdxData } from './idx';
 export {
@@ -15,3 +15,4 @@ export {
   type FashionMnistSplit,
 } from './fashion-mnist';
 export { spiral, spiralData, type SpiralOptions } from './spiral';
+export { toFloat32 } from './to-float32';

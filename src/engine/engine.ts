@@ -182,6 +182,10 @@ export class Engine {
   tensor(data: TensorData, shape?: readonly number[], dtype?: DType): Tensor {
     this.check();
     const type: DType = dtype ?? (data instanceof Int32Array ? 'i32' : 'f32');
+    if (type !== 'f32' && type !== 'i32') throw new Error(`shadergrad: tensor: dtype must be 'f32' or 'i32', got ${JSON.stringify(type) ?? String(type)}`);
+    if (data === null || typeof data !== 'object' || typeof (data as ArrayLike<number>).length !== 'number') {
+      throw new Error(`shadergrad: tensor: data must be an array or typed array of numbers, got ${data === null ? 'null' : typeof data}`);
+    }
     const dims = shape ?? [data.length];
     checkShape('tensor', dims);
     const size = shapeSize(dims);
@@ -215,6 +219,7 @@ export class Engine {
   /** A tensor whose contents are unspecified (kernels that write every element fill it). */
   empty(shape: readonly number[], dtype: DType = 'f32', label = 'tensor'): Tensor {
     checkShape(label, shape);
+    if (dtype !== 'f32' && dtype !== 'i32') throw new Error(`shadergrad: ${label}: dtype must be 'f32' or 'i32', got ${JSON.stringify(dtype) ?? String(dtype)}`);
     const buf = this.pool.acquire(shapeSize(shape) * 4, label);
     return new Tensor(this, buf, shape, dtype);
   }
@@ -309,7 +314,9 @@ export class Engine {
     if (buffers.length !== kernel.bindings.length) {
       throw new Error(`shadergrad: ${kernel.name}: expects ${kernel.bindings.length} buffers, got ${buffers.length}`);
     }
-    const bufs = buffers.map((b) => (b instanceof Tensor ? b.storageFor(kernel.name) : b));
+    const bufs = buffers.map((b, i) =>
+      b instanceof Tensor ? (kernel.packed.includes(i) ? b.packedStorageFor(kernel.name) : b.storageFor(kernel.name)) : b,
+    );
     const pipeline = this.pipelines.get(kernel);
     const entries: GPUBindGroupEntry[] = buffers.map((b, binding) => ({
       binding,
@@ -608,6 +615,7 @@ function toTypedArray(data: TensorData, dtype: DType): Float32Array | Int32Array
   for (let i = 0; i < data.length; i++) {
     const v = (data as ArrayLike<number>)[i]!;
     if (!Number.isInteger(v)) throw new Error(`shadergrad: tensor: i32 data holds a non-integer ${v} at index ${i}`);
+    if (v < -(2 ** 31) || v >= 2 ** 31) throw new Error(`shadergrad: tensor: i32 data holds ${v} at index ${i}, outside [-2^31, 2^31)`);
     out[i] = v;
   }
   return out;

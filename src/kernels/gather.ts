@@ -9,7 +9,7 @@ const bindings = ['read', 'read', 'write'] as const;
 const uniforms = ['u32', 'u32', 'u32', 'f32'] as const;
 const kernels = {
   f32: defineKernel({ name: 'gather_f32', source, entryPoint: 'gather_f32', bindings, uniforms }),
-  unorm8: defineKernel({ name: 'gather_unorm8', source, entryPoint: 'gather_unorm8', bindings, uniforms }),
+  unorm8: defineKernel({ name: 'gather_unorm8', source, entryPoint: 'gather_unorm8', bindings, uniforms, packed: [1] }),
   i32: defineKernel({ name: 'gather_i32', source, entryPoint: 'gather_i32', bindings, uniforms }),
 };
 
@@ -32,7 +32,8 @@ export function gatherRows(engine: Engine, src: Tensor, indices: Tensor, out?: T
   const result = out ?? engine.empty(shape, src.dtype, 'gather');
   const kernel = src.format === 'unorm8' ? kernels.unorm8 : src.dtype === 'i32' ? kernels.i32 : kernels.f32;
   if (count * cols) {
-    engine.dispatch(kernel, [indices, src.packedStorageFor(kernel.name), result], elementGrid(kernel, count * cols), [rows, cols, count, 1 / 255]);
+    // The source binds at its byte offset (a view into a slab reads its own rows).
+    engine.dispatch(kernel, [indices, src, result], elementGrid(kernel, count * cols), [rows, cols, count, 1 / 255]);
   }
   return result;
 }

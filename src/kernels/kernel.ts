@@ -14,6 +14,8 @@ export interface Kernel {
   readonly entryPoint: string;
   /** Storage bindings @group(0) @binding(0..n-1), in order. */
   readonly bindings: readonly BindingKind[];
+  /** Bindings that read tensors kept as packed 8-bit values too (a dataset's rows); others refuse them. */
+  readonly packed: readonly number[];
   /** Fields of the `Params` uniform struct at @binding(n), in order; none if the kernel has none. */
   readonly uniforms: readonly UniformType[];
   /** Override constants the pipeline is built with. */
@@ -27,6 +29,7 @@ export interface KernelSpec {
   source: string;
   entryPoint?: string;
   bindings: readonly BindingKind[];
+  packed?: readonly number[];
   uniforms?: readonly UniformType[];
   constants?: Record<string, number>;
   workgroupSize?: number;
@@ -39,6 +42,7 @@ export function defineKernel(spec: KernelSpec): Kernel {
     code: `${preamble}\n${spec.source}`,
     entryPoint: spec.entryPoint ?? 'main',
     bindings: spec.bindings,
+    packed: spec.packed ?? [],
     uniforms: spec.uniforms ?? [],
     constants: spec.constants ?? {},
     workgroupSize: spec.workgroupSize ?? 256,

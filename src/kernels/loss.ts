@@ -2,7 +2,7 @@
 
 import source from '../../shaders/loss.wgsl?raw';
 import type { Engine } from '../engine/engine';
-import { Tensor, fmt } from '../tensor';
+import { Tensor, checkTensors, fmt } from '../tensor';
 import { defineKernel, elementGrid, grid1d, type Kernel } from './kernel';
 
 export type LossKind = 'softmax' | 'svm';
@@ -56,6 +56,7 @@ const opNames: Record<LossKind, string> = { softmax: 'softmaxLoss', svm: 'svmLos
 /** Throws unless x is f32 (N, C) with N, C ≥ 1 and y is i32 (N). */
 export function checkLossInputs(kind: LossKind, x: Tensor, y: Tensor): [number, number] {
   const op = opNames[kind];
+  checkTensors(op, [['x', x], ['y', y]]);
   if (x.dtype !== 'f32' || x.rank !== 2 || x.shape[0]! < 1 || x.shape[1]! < 1) {
     throw new Error(`shadergrad: ${op}: x must be an f32 (N, C) matrix with N, C ≥ 1, got ${x.dtype} ${fmt(x.shape)}`);
   }

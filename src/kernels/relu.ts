@@ -2,13 +2,14 @@
 
 import source from '../../shaders/relu.wgsl?raw';
 import type { Engine } from '../engine/engine';
-import { Tensor, fmt } from '../tensor';
+import { Tensor, checkTensors, fmt } from '../tensor';
 import { defineKernel, elementGrid } from './kernel';
 
 const forwardKernel = defineKernel({ name: 'relu_forward', source, entryPoint: 'forward', bindings: ['read', 'write'], uniforms: ['u32'] });
 const backwardKernel = defineKernel({ name: 'relu_backward', source, entryPoint: 'backward', bindings: ['read', 'read', 'write'], uniforms: ['u32'] });
 
 export function reluForward(engine: Engine, x: Tensor): Tensor {
+  checkTensors('reluForward', [['x', x]]);
   if (x.dtype !== 'f32') throw new Error(`shadergrad: reluForward: expects f32, got ${x.dtype} ${fmt(x.shape)}`);
   const out = engine.empty(x.shape, 'f32', forwardKernel.name);
   if (x.size) engine.dispatch(forwardKernel, [x, out], elementGrid(forwardKernel, x.size), [x.size]);
@@ -17,7 +18,8 @@ export function reluForward(engine: Engine, x: Tensor): Tensor {
 
 /** dx = dout where `saved` (the forward input, or its output) is positive, else 0. */
 export function reluBackward(engine: Engine, dout: Tensor, saved: Tensor): Tensor {
-  if (dout.size !== saved.size || dout.dtype !== 'f32' || saved.dtype !== 'f32') {
+  checkTensors('reluBackward', [['dout', dout], ['cache', saved]]);
+  if (dout.shape.join() !== saved.shape.join() || dout.rank !== saved.rank || dout.dtype !== 'f32' || saved.dtype !== 'f32') {
     throw new Error(`shadergrad: reluBackward: dout ${dout.dtype} ${fmt(dout.shape)} does not match the cached input ${saved.dtype} ${fmt(saved.shape)}`);
   }
   const dx = engine.empty(saved.shape, 'f32', backwardKernel.name);

@@ -33,6 +33,6 @@ export function affineReluForward(x: Tensor, w: Tensor, b: Tensor): { out: Tenso
 }
 
 export function affineReluBackward(dout: Tensor, cache: AffineCache): { dx: Tensor; dw: Tensor; db: Tensor } {
-  if (!cache.reluOut) throw new Error('shadergrad: affineReluBackward: this cache is from affineForward, not affineReluForward');
+  if (cache && typeof cache === 'object' && !cache.reluOut) throw new Error('shadergrad: affineReluBackward: this cache is from affineForward, not affineReluForward');
   return affine.backward(dout, cache) as { dx: Tensor; dw: Tensor; db: Tensor };
 }

@@ -51,7 +51,7 @@ export function affineBatchnormReluBackward(
   dout: Tensor,
   cache: AffineBatchnormReluCache,
 ): { dx: Tensor; dw: Tensor; db: Tensor; dgamma: Tensor; dbeta: Tensor } {
-  if (!cache.bn.reluOut) {
+  if (typeof cache !== 'object' || cache === null || !cache.bn?.reluOut || !cache.fc) {
     throw new Error('shadergrad: affineBatchnormReluBackward: this cache is not from affineBatchnormReluForward');
   }
   const { dx: dy, dgamma, dbeta } = batchnorm.backward(dout, cache.bn);

@@ -1,7 +1,7 @@
 // Layer API: the softmax and multiclass SVM losses, loss and gradient together, as the course's functions.
 
 import { classificationLoss, type LossOptions } from '../kernels/loss';
-import type { Tensor } from '../tensor';
+import { type Tensor, checkTensors } from '../tensor';
 
 /**
  * Softmax cross-entropy of scores x (N, C) f32 for labels y (N) i32: `loss` is the mean over the
@@ -9,7 +9,7 @@ import type { Tensor } from '../tensor';
  * any magnitude. A label outside [0, C) makes the loss, and that row of dx, NaN.
  */
 export function softmaxLoss(x: Tensor, y: Tensor, options?: LossOptions): { loss: Tensor; dx: Tensor } {
-  return classificationLoss(x.engine, 'softmax', x, y, options);
+  return classificationLoss(checkTensors('softmaxLoss', [['x', x], ['y', y]]), 'softmax', x, y, options);
 }
 
 /**
@@ -18,5 +18,5 @@ export function softmaxLoss(x: Tensor, y: Tensor, options?: LossOptions): { loss
  * [0, C) makes the loss, and that row of dx, NaN.
  */
 export function svmLoss(x: Tensor, y: Tensor, options?: LossOptions): { loss: Tensor; dx: Tensor } {
-  return classificationLoss(x.engine, 'svm', x, y, options);
+  return classificationLoss(checkTensors('svmLoss', [['x', x], ['y', y]]), 'svm', x, y, options);
 }

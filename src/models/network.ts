@@ -11,7 +11,7 @@ import { batchnorm, type BnParam } from '../ops/batchnorm';
 import { dropout, type DropoutParam } from '../ops/dropout';
 import { classificationLoss } from '../kernels/loss';
 import { Random } from '../random';
-import { Tensor, fmt } from '../tensor';
+import { Tensor, checkTensors, fmt } from '../tensor';
 
 export interface NetworkConfig {
   inputDim: number;
@@ -88,6 +88,7 @@ export class Network {
     }
     if (!(p >= 0 && p < 1)) throw new Error(`shadergrad: ${this.modelName}: dropout must be in [0, 1), got ${p}`);
     if (!(weightScale >= 0)) throw new Error(`shadergrad: ${this.modelName}: weightScale must be ≥ 0, got ${weightScale}`);
+    checkReg(this.modelName, config.reg);
     this.engine = engine;
     this.inputDim = inputDim;
     this.hiddenDims = [...hiddenDims];
@@ -224,6 +225,8 @@ export class Network {
    */
   async predict(X: Tensor, { batchSize = 1000 }: { batchSize?: number } = {}): Promise<Int32Array> {
     const engine = this.engine;
+    this.checkInputs(X, undefined, `${this.modelName}.predict`);
+    if (!Number.isInteger(batchSize) || batchSize < 1) throw new Error(`shadergrad: ${this.modelName}.predict: batchSize must be a positive integer, got ${batchSize}`);
     const N = X.shape[0]!;
     const out = new Int32Array(N);
     const C = this.numClasses;
@@ -343,8 +346,11 @@ export class Network {
     return tape.apply(affine, [h, p[`W${L}`]!, p[`b${L}`]!, false], { dx: h, dw: p[`W${L}`]!, db: p[`b${L}`]! });
   }
 
-  private checkInputs(X: Tensor, y: Tensor | undefined): void {
-    const name = `${this.modelName}.loss`;
+  private checkInputs(X: Tensor, y: Tensor | undefined, name = `${this.modelName}.loss`): void {
+    checkReg(name, this.reg);
+    if (checkTensors(name, [['X', X], ...(y !== undefined ? [['y', y] as const] : [])]) !== this.engine) {
+      throw new Error(`shadergrad: ${name}: X belongs to another Engine than the model`);
+    }
     const D = X.shape.slice(1).reduce((a, b) => a * b, 1);
     if (X.dtype !== 'f32' || X.rank < 2 || D !== this.inputDim) {
       throw new Error(`shadergrad: ${name}: X must be f32 (N, …) with ${this.inputDim} features per row, got ${X.dtype} ${fmt(X.shape)}`);
@@ -380,4 +386,25 @@ export class Network {
       bn.runningVar?.dispose();
     }
   }
+}
+
+/** reg is writable: checked when the model is made and at each call. */
+function checkReg(name: string, reg: unknown): void {
+  if (typeof reg !== 'number' || !(reg >= 0) || !Number.isFinite(reg)) {
+    throw new Error(`shadergrad: ${name}: reg must be a finite number ≥ 0, got ${String(reg)}`);
+  }
+}
+
+/**
+ * A model's options object holds only names it knows: a misspelt or snake_case one (hidden_dim,
+ * useBatchnorm) would otherwise be ignored silently and give another model than asked for.
+ */
+export function checkModelOptions(model: string, options: object, known: readonly string[]): void {
+  const unknown = Object.keys(options).filter((key) => !known.includes(key));
+  if (!unknown.length) return;
+  const hint = (key: string) => {
+    const camel = key.replace(/_([a-z0-9])/g, (_, c: string) => c.toUpperCase());
+    return known.includes(camel) ? ` (shadergrad spells it ${camel})` : '';
+  };
+  throw new Error(`shadergrad: ${model}: unrecognized option${unknown.length > 1 ? 's' : ''} ${unknown.map((k) => `${k}${hint(k)}`).join(', ')}; known: ${known.join(', ')}`);
 }

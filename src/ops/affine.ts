@@ -3,7 +3,7 @@
 import { matmul } from '../kernels/matmul';
 import { columnSum } from '../kernels/reduce';
 import { reluBackward } from '../kernels/relu';
-import { Tensor, fmt } from '../tensor';
+import { Tensor, checkTensors, fmt, typeName } from '../tensor';
 import { defineOp } from './op';
 
 export interface AffineSaved {
@@ -15,6 +15,8 @@ export interface AffineSaved {
 }
 
 function checkAffine(op: string, x: Tensor, w: Tensor, b: Tensor): void {
+  checkTensors(op, [['x', x], ['w', w], ['b', b]]);
+  if (x.format !== 'native') x.storageFor(op); // a packed dataset: says how to unpack it
   const rows = x.shape[0];
   const D = x.shape.slice(1).reduce((p, d) => p * d, 1);
   if (x.rank < 2 || w.rank !== 2 || b.rank !== 1 || w.shape[0] !== D || b.shape[0] !== w.shape[1]) {
@@ -37,12 +39,16 @@ export const affine = defineOp({
     return { out, saved: { x, w, b, reluOut: relu ? out : null } as AffineSaved };
   },
   backward(dout: Tensor, saved: AffineSaved, needs?: { dx?: boolean }): { dx: Tensor | null; dw: Tensor; db: Tensor } {
+    if (typeof saved !== 'object' || saved === null) {
+      throw new Error(`shadergrad: affineBackward: cache must be the cache affineForward returned, got ${typeName(saved)}`);
+    }
     const { x, w, reluOut } = saved;
-    const engine = x.engine;
+    const op = reluOut ? 'affineReluBackward' : 'affineBackward';
+    const engine = checkTensors(op, [['dout', dout], ['cache.x', x], ['cache.w', w], ...(reluOut ? [['cache out', reluOut] as const] : [])]);
     const N = x.shape[0]!;
     const M = w.shape[1]!;
-    if (dout.size !== N * M) {
-      throw new Error(`shadergrad: affineBackward: dout ${fmt(dout.shape)} should be [${N}, ${M}] for x ${fmt(x.shape)} and w ${fmt(w.shape)}`);
+    if (dout.rank !== 2 || dout.shape[0] !== N || dout.shape[1] !== M || dout.dtype !== 'f32') {
+      throw new Error(`shadergrad: ${op}: dout ${dout.dtype} ${fmt(dout.shape)} should be f32 [${N}, ${M}] for x ${fmt(x.shape)} and w ${fmt(w.shape)}`);
     }
     const d = reluOut ? reluBackward(engine, dout, reluOut) : dout;
     const dx = needs?.dx === false ? null : matmul(engine, d, w, { transB: true, outShape: x.shape, label: 'affineBackward.dx' });

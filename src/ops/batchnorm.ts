@@ -2,7 +2,7 @@
 
 import { batchnormGrads, batchnormTest, batchnormTrain } from '../kernels/batchnorm';
 import { reluBackward } from '../kernels/relu';
-import { Tensor, fmt } from '../tensor';
+import { Tensor, checkTensors, fmt, typeName } from '../tensor';
 import { defineOp } from './op';
 
 /** The course's bn_param. Absent running statistics are created (zeros, shape (D)) and stored here. */
@@ -84,6 +84,8 @@ export const batchnorm = defineOp({
     const op = relu ? 'affineBatchnormReluForward' : 'batchnormForward';
     if (!(x instanceof Tensor)) throw new Error(`shadergrad: ${op}: x must be a Tensor, got ${String(x)}`);
     checkBatchnorm(op, x.shape, 'x', gamma, beta, bnParam);
+    const { runningMean, runningVar } = bnParam;
+    checkTensors(op, [['x', x], ['gamma', gamma], ['beta', beta], ...(runningMean ? [['bnParam.runningMean', runningMean] as const] : []), ...(runningVar ? [['bnParam.runningVar', runningVar] as const] : [])]);
     if (x.dtype !== 'f32') throw new Error(`shadergrad: ${op}: x must be f32, got ${x.dtype}`);
     const storage = x.storageFor(op);
     for (const running of [bnParam.runningMean, bnParam.runningVar]) {
@@ -108,6 +110,9 @@ export const batchnorm = defineOp({
     return { out, saved };
   },
   backward(dout: Tensor, saved: BatchnormSaved) {
+    if (typeof saved !== 'object' || saved === null) {
+      throw new Error(`shadergrad: batchnormBackward: cache must be the cache batchnormForward returned, got ${typeName(saved)}`);
+    }
     const op = saved.reluOut ? 'affineBatchnormReluBackward' : 'batchnormBackward';
     if (saved.mode !== 'train') {
       throw new Error(`shadergrad: ${op}: the cache is from a test-mode forward pass, which has no gradient; run the forward pass with mode 'train'`);
@@ -117,8 +122,7 @@ export const batchnorm = defineOp({
       const got = dout instanceof Tensor ? `${dout.dtype} ${fmt(dout.shape)}` : String(dout);
       throw new Error(`shadergrad: ${op}: dout ${got} should be f32 ${fmt(xhat.shape)}, the forward output's shape`);
     }
-    for (const t of [dout, xhat, invStd, gamma, ...(reluOut ? [reluOut] : [])]) t.storageFor(op);
-    const engine = xhat.engine;
+    const engine = checkTensors(op, [['dout', dout], ['cache.xhat', xhat], ['cache.invStd', invStd], ['cache.gamma', gamma], ...(reluOut ? [['cache out', reluOut] as const] : [])]);
     const d = reluOut ? reluBackward(engine, dout, reluOut) : dout;
     const grads = batchnormGrads(engine, d, xhat, gamma, invStd);
     if (d !== dout) d.dispose();

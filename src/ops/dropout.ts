@@ -2,7 +2,7 @@
 
 import { dropoutApply } from '../kernels/dropout';
 import { Random } from '../random';
-import { Tensor, fmt } from '../tensor';
+import { Tensor, checkTensors, fmt, typeName } from '../tensor';
 import { defineOp } from './op';
 
 export interface DropoutParam {
@@ -42,6 +42,7 @@ export interface DropoutCache {
 const seeds = new Random();
 
 function checkParam(x: Tensor, param: DropoutParam): { p: number; stream: number } {
+  checkTensors('dropoutForward', [['x', x]]);
   const { p, mode, seed, stream = 0 } = param ?? ({} as DropoutParam);
   if (typeof p !== 'number' || !(p >= 0 && p < 1)) throw new Error(`shadergrad: dropoutForward: p must be in [0, 1), got ${p}`);
   if (mode !== 'train' && mode !== 'test') {
@@ -81,8 +82,11 @@ export const dropout = defineOp({
   },
   /** Train mode: dx = dout · keep / (1 − p), the mask regenerated from the cache's seed. Test mode: a view of dout. */
   backward(dout: Tensor, cache: DropoutCache) {
-    const size = cache.shape.reduce((a, d) => a * d, 1);
-    if (dout.dtype !== 'f32' || dout.size !== size) {
+    if (typeof cache !== 'object' || cache === null || !Array.isArray(cache.shape)) {
+      throw new Error(`shadergrad: dropoutBackward: cache must be the cache dropoutForward returned, got ${typeName(cache)}`);
+    }
+    checkTensors('dropoutBackward', [['dout', dout]]);
+    if (dout.dtype !== 'f32' || dout.shape.join() !== cache.shape.join() || dout.rank !== cache.shape.length) {
       throw new Error(`shadergrad: dropoutBackward: dout ${dout.dtype} ${fmt(dout.shape)} does not match the input ${fmt(cache.shape)}`);
     }
     if (cache.mode === 'test' || !cache.seed) return dout.reshape(cache.shape);

@@ -1,7 +1,7 @@
 // Loss ops (softmax, SVM): forward gives the mean loss and saves dx; backward scales dx by the upstream gradient.
 
 import { classificationLoss, scaleByUpstream, type LossKind } from '../kernels/loss';
-import type { Tensor } from '../tensor';
+import { type Tensor, checkTensors } from '../tensor';
 import { type Op, defineOp } from './op';
 
 function lossOp(kind: LossKind, name: string): Op<[x: Tensor, y: Tensor], Tensor, Tensor> {
@@ -9,7 +9,7 @@ function lossOp(kind: LossKind, name: string): Op<[x: Tensor, y: Tensor], Tensor
     name,
     /** out: the mean loss (one element); saved: its gradient dx (N, C), computed in the same pass. */
     forward(x: Tensor, y: Tensor) {
-      const { loss, dx } = classificationLoss(x.engine, kind, x, y);
+      const { loss, dx } = classificationLoss(checkTensors(name, [['x', x], ['y', y]]), kind, x, y);
       return { out: loss, saved: dx };
     },
     /** dx · dloss, dloss being the one-element gradient of whatever uses the loss (usually 1). */

@@ -5,7 +5,7 @@ import type { GpuBuffer } from '../engine/pool';
 import type { UniformValue } from '../engine/uniforms';
 import { elementGrid, type Kernel } from '../kernels/kernel';
 import { adamKernel, rmspropKernel, sgdKernel, sgdMomentumKernel, sgdNesterovMomentumKernel } from '../kernels/optim';
-import { Tensor, fmt } from '../tensor';
+import { Tensor, fmt, typeName } from '../tensor';
 
 /** `optim.sgd`: w −= learningRate·dw. */
 export interface SgdConfig {
@@ -161,10 +161,11 @@ function update(spec: RuleSpec, w: Tensor, dw: Tensor, configIn: object | undefi
     throw new Error(`shadergrad: ${rule}: config must be an object, got ${configIn === null ? 'null' : typeof configIn}`);
   }
   const config = (configIn ?? {}) as Config;
-  checkKeys(spec, config);
-  for (const h of spec.hyperparameters) if (config[h.key] === undefined) config[h.key] = h.fallback;
-  checkHyperparameters(spec, config);
   const engine = checkOperands(rule, w, dw);
+  checkKeys(spec, config);
+  // Defaults go into the caller's object only once the config is known to be valid.
+  checkHyperparameters(spec, withDefaults(spec, config));
+  for (const h of spec.hyperparameters) if (config[h.key] === undefined) config[h.key] = h.fallback;
   const present = spec.state.filter((key) => config[key] !== undefined && config[key] !== null);
   if (present.length && present.length !== spec.state.length) {
     const missing = spec.state.filter((key) => !present.includes(key));
@@ -192,6 +193,13 @@ function update(spec: RuleSpec, w: Tensor, dw: Tensor, configIn: object | undefi
     engine.dispatch(spec.kernel, [dw, w, ...state], elementGrid(spec.kernel, w.size), [w.size, ...spec.uniforms(config)]);
   }
   return { nextW: w, config: config as Required<Config> };
+}
+
+/** A copy of config with its missing hyperparameters at their defaults. */
+function withDefaults(spec: RuleSpec, config: Config): Config {
+  const out = { ...config };
+  for (const h of spec.hyperparameters) if (out[h.key] === undefined) out[h.key] = h.fallback;
+  return out;
 }
 
 function checkKeys(spec: RuleSpec, config: Config): void {
@@ -274,13 +282,6 @@ function checkStillBound(spec: RuleSpec, config: Config, w: Tensor, dw: Tensor, 
 
 /** Zeros written in pieces of at most this many elements (a model-sized flat state needs no model-sized host array). */
 
-function typeName(value: unknown): string {
-  if (value === null) return 'null';
-  // A literal for ours: bundlers rename classes (Tensor$1), minifiers shorten them.
-  if (value instanceof Tensor) return 'Tensor';
-  if (typeof value === 'object') return (value as object).constructor?.name ?? 'object';
-  return typeof value;
-}
 
 // ---- the public rules -----------------------------------------------------------------------------
 
@@ -323,12 +324,41 @@ export function adam(w: Tensor, dw: Tensor, config?: AdamConfig): UpdateResult<A
   return update(ADAM, w, dw, config) as UpdateResult<AdamConfig>;
 }
 
+const SPECS: Record<UpdateRuleName, RuleSpec> = {
+  sgd: SGD,
+  sgdMomentum: SGD_MOMENTUM,
+  sgdNesterovMomentum: SGD_NESTEROV_MOMENTUM,
+  rmsprop: RMSPROP,
+  adam: ADAM,
+};
+
 /** The rules by name (the Solver's `updateRule`). */
 export const updateRules = { sgd, sgdMomentum, sgdNesterovMomentum, rmsprop, adam } as const;
 export type UpdateRuleName = keyof typeof updateRules;
 
 export function isUpdateRule(name: unknown): name is UpdateRuleName {
   return typeof name === 'string' && Object.prototype.hasOwnProperty.call(updateRules, name);
+}
+
+/**
+ * Checks a config for `rule` as the rule itself would on its first call — its keys' spelling and
+ * its hyperparameters, defaults filled into a copy — without touching the GPU or the object
+ * (the Solver checks its optimConfig when it is made, not at the first train()).
+ */
+export function checkConfig(rule: UpdateRuleName, config: unknown, op: string = rule): void {
+  const spec = SPECS[rule];
+  if (config === null || typeof config !== 'object') {
+    throw new Error(`shadergrad: ${op}: config must be an object, got ${config === null ? 'null' : typeof config}`);
+  }
+  const c = config as Config;
+  checkKeys(spec, c);
+  checkHyperparameters(spec, withDefaults(spec, c));
+  for (const key of spec.state) {
+    const value = c[key];
+    if (value !== undefined && value !== null && !(value instanceof Tensor)) {
+      throw new Error(`shadergrad: ${spec.name}: config.${key} must be a Tensor, got ${typeName(value)}`);
+    }
+  }
 }
 
 /** Runs the rule named `rule` (throws on an unknown name). */

@@ -6,8 +6,9 @@ import { storeScalar } from '../kernels/elementwise';
 import { gatherRows } from '../kernels/gather';
 import type { Network } from '../models/network';
 import * as optim from '../optim/index';
+import { checkConfig } from '../optim/rules';
 import { Random } from '../random';
-import { Tensor, fmt } from '../tensor';
+import { Tensor, checkTensors, fmt } from '../tensor';
 import { decodeSafetensors, loadCheckpoint, saveCheckpoint, writeCheckpointFile } from '../checkpoint/index';
 
 export type { UpdateRuleName } from '../optim/index';
@@ -79,6 +80,8 @@ interface TrainStep {
   indices: Tensor;
   gradSlab: { flat: Tensor; views: Record<string, Tensor> };
   params: Record<string, Tensor>;
+  /** Whether the step has the L2 terms: recorded only when model.reg ≠ 0 (their scale is read at each replay). */
+  regularized: boolean;
 }
 
 /** The accuracy step of one dataset: gather → scores → count the argmax hits. */
@@ -156,6 +159,11 @@ export class Solver {
       if (!Number.isInteger(v) || v < 1) throw new Error(`shadergrad: Solver: ${name} must be a positive integer, got ${v}`);
     }
     if (!(lrDecay > 0)) throw new Error(`shadergrad: Solver: lrDecay must be positive, got ${lrDecay}`);
+    for (const [name, v] of [['numTrainSamples', numTrainSamples], ['numValSamples', numValSamples]] as const) {
+      if (v !== null && (!Number.isInteger(v) || v < 1)) throw new Error(`shadergrad: Solver: ${name} must be a positive integer or null, got ${v}`);
+    }
+    // The config as the rule will see it at the first step: a misspelt key or a bad value throws now.
+    checkConfig(updateRule, optimConfig, `Solver: optimConfig (${updateRule})`);
     this.model = model;
     this.engine = model.engine;
     this.data = data;
@@ -266,7 +274,15 @@ export class Solver {
 
   /** Fraction of rows of X whose predicted class is y (numSamples: a random subsample, with replacement). */
   async checkAccuracy(X: Tensor, y: Tensor, { numSamples, batchSize = 100 }: { numSamples?: number; batchSize?: number } = {}): Promise<number> {
+    checkTensors('checkAccuracy', [['X', X], ['y', y]]);
+    if (!Number.isInteger(batchSize) || batchSize < 1) throw new Error(`shadergrad: checkAccuracy: batchSize must be a positive integer, got ${batchSize}`);
+    if (numSamples != null && (!Number.isInteger(numSamples) || numSamples < 1)) {
+      throw new Error(`shadergrad: checkAccuracy: numSamples must be a positive integer, got ${numSamples}`);
+    }
     const N = X.shape[0]!;
+    if (X.rank < 2 || X.shape.slice(1).reduce((a, b) => a * b, 1) !== this.model.inputDim) {
+      throw new Error(`shadergrad: checkAccuracy: X must be (N, …) with ${this.model.inputDim} features per row, got ${X.dtype} ${fmt(X.shape)}`);
+    }
     if (y.size !== N || y.dtype !== 'i32') throw new Error(`shadergrad: checkAccuracy: y must be i32 with ${N} labels, got ${y.dtype} ${fmt(y.shape)}`);
     let indices: Int32Array;
     if (numSamples != null && N > numSamples) {
@@ -295,7 +311,7 @@ export class Solver {
 
   private trainStepIsCurrent(): boolean {
     const t = this.train_;
-    return !!t && !this.paramsChanged(t.params);
+    return !!t && !this.paramsChanged(t.params) && t.regularized === (this.model.reg !== 0);
   }
 
   private captureTrainStep(): void {
@@ -310,28 +326,38 @@ export class Solver {
     const yb = engine.empty([B], 'i32', 'solver.y');
     const gradSlab = engine.slab(model.expectedShapes(), 'grads');
     const rule = RULES[this.updateRule];
-    const step = engine.capture(() => {
-      engine.host(() => {
-        const n = XTrain.shape[0]!;
-        for (let i = 0; i < B; i++) this.batchIndices[i] = this.rng.int(n);
-        engine.writeBuffer(indices.storage, this.batchIndices, indices.byteOffset);
-      });
-      gatherRows(engine, XTrain, indices, Xb);
-      gatherRows(engine, yTrain, indices, yb);
-      const { loss, grads } = model.trainPass(Xb, yb);
-      for (const [name, g] of Object.entries(grads)) {
-        engine.copy(g, gradSlab.views[name]!);
-        g.dispose();
-      }
-      // One dispatch updates every parameter: the rule sees the slabs as two flat tensors.
-      this.optimConfig = rule(packed.flat, gradSlab.flat, this.optimConfig).config as OptimConfig;
-      storeScalar(engine, loss, this.lossRing, () => this.iteration % LOSS_RING);
-      loss.dispose();
-    }, 'solver.train');
+    const regularized = model.reg !== 0;
+    const freeBuffers = () => {
+      for (const t of [indices, Xb, yb, gradSlab.flat, ...Object.values(gradSlab.views)]) t.dispose();
+    };
+    let step: CapturedStep<void>;
+    try {
+      step = engine.capture(() => {
+        engine.host(() => {
+          const n = XTrain.shape[0]!;
+          for (let i = 0; i < B; i++) this.batchIndices[i] = this.rng.int(n);
+          engine.writeBuffer(indices.storage, this.batchIndices, indices.byteOffset);
+        });
+        gatherRows(engine, XTrain, indices, Xb);
+        gatherRows(engine, yTrain, indices, yb);
+        const { loss, grads } = model.trainPass(Xb, yb);
+        for (const [name, g] of Object.entries(grads)) {
+          engine.copy(g, gradSlab.views[name]!);
+          g.dispose();
+        }
+        // One dispatch updates every parameter: the rule sees the slabs as two flat tensors.
+        this.optimConfig = rule(packed.flat, gradSlab.flat, this.optimConfig).config as OptimConfig;
+        storeScalar(engine, loss, this.lossRing, () => this.iteration % LOSS_RING);
+        loss.dispose();
+      }, 'solver.train');
+    } catch (error) {
+      freeBuffers();
+      throw error;
+    }
     // The captured commands keep using the batch buffers: the pool holds them until the step is disposed.
     Xb.dispose();
     yb.dispose();
-    this.train_ = { step, indices, gradSlab, params: packed.views };
+    this.train_ = { step, indices, gradSlab, params: packed.views, regularized };
   }
 
   private evalStep(X: Tensor, y: Tensor, batch: number): EvalStep {
@@ -347,14 +373,20 @@ export class Solver {
     // The first replay happens inside capture(): give it an empty batch.
     this.evalIndices = new Int32Array(batch);
     this.evalRows = 0;
-    const step = engine.capture(() => {
-      engine.host(() => engine.writeBuffer(indices.storage, this.evalIndices, indices.byteOffset));
-      gatherRows(engine, X, indices, Xb);
-      gatherRows(engine, y, indices, yb);
-      const scores = model.scorePass(Xb);
-      countCorrect(engine, scores, yb, this.counter, () => this.evalRows);
-      scores.dispose();
-    }, 'solver.eval');
+    let step: CapturedStep<void>;
+    try {
+      step = engine.capture(() => {
+        engine.host(() => engine.writeBuffer(indices.storage, this.evalIndices, indices.byteOffset));
+        gatherRows(engine, X, indices, Xb);
+        gatherRows(engine, y, indices, yb);
+        const scores = model.scorePass(Xb);
+        countCorrect(engine, scores, yb, this.counter, () => this.evalRows);
+        scores.dispose();
+      }, 'solver.eval');
+    } catch (error) {
+      for (const t of [indices, Xb, yb]) t.dispose();
+      throw error;
+    }
     Xb.dispose();
     yb.dispose();
     const entry: EvalStep = { step, indices, X, params: packed.views };
@@ -528,6 +560,7 @@ export class Solver {
     if (meta.updateRule !== this.updateRule) {
       throw new Error(`shadergrad: Solver.loadCheckpoint: the checkpoint was written with update rule ${meta.updateRule}, this Solver uses ${this.updateRule}`);
     }
+    const state = parseSolverMeta(meta); // throws before anything is written
     // Optimizer state the file holds but this config lacks yet (no step taken): make it, zeroed.
     const created: Tensor[] = [];
     for (const key of Solver.STATE_KEYS) {
@@ -554,16 +587,16 @@ export class Solver {
     } finally {
       for (const v of views) v.dispose();
     }
-    Object.assign(this.optimConfig, JSON.parse(meta.optimConfig ?? '{}'));
-    this.epoch = Number(meta.epoch ?? 0);
-    this.iteration = Number(meta.iteration ?? 0);
+    Object.assign(this.optimConfig, state.optimConfig);
+    this.epoch = state.epoch;
+    this.iteration = state.iteration;
     this.lossesRead = this.iteration;
-    this.bestValAcc = Number(meta.bestValAcc ?? 0);
-    this.lossHistory = JSON.parse(meta.lossHistory ?? '[]');
-    this.trainAccHistory = JSON.parse(meta.trainAccHistory ?? '[]');
-    this.valAccHistory = JSON.parse(meta.valAccHistory ?? '[]');
-    if (meta.rng) this.rng.setState(JSON.parse(meta.rng));
-    if (meta.dropoutRng && this.model.dropoutRng) this.model.dropoutRng.setState(JSON.parse(meta.dropoutRng));
+    this.bestValAcc = state.bestValAcc;
+    this.lossHistory = state.lossHistory;
+    this.trainAccHistory = state.trainAccHistory;
+    this.valAccHistory = state.valAccHistory;
+    if (state.rng) this.rng.setState(state.rng);
+    if (state.dropoutRng && this.model.dropoutRng) this.model.dropoutRng.setState(state.dropoutRng);
     if (!hasBest) {
       // Without the best parameters in the file, the loaded ones are the best known.
       this.bestValAcc = this.valAccHistory.at(-1) ?? 0;
@@ -595,4 +628,52 @@ export class Solver {
     this.best = null;
     this.bestParams = {};
   }
+}
+
+/** A Solver checkpoint's metadata, parsed and checked whole before loadCheckpoint writes anything. */
+function parseSolverMeta(meta: Record<string, string>) {
+  const op = 'shadergrad: Solver.loadCheckpoint';
+  const json = (key: string, fallback: string): unknown => {
+    try {
+      return JSON.parse(meta[key] ?? fallback);
+    } catch (cause) {
+      throw new Error(`${op}: metadata ${key} is not JSON: ${(cause as Error).message}`, { cause });
+    }
+  };
+  const count = (key: string): number => {
+    const v = Number(meta[key] ?? 0);
+    if (!Number.isInteger(v) || v < 0) throw new Error(`${op}: metadata ${key} must be a non-negative integer, got ${meta[key]}`);
+    return v;
+  };
+  const numbers = (key: string): number[] => {
+    const v = json(key, '[]');
+    if (!Array.isArray(v) || v.some((x) => typeof x !== 'number' && x !== null)) throw new Error(`${op}: metadata ${key} must be a list of numbers`);
+    return v as number[];
+  };
+  const rngState = (key: string): number[] | null => {
+    if (!meta[key]) return null;
+    const v = json(key, 'null');
+    const probe = new Random();
+    try {
+      probe.setState(v as number[]);
+    } catch (cause) {
+      throw new Error(`${op}: metadata ${key}: ${(cause as Error).message.replace(/^shadergrad: /, '')}`, { cause });
+    }
+    return v as number[];
+  };
+  const optimConfig = json('optimConfig', '{}');
+  if (optimConfig === null || typeof optimConfig !== 'object' || Array.isArray(optimConfig)) throw new Error(`${op}: metadata optimConfig must be an object`);
+  const bestValAcc = Number(meta.bestValAcc ?? 0);
+  if (!(bestValAcc >= 0 && bestValAcc <= 1)) throw new Error(`${op}: metadata bestValAcc must be in [0, 1], got ${meta.bestValAcc}`);
+  return {
+    optimConfig: optimConfig as Record<string, unknown>,
+    epoch: count('epoch'),
+    iteration: count('iteration'),
+    bestValAcc,
+    lossHistory: numbers('lossHistory'),
+    trainAccHistory: numbers('trainAccHistory'),
+    valAccHistory: numbers('valAccHistory'),
+    rng: rngState('rng'),
+    dropoutRng: rngState('dropoutRng'),
+  };
 }

@@ -1,6 +1,6 @@
 // Dataset and checkpoint cases that run in Node and in Chromium alike: IDX parsing (gzip through the platform's decompressor), the spiral, safetensors, the shipped Fashion-MNIST sample.
 
-import { datasets, checkpoint } from '../../src/index';
+import { datasets, checkpoint, layers } from '../../src/index';
 import { gatherRows } from '../../src/kernels/gather';
 import { type TestCase, expectThrows, expectTrue } from '../harness/check';
 
@@ -107,7 +107,33 @@ export const cases: TestCase[] = [
           if (Math.abs(rows[i * 784 + c]! - want) > 1e-6) throw new Error(`row ${r} col ${c}: ${rows[i * 784 + c]} vs ${want}`);
         }
       });
-      for (const t of [X, y, idx]) t.dispose();
+      // toFloat32: the layer functions' way in (they refuse packed data, naming it).
+      await expectThrows(() => layers.affineForward(X, engine.tensor(new Float32Array(784 * 2), [784, 2]), engine.tensor([0, 0])), /datasets.toFloat32\(X, start, count\)/, 'packed X into a layer');
+      const some = datasets.toFloat32(X, 150, 3);
+      expectTrue(some.shape.join() === '3,784' && some.format === 'native' && some.dtype === 'f32', `toFloat32 shape ${some}`);
+      const got = (await some.read()) as Float32Array;
+      for (let c = 0; c < 3 * 784; c++) {
+        const want = Math.fround(train.images[150 * 784 + c]! / 255);
+        if (Math.abs(got[c]! - want) > 1e-6) throw new Error(`toFloat32 element ${c}: ${got[c]} vs ${want}`);
+      }
+      const out = layers.affineForward(some, engine.tensor(new Float32Array(784 * 2).fill(1), [784, 2]), engine.tensor([0, 0])).out;
+      const first = (await out.read())[0]!;
+      const rowSum = got.slice(0, 784).reduce((a, v) => a + v, 0);
+      expectTrue(Math.abs(first - rowSum) < 1e-3, `the unpacked rows feed affineForward: ${first} vs ${rowSum}`);
+      await expectThrows(() => datasets.toFloat32(X, 299, 2), /toFloat32: count must be an integer with start \+ count ≤ 300, got start 299, count 2/, 'past the end');
+      for (const t of [X, y, idx, some, out]) t.dispose();
+    },
+  },
+  {
+    name: 'gatherRows reads a view at its own offset (a slab view, not the start of its buffer)',
+    async run(engine) {
+      const slab = engine.slab({ a: [4, 3], b: [5, 3] });
+      engine.writeBuffer(slab.views.b!.storage, Float32Array.from({ length: 15 }, (_, i) => 100 + i), slab.views.b!.byteOffset);
+      engine.writeBuffer(slab.views.a!.storage, Float32Array.from({ length: 12 }, (_, i) => i), slab.views.a!.byteOffset);
+      const idx = engine.tensor(new Int32Array([4, 0]));
+      const rows = await gatherRows(engine, slab.views.b!, idx).read();
+      expectTrue(same(rows, [112, 113, 114, 100, 101, 102]), `rows 4 and 0 of view b: ${Array.from(rows)}`);
+      for (const t of [slab.flat, ...Object.values(slab.views), idx]) t.dispose();
     },
   },
 ];

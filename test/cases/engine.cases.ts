@@ -60,6 +60,9 @@ export const cases: TestCase[] = [
       await expectThrows(() => engine.tensor([1, 2, 3], [2, 2]), /3 elements.*\[2, 2\].*4/, 'data/shape mismatch');
       await expectThrows(() => engine.tensor([1, 2], [2, -1]), /non-negative integers/, 'negative dimension');
       await expectThrows(() => engine.tensor([1.5], [1], 'i32'), /non-integer 1.5/, 'non-integer i32');
+      await expectThrows(() => engine.tensor([2 ** 31], [1], 'i32'), /i32 data holds 2147483648 at index 0, outside/, 'i32 overflow');
+      await expectThrows(() => engine.tensor([1, 2], [2], 'f16' as never), /tensor: dtype must be 'f32' or 'i32', got "f16"/, 'unknown dtype');
+      await expectThrows(() => engine.tensor(null as never), /tensor: data must be an array/, 'no data');
       expectTrue(engine.stats().dispatches === before, 'no dispatch was recorded by the rejected calls');
     },
   },
@@ -84,7 +87,56 @@ export const cases: TestCase[] = [
       t.dispose();
       t.dispose(); // twice is harmless
       await expectThrows(() => t.read(), /read: a tensor of shape \[3\] was used after dispose/, 'read after dispose');
-      await expectThrows(() => layers.reluForward(t), /after dispose/, 'op on a disposed tensor');
+      await expectThrows(() => layers.reluForward(t), /reluForward: x \[3\] was disposed/, 'op on a disposed tensor');
+    },
+  },
+  {
+    name: 'layer functions refuse non-tensors, disposed tensors, another Engine\'s tensors and mis-shaped gradients by name, leaking nothing',
+    async run(engine) {
+      const { Engine } = await import('../../src/engine/engine');
+      const x = engine.tensor(new Float32Array(6).fill(1), [2, 3]);
+      const w = engine.tensor(new Float32Array(6).fill(0.5), [3, 2]);
+      const b = engine.tensor(new Float32Array(2), [2]);
+      const y = engine.tensor(new Int32Array([0, 1]));
+      const gone = engine.tensor(new Float32Array(6), [2, 3]);
+      gone.dispose();
+      const live = engine.stats().liveTensors;
+      const dispatches = engine.stats().dispatches;
+      const refusals: Array<[() => unknown, RegExp, string]> = [
+        [() => layers.reluForward(new Float32Array(3) as never), /reluForward: x must be a Tensor, got Float32Array/, 'relu of an array'],
+        [() => layers.affineForward([1, 2, 3] as never, w, b), /affineForward: x must be a Tensor, got Array/, 'affine of an array'],
+        [() => layers.softmaxLoss(x, new Int32Array([0, 1]) as never), /softmaxLoss: y must be a Tensor, got Int32Array/, 'labels as an array'],
+        [() => layers.svmLoss(x, undefined as never), /svmLoss: y must be a Tensor, got undefined/, 'no labels'],
+        [() => layers.affineBackward(x, undefined as never), /affineBackward: cache must be .* got undefined/, 'no cache'],
+        [() => layers.reluForward(gone), /reluForward: x \[2, 3\] was disposed/, 'relu of a disposed tensor'],
+        [() => layers.affineForward(gone, w, b), /affineForward: x \[2, 3\] was disposed/, 'affine of a disposed tensor'],
+        [() => layers.softmaxLoss(gone, y), /softmaxLoss: x \[2, 3\] was disposed/, 'loss of a disposed tensor'],
+        [() => layers.dropoutForward(gone, { p: 0.5, mode: 'train' }), /dropoutForward: x \[2, 3\] was disposed/, 'dropout of a disposed tensor'],
+      ];
+      for (const [fn, pattern, what] of refusals) await expectThrows(fn, pattern, what);
+      expectTrue(engine.stats().liveTensors === live, `refused calls left ${engine.stats().liveTensors - live} tensors behind`);
+      expectTrue(engine.stats().dispatches === dispatches, 'refused calls recorded GPU work');
+      // Gradients must have the forward output's shape, not just its size.
+      const { out, cache } = layers.reluForward(x);
+      const square = engine.tensor(new Float32Array(9), [3, 3]);
+      const { out: fc, cache: fcCache } = layers.affineForward(square, square, engine.tensor(new Float32Array(3), [3]));
+      const { out: dropped, cache: dropCache } = layers.dropoutForward(x, { p: 0.5, mode: 'train', seed: 1 });
+      const transposed = engine.tensor(new Float32Array(6), [3, 2]);
+      const column = engine.tensor(new Float32Array(9), [9, 1]);
+      const before = engine.stats().liveTensors;
+      await expectThrows(() => layers.reluBackward(transposed, cache), /reluBackward: dout f32 \[3, 2\] does not match the cached input f32 \[2, 3\]/, 'relu dout transposed');
+      await expectThrows(() => layers.dropoutBackward(transposed, dropCache), /dropoutBackward: dout f32 \[3, 2\] does not match the input \[2, 3\]/, 'dropout dout transposed');
+      await expectThrows(() => layers.affineBackward(column, fcCache), /affineBackward: dout f32 \[9, 1\] should be f32 \[3, 3\]/, 'affine dout reshaped');
+      expectTrue(engine.stats().liveTensors === before, `refused backward calls left ${engine.stats().liveTensors - before} tensors behind`);
+      // Tensors of two engines in one call.
+      const other = await Engine.create();
+      try {
+        const w2 = other.tensor(new Float32Array(6), [3, 2]);
+        await expectThrows(() => layers.affineForward(x, w2, b), /affineForward: w and x belong to different Engines/, 'two engines');
+      } finally {
+        other.destroy();
+      }
+      for (const t of [x, w, b, y, out, square, fc, dropped, transposed, column]) t.dispose();
     },
   },
   {

@@ -269,6 +269,21 @@ export const cases: TestCase[] = [
       await expectThrows(() => model.loss(X), /params.W2 must be f32 \[4, 3\], got f32 \[4, 2\]/, 'wrong parameter shape');
       await expectThrows(() => new FullyConnectedNet(engine, { hiddenDims: [0] }), /hiddenDims\[0\] must be a positive integer/, 'zero hidden size');
       await expectThrows(() => new FullyConnectedNet(engine, { hiddenDims: [3], dropout: 1 }), /dropout must be in \[0, 1\)/, 'dropout 1');
+      // Options it does not know are refused, not ignored (a course user's snake_case among them); reg is checked.
+      await expectThrows(
+        () => new TwoLayerNet(engine, { inputDim: 4, hidden_dim: 3, numClasses: 2 } as never),
+        /TwoLayerNet: unrecognized option hidden_dim \(shadergrad spells it hiddenDim\)/,
+        'snake_case option',
+      );
+      await expectThrows(() => new FullyConnectedNet(engine, { hiddenDims: [3], useBatchnorm: true } as never), /FullyConnectedNet: unrecognized option useBatchnorm/, 'unknown option');
+      await expectThrows(() => new TwoLayerNet(engine, { reg: Number.NaN }), /TwoLayerNet: reg must be a finite number ≥ 0, got NaN/, 'reg NaN');
+      await expectThrows(() => new FullyConnectedNet(engine, { hiddenDims: [3], reg: -1 }), /reg must be a finite number ≥ 0, got -1/, 'reg < 0');
+      model.params.W2 = engine.tensor(new Float32Array(12), [4, 3]);
+      model.reg = -2;
+      await expectThrows(() => model.loss(X), /TwoLayerNet.loss: reg must be a finite number ≥ 0, got -2/, 'reg assigned < 0');
+      model.reg = 0;
+      await expectThrows(() => model.loss(new Float32Array(12) as never), /TwoLayerNet.loss: X must be a Tensor, got Float32Array/, 'X as an array');
+      await expectThrows(() => model.predict(X, { batchSize: 0 }), /TwoLayerNet.predict: batchSize must be a positive integer, got 0/, 'predict batch 0');
       model.dispose();
     },
   },

@@ -497,6 +497,9 @@ export const cases: TestCase[] = [
       gone.dispose();
       const afterSetup = engine.stats();
       await expectThrows(() => optim.adam(w, other), /^shadergrad: adam: w f32 \[2, 3\] and dw f32 \[3, 2\] must have the same shape/, 'shape mismatch');
+      const untouched: Record<string, unknown> = {};
+      await expectThrows(() => optim.adam(w, other, untouched as never), /must have the same shape/, 'shape mismatch with a config');
+      expectTrue(Object.keys(untouched).length === 0, `a refused update filled the caller's config: ${JSON.stringify(untouched)}`);
       await expectThrows(() => optim.sgd(labels, dw), /^shadergrad: sgd: w must be an f32 tensor, got i32 \[2, 3\]/, 'i32 w');
       await expectThrows(() => optim.rmsprop(w, labels), /^shadergrad: rmsprop: dw must be an f32 tensor/, 'i32 dw');
       await expectThrows(() => optim.sgdMomentum(w, dw, { velocity: wrongState }), /^shadergrad: sgdMomentum: config\.velocity is f32 \[6\] but must be shaped like w, f32 \[2, 3\]/, 'velocity shape');

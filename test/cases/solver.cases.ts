@@ -1,6 +1,6 @@
 // Solver cases: overfitting a small subset, the course's options and checks, reproducibility, NaN stops, checkpoints.
 
-import { datasets } from '../../src/index';
+import { checkpoint, datasets } from '../../src/index';
 import type { Engine } from '../../src/engine/engine';
 import { FullyConnectedNet } from '../../src/models/fully-connected-net';
 import { TwoLayerNet } from '../../src/models/two-layer-net';
@@ -121,6 +121,43 @@ export const cases: TestCase[] = [
       await expectThrows(() => new Solver(model, data, { updateRule: 'adagrad' as never }), /Invalid update_rule "adagrad"/, 'unknown rule');
       await expectThrows(() => new Solver(model, { ...data, yVal: X }), /val labels must be i32/, 'labels of the wrong type');
       await expectThrows(() => new Solver(model, data, { batchSize: 0 }), /batchSize must be a positive integer/, 'batch size 0');
+      await expectThrows(() => new Solver(model, data, { numTrainSamples: 'x' as never }), /numTrainSamples must be a positive integer or null, got x/, 'numTrainSamples');
+      // The optimizer's config is checked when the Solver is made, not at the first train().
+      await expectThrows(
+        () => new Solver(model, data, { updateRule: 'adam', optimConfig: { learning_rate: 1e-3 } as never }),
+        /adam: config key 'learning_rate' is spelled 'learningRate'/,
+        'snake_case optimConfig',
+      );
+      await expectThrows(() => new Solver(model, data, { optimConfig: { learningRate: -1 } }), /sgd: learningRate must be .*got -1/, 'negative learning rate');
+      // checkAccuracy's options, and data the model cannot take, before any GPU work.
+      const solver = new Solver(model, data, quiet);
+      const live = engine.stats().liveTensors;
+      await expectThrows(() => solver.checkAccuracy(X, y, { batchSize: 0 }), /checkAccuracy: batchSize must be a positive integer, got 0/, 'batch 0');
+      await expectThrows(() => solver.checkAccuracy(X, y, { numSamples: -1 }), /checkAccuracy: numSamples must be a positive integer, got -1/, 'numSamples -1');
+      const narrow = engine.tensor(new Float32Array(20 * 10), [20, 10]);
+      await expectThrows(() => solver.checkAccuracy(narrow, y), /checkAccuracy: X must be \(N, …\) with 784 features per row/, 'wrong width');
+      narrow.dispose();
+      expectTrue(engine.stats().liveTensors === live, `refused calls left ${engine.stats().liveTensors - live} tensors behind`);
+      solver.dispose();
+      model.dispose();
+    },
+  },
+  {
+    name: 'solver: model.reg changed between steps takes effect (0 → 1000: the step is captured again with its L2 terms)',
+    async run(engine) {
+      const { X, y } = await sample(engine, 40);
+      const model = smallNet(engine);
+      const solver = new Solver(model, { XTrain: X, yTrain: y, XVal: X, yVal: y }, { ...quiet, optimConfig: { learningRate: 1e-3 }, batchSize: 20, seed: 2 });
+      const norm = async () => Math.hypot(...(await download(model.params.W1!)));
+      solver.step();
+      solver.step();
+      const before = await norm();
+      // w −= lr·(dw + reg·w) with lr·reg = 1: the weights collapse to −lr·dw, a tiny fraction of their norm.
+      model.reg = 1000;
+      solver.step();
+      const after = await norm();
+      expectTrue(after < 0.05 * before, `with reg 1000 the step kept ‖W1‖ at ${after} (before: ${before}): the L2 gradient is missing`);
+      solver.dispose();
       model.dispose();
     },
   },
@@ -180,6 +217,27 @@ export const cases: TestCase[] = [
       const after = await download(other.params.W1!);
       expectTrue(before.every((v, i) => v === after[i]), 'nothing was written');
       await expectThrows(() => s4.loadCheckpoint(bytes.slice(0, 100)), /shadergrad/, 'truncated checkpoint');
+      // Bad metadata in a file that otherwise fits: refused before a tensor or a counter changes.
+      const decoded = checkpoint.decodeSafetensors(bytes);
+      const withMeta = (changes: Record<string, string>) =>
+        checkpoint.encodeSafetensors(
+          Object.fromEntries(Object.entries(decoded.tensors).map(([name, t]) => [name, { data: t.data as Float32Array | Int32Array, shape: t.shape }])),
+          { ...decoded.metadata, ...changes },
+        );
+      const m5 = smallNet(engine, { batchnorm: true, dropout: 0.2, seed: 7 });
+      const s5 = new Solver(m5, data, { ...options, numEpochs: 2 });
+      const w5 = await download(m5.params.W1!);
+      for (const [changes, pattern] of [
+        [{ rng: '[0,0,0,0]' }, /Solver.loadCheckpoint: metadata rng: Random.setState: expected four 32-bit unsigned integers/],
+        [{ lossHistory: 'oops' }, /Solver.loadCheckpoint: metadata lossHistory is not JSON/],
+        [{ iteration: '-3' }, /Solver.loadCheckpoint: metadata iteration must be a non-negative integer, got -3/],
+      ] as const) {
+        await expectThrows(() => s5.loadCheckpoint(withMeta(changes)), pattern, `bad metadata ${JSON.stringify(changes)}`);
+        const now = await download(m5.params.W1!);
+        expectTrue(now.every((v, i) => v === w5[i]) && s5.iteration === 0 && s5.epoch === 0, `bad metadata ${JSON.stringify(changes)} changed the solver`);
+      }
+      s5.dispose();
+      m5.dispose();
       for (const [s, m] of [[s1, m1], [s2, m2], [s3, m3], [s4, other]] as const) {
         s.dispose();
         m.dispose();
