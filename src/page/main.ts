@@ -2,7 +2,7 @@
 
 import { Engine, type Progress } from '../index';
 import { TrainingCharts } from './charts';
-import { downloadBytes, readCheckpointInfo } from './checkpoint-file';
+import { downloadBytes, readCheckpointInfo, type CheckpointInfo } from './checkpoint-file';
 import { ConfusionMatrix } from './confusion';
 import { Controls } from './controls';
 import { Dashboard, type Status } from './dashboard';
@@ -52,13 +52,16 @@ const state = {
 };
 
 const controls = new Controls(element('#settings'), (settings, problems, changed) => {
+  // A new dataset loads whatever the other fields hold: it brings its own defaults.
+  if (changed === 'dataset') {
+    void switchDataset(controls.read().settings.dataset);
+    return;
+  }
   dashboard.showNotice(problems.join('; '));
   if (!settings) return;
-  if (changed === 'dataset') void switchDataset(settings.dataset);
-  else {
-    state.settings = settings;
-    updateUrl();
-  }
+  // The dataset is the loaded one, whatever the menu says meanwhile.
+  state.settings = { ...settings, dataset: state.host?.name ?? settings.dataset };
+  updateUrl();
 });
 
 function updateUrl(): void {
@@ -67,17 +70,23 @@ function updateUrl(): void {
 
 function setStatus(status: Status, phase: string): void {
   dashboard.setStatus(status, phase);
+  refreshControls();
+}
+
+/** Buttons and fields as the page's state allows them. */
+function refreshControls(): void {
   const run = state.run;
   const training = !!run?.training;
   const ready = !!state.engine && !!state.gpu && !state.lost && !state.busy;
   buttons.train.disabled = !ready || training;
-  buttons.train.textContent = run && !run.solver.finished && run.solver.iteration > 0 ? 'Continue' : 'Train';
+  buttons.train.textContent = run && !training && !run.solver.finished && run.solver.iteration > 0 ? 'Continue' : 'Train';
   buttons.pause.disabled = !training;
   buttons.reset.disabled = !run || state.busy;
   // While training, or once the device is lost, the download is the last epoch's checkpoint.
   buttons.download.disabled = !run || ((training || !!state.lost) && !run.lastEpochCheckpoint) || state.busy;
   buttons.load.disabled = !ready || training;
-  controls.lock(training || state.busy || (!!run && !run.solver.finished));
+  // No device (no WebGPU, or lost): nothing the fields choose could load or train.
+  controls.lock(training || state.busy || !state.engine || !!state.lost || (!!run && !run.solver.finished));
 }
 
 /** An error's message for a person: without the library's 'shadergrad: ' prefix, as a sentence. */
@@ -119,25 +128,34 @@ function deviceLost(reason: string): void {
   state.lost = reason;
   void state.run?.pause();
   const epoch = state.run?.lastEpochCheckpoint ? state.lastEpoch : 0;
+  const finished = !!state.run?.solver.finished && !!state.run.lastEpochCheckpoint;
   const resume = document.createElement('button');
   resume.type = 'button';
   resume.className = 'primary';
   resume.dataset.testid = 'resume';
-  resume.textContent = state.run?.lastEpochCheckpoint ? `Resume from epoch ${epoch}` : state.run ? 'Start again on a new device' : 'Reconnect';
+  resume.textContent = finished ? 'Restore the trained model' : epoch ? `Resume from epoch ${epoch}` : state.run ? 'Start again on a new device' : 'Reconnect';
   resume.addEventListener('click', () => void recover());
   dashboard.showError(
     `The GPU device was lost (${reason}). The browser may have reset the GPU, or another tab used too much of its memory.` +
-      (epoch ? ' Training can resume on a new device from the parameters of the last epoch.' : ''),
+      (finished
+        ? ' The trained model can be restored on a new device, without training it again.'
+        : epoch
+          ? ' Training can resume on a new device from the parameters of the last epoch.'
+          : ''),
     resume,
   );
   setStatus('error', 'GPU device lost');
 }
 
-/** Opens a new device after a loss, uploads the data again, and resumes the run from its last epoch's checkpoint. */
+/**
+ * Opens a new device after a loss, uploads the data again, and resumes the run from its last
+ * epoch's checkpoint (a finished run comes back finished, with its best parameters).
+ */
 async function recover(): Promise<void> {
   const old = state.run;
   const bytes = old?.lastEpochCheckpoint ?? null;
   const numEpochs = old?.solver.numEpochs;
+  const reg = old?.model.reg;
   const settings = old?.settings ?? state.settings;
   state.busy = true;
   dashboard.showError('');
@@ -149,12 +167,17 @@ async function recover(): Promise<void> {
     state.lost = null;
     state.gpu = uploadData(state.engine, state.host!);
     if (old) {
-      const run = newRun(settings, numEpochs);
+      const run = newRun(settings, { numEpochs, reg });
       if (bytes) run.solver.loadCheckpoint(bytes);
       run.lastEpochCheckpoint = bytes;
       showRunHistory(run);
       state.busy = false;
-      await train();
+      if (run.solver.finished) {
+        // Nothing left to train: the Solver only puts its best parameters into the model.
+        await run.solver.train();
+        await evaluate(run);
+        await finish(run);
+      } else await train();
     } else {
       state.busy = false;
       setStatus('idle', 'Ready');
@@ -196,8 +219,13 @@ async function loadDataset(name: DatasetName): Promise<void> {
 }
 
 async function switchDataset(name: DatasetName): Promise<void> {
-  if (state.run?.training || state.busy) return;
+  // Without a device (no WebGPU, or lost) or while busy, the menu goes back to what is loaded.
+  if (state.run?.training || state.busy || !state.engine || state.lost) {
+    controls.show(state.settings);
+    return;
+  }
   discardRun();
+  dashboard.showNotice('');
   state.settings = { ...DEFAULTS[name], hidden: [...DEFAULTS[name].hidden] };
   controls.show(state.settings);
   updateUrl();
@@ -244,11 +272,16 @@ function buildViews(host: HostData): void {
 
 // ---- runs ----------------------------------------------------------------------------------------
 
-function newRun(settings: Settings, numEpochs?: number): Run {
-  const run = new Run(state.engine!, state.gpu!, state.host!, settings, { progress: showProgress, epochEnd }, numEpochs);
+function newRun(settings: Settings, options: { numEpochs?: number; reg?: number } = {}): Run {
+  const run = makeRun(settings, options);
   state.run = run;
   state.testAcc = null;
   return run;
+}
+
+/** A run on the data loaded now, not yet the page's (a checkpoint is tried on it first). */
+function makeRun(settings: Settings, options: { numEpochs?: number; reg?: number } = {}): Run {
+  return new Run(state.engine!, state.gpu!, state.host!, settings, { progress: showProgress, epochEnd }, options);
 }
 
 function discardRun(): void {
@@ -277,6 +310,7 @@ function showProgress(p: Progress): void {
 async function epochEnd(run: Run): Promise<void> {
   run.lastEpochCheckpoint = await run.solver.saveCheckpoint();
   state.lastEpoch = run.solver.epoch;
+  refreshControls(); // the download offers this checkpoint while the next epoch trains
   await evaluate(run);
 }
 
@@ -298,7 +332,8 @@ function showRunHistory(run: Run): void {
   const { solver } = run;
   charts.showLoss(solver.lossHistory);
   charts.showAccuracy(solver.trainAccHistory, solver.valAccHistory);
-  dashboard.setProgress(Math.min(solver.epoch + (solver.finished ? 0 : 1), solver.numEpochs), solver.numEpochs, solver.iteration, solver.numIterations);
+  // Not training: the epochs it has completed (while training, the readout is the epoch under way).
+  dashboard.setProgress(solver.epoch, solver.numEpochs, solver.iteration, solver.numIterations);
   dashboard.setLoss(solver.lossHistory.at(-1) ?? null);
   dashboard.setAccuracy(solver.trainAccHistory.at(-1) ?? null, solver.valAccHistory.at(-1) ?? null);
 }
@@ -322,6 +357,7 @@ async function train(): Promise<void> {
     }
   }
   dashboard.showError('');
+  dashboard.showNotice('');
   const training = run.train();
   setStatus('training', run.solver.iteration ? 'Training' : 'Training: compiling the GPU kernels…');
   try {
@@ -339,6 +375,11 @@ async function train(): Promise<void> {
     setStatus('idle', `Paused at iteration ${run.solver.iteration.toLocaleString('en-US')}`);
     return;
   }
+  await finish(run);
+}
+
+/** A finished run: the test accuracy of its best parameters, and status done. */
+async function finish(run: Run): Promise<void> {
   try {
     // The Solver put the best parameters (by validation accuracy) into the model: score the test set.
     if (state.gpu?.XTest && state.gpu.yTest) {
@@ -388,21 +429,56 @@ async function download(): Promise<void> {
   }
 }
 
-/** Loads a checkpoint file: the model it describes (switching dataset if it must), its state, and an evaluation. */
+/**
+ * The dataset a checkpoint continues on: the spiral, or the Fashion-MNIST it was trained on — told
+ * apart by its iterations per epoch (the sample's 5,000 training images against the full set's
+ * 55,000), else the one loaded now.
+ */
+function checkpointDataset(info: CheckpointInfo, fileName: string): DatasetName {
+  if (info.inputDim === 2 && info.numClasses === 3) return 'spiral';
+  if (info.inputDim !== 784 || info.numClasses !== 10) {
+    throw new Error(`${fileName} is for a model with ${info.inputDim} inputs and ${info.numClasses} classes: this page trains Fashion-MNIST (784, 10) and the spiral (2, 3)`);
+  }
+  const trainCounts: Record<'fashion' | 'fashion-full', number> = { fashion: 5000, 'fashion-full': state.full?.train ?? 55_000 };
+  const fits = (['fashion', 'fashion-full'] as const).filter((name) => {
+    const perEpoch = Math.max(Math.floor(trainCounts[name] / (info.batchSize ?? 0)), 1);
+    return info.batchSize !== null && info.epoch >= 1 && Math.floor(info.iteration / perEpoch) === info.epoch;
+  });
+  if (fits.length === 1) {
+    const name = fits[0]!;
+    if (name === 'fashion-full' && !state.full) {
+      throw new Error(`${fileName} was trained on the full Fashion-MNIST, which this server does not serve (npm start serves it where it is installed)`);
+    }
+    return name;
+  }
+  const loaded = state.host?.name;
+  return loaded === 'fashion' || loaded === 'fashion-full' ? loaded : defaultDataset(!!state.full);
+}
+
+/**
+ * Loads a checkpoint file: the model it describes (switching dataset if it must), its state, and an
+ * evaluation. A file that cannot be loaded leaves the current run as it was, unless the dataset had
+ * to change first.
+ */
 async function load(file: File): Promise<void> {
   state.busy = true;
+  dashboard.showError('');
+  dashboard.showNotice('');
   setStatus('idle', `Loading ${file.name}…`);
+  const previous = state.run;
+  let candidate: Run | null = null;
   try {
     const bytes = new Uint8Array(await file.arrayBuffer());
     const info = readCheckpointInfo(bytes);
-    // Fashion-MNIST's checkpoints continue on the Fashion-MNIST loaded now, else on the default one.
-    const fashion: DatasetName = state.host?.name === 'fashion' || state.host?.name === 'fashion-full' ? state.host.name : defaultDataset(!!state.full);
-    const dataset: DatasetName | null = info.inputDim === 784 && info.numClasses === 10 ? fashion : info.inputDim === 2 && info.numClasses === 3 ? 'spiral' : null;
-    if (!dataset) throw new Error(`${file.name} is for a model with ${info.inputDim} inputs and ${info.numClasses} classes: this page trains Fashion-MNIST (784, 10) and the spiral (2, 3)`);
-    discardRun();
-    if (dataset !== state.host?.name) await loadDataset(dataset);
+    const dataset = checkpointDataset(info, file.name);
+    if (dataset !== state.host?.name) {
+      discardRun();
+      await loadDataset(dataset);
+    }
     const current = controls.read().settings;
     const base = current.dataset === dataset ? current : DEFAULTS[dataset];
+    // A learning rate decayed over epochs: rounded to what a person would type (no float noise in the form and URL).
+    const lr = info.learningRate === null ? base.lr : Number(info.learningRate.toPrecision(6));
     const settings: Settings = {
       ...base,
       dataset,
@@ -410,15 +486,21 @@ async function load(file: File): Promise<void> {
       batchnorm: info.batchnorm,
       dropout: info.dropout,
       update: info.updateRule,
-      lr: info.learningRate ?? base.lr,
+      lr,
       lrDecay: info.lrDecay ?? base.lrDecay,
       batch: info.batchSize ?? base.batch,
     };
     // Continue to the epochs it was meant to train, or, if it got there, train as many again as the form says.
     const planned = info.numEpochs ?? settings.epochs;
     settings.epochs = info.epoch < planned ? planned : info.epoch + base.epochs;
-    const run = newRun(settings);
-    run.solver.loadCheckpoint(bytes);
+    // The new run is tried first: a checkpoint that does not fit leaves the current run alone.
+    candidate = makeRun(settings, { reg: info.reg });
+    candidate.solver.loadCheckpoint(bytes);
+    if (state.run === previous) discardRun();
+    const run = candidate;
+    candidate = null;
+    state.run = run;
+    state.testAcc = null;
     run.lastEpochCheckpoint = bytes;
     state.lastEpoch = run.solver.epoch;
     state.settings = settings;
@@ -435,9 +517,10 @@ async function load(file: File): Promise<void> {
     state.busy = false;
     setStatus('idle', `Checkpoint loaded (epoch ${info.epoch})`);
   } catch (error) {
+    candidate?.dispose();
     state.busy = false;
-    discardRun();
-    fail(new Error(`Could not load ${file.name}: ${message(error)}`));
+    const kept = !!state.run && state.run === previous;
+    fail(new Error(`Could not load ${file.name}: ${message(error)}`), kept ? 'Checkpoint not loaded: the current run is unchanged' : 'Checkpoint not loaded');
   }
 }
 
@@ -488,6 +571,7 @@ async function main(): Promise<void> {
     state.busy = false;
     dashboard.setAdapter('none');
     fail(error, 'No WebGPU adapter: this browser cannot train here');
+    element('#visual').querySelector('.placeholder')?.replaceChildren('Nothing to show: this browser gives the page no WebGPU (see the message above).');
     return;
   }
   setStatus('idle', `Loading ${DATASET_TITLES[url.settings.dataset]}…`);

@@ -1,6 +1,6 @@
 // The page (index.html) built as a static site and served by `vite preview`, in headless Chromium: trains the Fashion-MNIST sample, the full set the server serves, and the spiral, round-trips a checkpoint, resumes after a lost device, and explains a missing WebGPU.
 
-import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { request } from 'node:http';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -128,6 +128,28 @@ it('trains the Fashion-MNIST sample with ?dataset=fashion&autostart=1&epochs=2: 
     expect(view.url, 'the URL mirrors the settings').toContain('epochs=2');
     expect(view.url).toContain('dataset=fashion&');
     await screenshot(page, 'fashion');
+    // Its checkpoint, loaded into a page that opened another dataset (the full set where it is
+    // served), continues on the data it was trained on: the sample (39 iterations per epoch).
+    const downloads = join(ARTIFACTS, 'downloads-fashion');
+    rmSync(downloads, { recursive: true, force: true });
+    mkdirSync(downloads, { recursive: true });
+    const cdp = await page.createCDPSession();
+    await cdp.send('Browser.setDownloadBehavior', { behavior: 'allow', downloadPath: downloads });
+    await page.click('[data-testid="download"]');
+    const deadline = Date.now() + 30_000;
+    let file = '';
+    while (!file && Date.now() < deadline) {
+      file = readdirSync(downloads).find((f) => f.endsWith('.safetensors')) ?? '';
+      if (!file) await new Promise((resolve) => setTimeout(resolve, 200));
+    }
+    expect(file).toBe('shadergrad-fashion-epoch2.safetensors');
+    await page.goto(`${baseUrl}?dataset=spiral`, { waitUntil: 'load' });
+    await page.waitForFunction(() => document.querySelector<HTMLInputElement>('[data-testid="load"]')?.disabled === false, { timeout: SETUP_MS });
+    const input = await page.$('[data-testid="load"]');
+    await (input as unknown as { uploadFile(path: string): Promise<void> }).uploadFile(join(downloads, file));
+    await page.waitForFunction(() => /Loaded/.test(document.getElementById('notice')?.textContent ?? ''), { timeout: SETUP_MS, polling: 250 });
+    expect(await page.evaluate(() => location.search)).toMatch(/dataset=fashion&/);
+    expect(await text(page, 'epoch')).toBe('2');
     expect(errors).toEqual([]);
   } finally {
     await page.close();
@@ -310,6 +332,16 @@ it('trains the spiral with ?dataset=spiral&autostart=1 and draws its decision re
     expect(await text(page, 'status')).toBe('idle');
     expect(Number(await text(page, 'val-acc')), 'the loaded model is evaluated').toBeGreaterThanOrEqual(0.9);
     expect(await page.$eval('[data-testid="train"]', (b) => b.textContent)).toBe('Continue');
+    // A file that is not a checkpoint is refused, and the loaded run stays as it was.
+    const loadedValAcc = await text(page, 'val-acc');
+    writeFileSync(join(downloads, 'not-a-checkpoint.safetensors'), Uint8Array.from({ length: 5000 }, (_, i) => (i * 7919) % 251));
+    await (input as unknown as { uploadFile(path: string): Promise<void> }).uploadFile(join(downloads, 'not-a-checkpoint.safetensors'));
+    await waitForStatus(page, ['error'], SETUP_MS);
+    expect(await text(page, 'error')).toMatch(/^Could not load not-a-checkpoint\.safetensors: Not a safetensors file/);
+    expect(await page.$eval('#phase', (e) => e.textContent)).toMatch(/the current run is unchanged/);
+    expect(await text(page, 'val-acc'), 'the loaded run is still shown').toBe(loadedValAcc);
+    expect(await page.$eval('[data-testid="train"]', (b) => b.textContent)).toBe('Continue');
+    expect(await page.$eval('[data-testid="download"]', (b) => (b as HTMLButtonElement).disabled), 'its checkpoint can still be downloaded').toBe(false);
     await page.click('[data-testid="train"]');
     await expectDone(page, TRAIN_MS);
     expect(Number(await text(page, 'epoch')), 'trained 40 more epochs').toBe(80);
@@ -319,10 +351,39 @@ it('trains the spiral with ?dataset=spiral&autostart=1 and draws its decision re
   }
 }, 2 * TRAIN_MS + SETUP_MS);
 
+it('choosing another dataset loads it even while another field is invalid; the form and URL follow the loaded data', async () => {
+  const { page, errors } = await open(chromium!.browser, baseUrl, '?dataset=spiral');
+  try {
+    await page.waitForFunction((s) => document.querySelector(s)?.textContent === 'idle' && /Ready/.test(document.getElementById('phase')?.textContent ?? ''), { timeout: SETUP_MS, polling: 200 }, STATUS);
+    await page.$eval('input[name="hidden"]', (input) => {
+      (input as HTMLInputElement).value = 'abc';
+      input.dispatchEvent(new Event('change', { bubbles: true }));
+    });
+    expect(await page.$eval('#notice', (e) => e.textContent)).toMatch(/hidden/i);
+    await page.select('select[name="dataset"]', 'fashion');
+    await page.waitForFunction(() => document.getElementById('visual-title')?.textContent === 'Validation images' && /Ready/.test(document.getElementById('phase')?.textContent ?? ''), {
+      timeout: SETUP_MS,
+      polling: 200,
+    });
+    const form = await page.evaluate(() => ({
+      hidden: document.querySelector<HTMLInputElement>('input[name="hidden"]')!.value,
+      url: location.search,
+      notice: document.getElementById('notice')!.textContent,
+    }));
+    expect(form.hidden, 'the dataset brings its own defaults').not.toBe('abc');
+    expect(form.url).toMatch(/dataset=fashion(&|$)/);
+    expect(errors).toEqual([]);
+  } finally {
+    await page.close();
+  }
+}, 2 * SETUP_MS);
+
 it('resumes on a new device from the last epoch when the GPU device is lost', async () => {
   const { page, errors } = await open(chromium!.browser, baseUrl, '?dataset=spiral&epochs=12&autostart=1');
   try {
     await page.waitForFunction(() => Number(document.querySelector('[data-testid="epoch"]')?.textContent) >= 4, { timeout: TRAIN_MS, polling: 100 });
+    // Mid-run, after an epoch: the download offers that epoch's checkpoint.
+    expect(await page.$eval('[data-testid="download"]', (b) => (b as HTMLButtonElement).disabled), 'download while training').toBe(false);
     await page.evaluate(() => window.shadergradPage!.loseDevice());
     await waitForStatus(page, ['error'], SETUP_MS);
     expect(await text(page, 'error')).toMatch(/GPU device was lost/);
@@ -333,6 +394,17 @@ it('resumes on a new device from the last epoch when the GPU device is lost', as
     await expectDone(page, TRAIN_MS);
     expect(Number(await text(page, 'epoch'))).toBe(12);
     expect(Number(await text(page, 'val-acc'))).toBeGreaterThanOrEqual(0.8);
+    // Lost again once finished: the trained model comes back as it was, nothing is trained again.
+    const valAcc = await text(page, 'val-acc');
+    await page.evaluate(() => window.shadergradPage!.loseDevice());
+    await waitForStatus(page, ['error'], SETUP_MS);
+    expect(await page.$eval('[data-testid="resume"]', (b) => b.textContent ?? '')).toBe('Restore the trained model');
+    await page.click('[data-testid="resume"]');
+    await expectDone(page, SETUP_MS);
+    const trained = await page.evaluate(() => performance.getEntriesByType('measure').filter((m) => m.name.startsWith('shadergrad: evaluate')).length);
+    expect(Number(await text(page, 'epoch'))).toBe(12);
+    expect(await text(page, 'val-acc'), 'the same best validation accuracy').toBe(valAcc);
+    expect(trained, 'the restored model was evaluated').toBeGreaterThan(0);
     // Chromium itself reports the destroyed device's failed work; the page must add nothing uncaught.
     expect(errors.filter((e) => e.startsWith('uncaught'))).toEqual([]);
   } finally {
@@ -351,6 +423,7 @@ it('without --enable-unsafe-webgpu (navigator.gpu there, but no adapter) says so
     expect(message).toMatch(/has WebGPU but gave no adapter/);
     expect(message).toMatch(/--enable-unsafe-webgpu/);
     expect(await page.$eval('[data-testid="train"]', (b) => (b as HTMLButtonElement).disabled)).toBe(true);
+    expect(await page.$eval('select[name="dataset"]', (s) => (s as HTMLSelectElement).disabled), 'nothing to choose without a device').toBe(true);
     expect(await text(page, 'adapter')).toBe('none');
     await screenshot(page, 'no-adapter');
     expect(errors).toEqual([]);
