@@ -52,6 +52,8 @@ export class CapturedStep<T = unknown> {
   readonly hooks: Array<() => void> = [];
   readonly scope = new PoolScope();
   readonly buffers = new Set<GpuBuffer>();
+  /** Staging buffers of data uploaded while it was captured (engine.tensor inside the capture): copied again on each replay. */
+  readonly uploads: GpuBuffer[] = [];
   /** The engine batch its commands were last queued in (a second replay must not overwrite its uniforms first). */
   queuedInBatch = -1;
   /** Whether the pool holds this step's buffers for it (from the end of its capture to its disposal). */
@@ -95,6 +97,8 @@ export class Engine {
   private pending: Command[] = [];
   private batch = 0;
   private capturing: CapturedStep | null = null;
+  /** True while a host hook runs during a capture: its writes are the hook's, made again before each replay. */
+  private inHook = false;
   private activeArena: UniformArena;
   private readonly maxPending: number;
   private readonly debugMarkers: boolean;
@@ -194,7 +198,7 @@ export class Engine {
     }
     const array = toTypedArray(data, type);
     const out = this.empty(dims, type, 'tensor');
-    this.writeBuffer(out.storage, array, out.byteOffset);
+    this.upload(out.storage, array, out.byteOffset);
     return out;
   }
 
@@ -212,8 +216,34 @@ export class Engine {
     const out = new Tensor(this, buf, shape, 'f32', 'unorm8');
     const padded = data.length % 4 ? new Uint8Array(Math.ceil(data.length / 4) * 4) : data;
     if (padded !== data) padded.set(data);
-    this.writeBuffer(buf, padded);
+    this.upload(buf, padded, 0);
     return out;
+  }
+
+  /**
+   * Host data into a new tensor's buffer: a queue write — or, inside a capture (outside its host
+   * hooks), an upload the step repeats on every replay: the data goes once into a staging buffer
+   * of the step's, and a recorded copy puts it in place, in order with the step's commands (a
+   * queue write would happen once, and the buffer, reused inside the step, would hold garbage on
+   * the next replay).
+   */
+  private upload(buf: GpuBuffer, data: ArrayBufferView, byteOffset: number): void {
+    const step = this.capturing;
+    if (!step || this.inHook) {
+      this.writeBuffer(buf, data, byteOffset);
+      return;
+    }
+    const size = Math.max(4, Math.ceil(data.byteLength / 4) * 4);
+    const previous = this.pool.openScope(null);
+    let staging: GpuBuffer;
+    try {
+      staging = this.pool.acquire(size, 'capture-upload');
+    } finally {
+      this.pool.openScope(previous);
+    }
+    this.device.queue.writeBuffer(staging.buffer, 0, data.buffer, data.byteOffset, Math.ceil(data.byteLength / 4) * 4);
+    step.uploads.push(staging);
+    if (data.byteLength) this.record({ kind: 'copy', src: staging, srcOffset: 0, dst: buf, dstOffset: byteOffset, size: Math.ceil(data.byteLength / 4) * 4 });
   }
 
   /** A tensor whose contents are unspecified (kernels that write every element fill it). */
@@ -317,6 +347,7 @@ export class Engine {
     const bufs = buffers.map((b, i) =>
       b instanceof Tensor ? (kernel.packed.includes(i) ? b.packedStorageFor(kernel.name) : b.storageFor(kernel.name)) : b,
     );
+    this.checkAliasing(kernel, bufs);
     const pipeline = this.pipelines.get(kernel);
     const entries: GPUBindGroupEntry[] = buffers.map((b, binding) => ({
       binding,
@@ -345,6 +376,17 @@ export class Engine {
     this.record({ kind: 'dispatch', kernel, pipeline, bindGroup, grid, buffers: bufs });
   }
 
+  /** WebGPU refuses a buffer bound writable and bound again in the same dispatch: say so now, naming the kernel. */
+  private checkAliasing(kernel: Kernel, bufs: readonly GpuBuffer[]): void {
+    kernel.bindings.forEach((kind, i) => {
+      if (kind !== 'write') return;
+      const j = bufs.findIndex((b, k) => k !== i && b === bufs[i]);
+      if (j >= 0) {
+        throw new Error(`shadergrad: ${kernel.name}: binding ${i} is written and binding ${j} uses the same GPU buffer (the same tensor, or views of one slab); give the output a buffer of its own`);
+      }
+    });
+  }
+
   /** Records a copy of a tensor's data into another of the same size (ordered with the dispatches around it). */
   copy(src: Tensor, dst: Tensor): void {
     this.check();
@@ -353,6 +395,10 @@ export class Engine {
     }
     const s = src.packedStorageFor('copy');
     const d = dst.packedStorageFor('copy');
+    if (s === d && src.byteLength) {
+      // WebGPU copies between two buffers only: two views of one slab cannot be copied into each other.
+      throw new Error(`shadergrad: copy: ${src} and ${dst} share one GPU buffer (views of one slab); copy through a separate tensor`);
+    }
     if (src.byteLength) {
       this.record({ kind: 'copy', src: s, srcOffset: src.byteOffset, dst: d, dstOffset: dst.byteOffset, size: Math.ceil(src.byteLength / 4) * 4 });
     }
@@ -388,7 +434,8 @@ export class Engine {
     const buf = flat.packedStorageFor('viewsLike');
     const views: Record<string, Tensor> = {};
     for (const [name, t] of Object.entries(layout)) {
-      if (flat.byteOffset + t.byteOffset + t.byteLength > buf.bytes) {
+      // Inside flat itself, not merely inside its buffer (flat may be a view of a larger one).
+      if (t.byteOffset + t.byteLength > flat.byteLength || flat.byteOffset + t.byteOffset + t.byteLength > buf.bytes) {
         throw new Error(`shadergrad: viewsLike: ${name} ${t} does not fit in ${flat}`);
       }
       buf.refs++;
@@ -402,7 +449,13 @@ export class Engine {
    * captured step advances (Adam's t, a dropout seed, the next minibatch's indices).
    */
   host(fn: () => void): void {
-    fn();
+    const hooked = this.inHook;
+    this.inHook = true;
+    try {
+      fn();
+    } finally {
+      this.inHook = hooked;
+    }
     this.capturing?.hooks.push(fn);
   }
 
@@ -465,6 +518,9 @@ export class Engine {
     const previousScope = this.pool.openScope(step.scope);
     try {
       step.result = fn();
+      if (step.result && typeof (step.result as { then?: unknown }).then === 'function') {
+        throw new Error(`shadergrad: capture '${label}': the function returned a Promise; a capture records synchronous work only (what follows an await would not be part of the step)`);
+      }
     } catch (error) {
       this.pending = [];
       this.pool.openScope(previousScope);
@@ -508,6 +564,7 @@ export class Engine {
    */
   async profile(step: CapturedStep): Promise<KernelTime[]> {
     this.check();
+    if (step.disposed) throw new Error(`shadergrad: captured step '${step.label}' was disposed`);
     this.flush();
     for (const hook of step.hooks) hook();
     step.arena.upload(this.device.queue, true);
@@ -518,7 +575,10 @@ export class Engine {
 
   /** @internal */
   releaseCapture(step: CapturedStep): void {
+    // Commands of a replay still waiting in this batch use its uniforms and buffers: submit them first.
+    if (step.queuedInBatch === this.batch && this.pending.length && !this.capturing) this.flush();
     if (step.held) this.pool.unhold(step.buffers);
+    for (const staging of step.uploads.splice(0)) this.pool.release(staging);
     step.held = false;
     this.pool.disposeScope(step.scope);
     step.arena.destroy();
@@ -527,6 +587,14 @@ export class Engine {
   }
 
   // ---- bookkeeping -----------------------------------------------------------------------------
+
+  /** Destroys the pool's unused buffers (after submitting pending commands, which may still use them). */
+  trim(): void {
+    this.check();
+    if (this.capturing) throw new Error('shadergrad: cannot trim the pool while a step is being captured');
+    this.flush();
+    this.pool.trim();
+  }
 
   stats(): EngineStats {
     return {

@@ -99,7 +99,13 @@ export class BufferPool {
       buf.released = true;
       return;
     }
-    const owner = buf.owner && !buf.owner.disposed ? buf.owner : this.scopeFor(buf);
+    let owner = buf.owner && !buf.owner.disposed ? buf.owner : null;
+    // Freed during a capture: the step being captured may have used it, so it stays with that step
+    // (even if another step made it: disposing that one must not hand it to a stranger).
+    if (this.scope && owner !== this.scope) {
+      owner?.owned.delete(buf);
+      owner = this.scopeFor(buf);
+    }
     pushTo(owner ? owner.free : this.free, buf);
   }
 
@@ -136,12 +142,18 @@ export class BufferPool {
     for (const buf of scope.owned) {
       buf.owner = null;
     }
-    for (const list of scope.free.values()) for (const buf of list) pushTo(this.free, buf);
+    for (const list of scope.free.values()) {
+      for (const buf of list) {
+        // Another live step still uses it: it goes back to the pool when that one is disposed.
+        if (buf.holds > 0) buf.released = true;
+        else pushTo(this.free, buf);
+      }
+    }
     scope.free.clear();
     scope.owned.clear();
   }
 
-  /** Destroys every pooled (unused) buffer. */
+  /** Destroys every pooled (unused) buffer (the engine submits pending commands first: see Engine.trim). */
   trim(): void {
     for (const list of this.free.values()) {
       for (const buf of list) {

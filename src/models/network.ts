@@ -40,7 +40,8 @@ interface CapturedEntry {
   step: CapturedStep<{ scores?: Tensor; loss?: Tensor; grads?: Record<string, Tensor> }>;
   X: Tensor;
   y: Tensor | null;
-  params: Record<string, Tensor>;
+  /** What the step baked in (see Network.captureState): another state means another capture. */
+  state: readonly unknown[];
 }
 
 const MAX_CAPTURES = 8;
@@ -252,7 +253,7 @@ export class Network {
     const train = y !== undefined;
     const key = `${train ? 'train' : 'test'}:${X.shape.join('x')}:${train && this.reg !== 0 ? 'reg' : ''}`;
     let entry = this.captures.get(key);
-    if (entry && Object.entries(this.params).some(([name, t]) => entry!.params[name] !== t || t.disposed)) {
+    if (entry && !this.captureStateIs(entry.state)) {
       this.disposeEntry(key, entry);
       entry = undefined;
     }
@@ -268,11 +269,16 @@ export class Network {
     const yc = y ? engine.empty(y.shape, 'i32', 'step.y') : null;
     engine.copy(X, Xc);
     if (y) engine.copy(y, yc!);
-    const step = engine.capture(
-      () => (train ? this.trainPass(Xc, yc!) : { scores: this.scorePass(Xc) }),
-      `${this.modelName}.${key}`,
-    );
-    entry = { step, X: Xc, y: yc, params: { ...this.params } };
+    const state = this.captureState();
+    let step: CapturedEntry['step'];
+    try {
+      step = engine.capture(() => (train ? this.trainPass(Xc, yc!) : { scores: this.scorePass(Xc) }), `${this.modelName}.${key}`);
+    } catch (error) {
+      Xc.dispose();
+      yc?.dispose();
+      throw error;
+    }
+    entry = { step, X: Xc, y: yc, state };
     this.captures.set(key, entry);
     if (this.captures.size > MAX_CAPTURES) {
       const [oldest, old] = this.captures.entries().next().value as [string, CapturedEntry];
@@ -282,10 +288,32 @@ export class Network {
   }
 
   private disposeEntry(key: string, entry: CapturedEntry): void {
+    const { scores, loss, grads } = entry.step.result;
     entry.step.dispose();
+    // The step's results are ordinary tensors (loss() hands out copies of them): freed with it.
+    for (const t of [scores, loss, ...Object.values(grads ?? {})]) t?.dispose();
     entry.X.dispose();
     entry.y?.dispose();
     this.captures.delete(key);
+  }
+
+  /**
+   * What a captured step of this model bakes in: the parameter tensors, whether the L2 terms are
+   * there, and each batchnorm layer's running-average tensors, eps and momentum (static uniforms).
+   * A step is replayed only while this is unchanged (the Solver's step too).
+   */
+  captureState(): unknown[] {
+    return [
+      ...Object.entries(this.params).flat(),
+      this.reg !== 0,
+      ...this.bnParams.flatMap((bn) => [bn.runningMean, bn.runningVar, bn.eps, bn.momentum]),
+    ];
+  }
+
+  /** Whether a state from captureState() still holds (and none of its tensors was disposed). */
+  captureStateIs(state: readonly unknown[]): boolean {
+    const now = this.captureState();
+    return now.length === state.length && now.every((v, i) => v === state[i] && !(v instanceof Tensor && v.disposed));
   }
 
   /** Forward in test mode: scores (N, C). */
@@ -293,9 +321,11 @@ export class Network {
     for (const bn of this.bnParams) bn.mode = 'test';
     for (const dp of this.dropoutParams) dp.mode = 'test';
     const tape = new Tape(this.engine, false);
-    const scores = tape.release(this.forward(tape, X));
-    tape.dispose();
-    return scores;
+    try {
+      return tape.release(this.forward(tape, X));
+    } finally {
+      tape.dispose();
+    }
   }
 
   /** Forward and backward in train mode: loss (one element) and a gradient per parameter. */
@@ -304,16 +334,22 @@ export class Network {
     for (const bn of this.bnParams) bn.mode = 'train';
     for (const dp of this.dropoutParams) dp.mode = 'train';
     const tape = new Tape(engine);
-    for (const t of Object.values(this.params)) tape.watch(t);
-    const scores = this.forward(tape, X);
-    const { loss, dx: dscores } = classificationLoss(engine, 'softmax', scores, y);
-    const weights = Array.from({ length: this.numLayers }, (_, i) => this.params[`W${i + 1}`]!);
-    if (this.reg !== 0) {
-      for (const W of weights) sumAllInto(engine, loss, W, { square: true, scale: () => 0.5 * this.reg });
+    let loss: Tensor;
+    let leafGrads: Map<Tensor, Tensor>;
+    try {
+      for (const t of Object.values(this.params)) tape.watch(t);
+      const scores = this.forward(tape, X);
+      const out = classificationLoss(engine, 'softmax', scores, y);
+      loss = out.loss;
+      const weights = Array.from({ length: this.numLayers }, (_, i) => this.params[`W${i + 1}`]!);
+      if (this.reg !== 0) {
+        for (const W of weights) sumAllInto(engine, loss, W, { square: true, scale: () => 0.5 * this.reg });
+      }
+      leafGrads = tape.backward(scores, out.dx);
+      out.dx.dispose();
+    } finally {
+      tape.dispose();
     }
-    const leafGrads = tape.backward(scores, dscores);
-    dscores.dispose();
-    tape.dispose();
     const grads: Record<string, Tensor> = {};
     for (const [name, t] of Object.entries(this.params)) {
       const g = leafGrads.get(t);

@@ -79,9 +79,8 @@ interface TrainStep {
   step: CapturedStep<void>;
   indices: Tensor;
   gradSlab: { flat: Tensor; views: Record<string, Tensor> };
-  params: Record<string, Tensor>;
-  /** Whether the step has the L2 terms: recorded only when model.reg ≠ 0 (their scale is read at each replay). */
-  regularized: boolean;
+  /** What the step baked in of the model (Network.captureState): the L2 terms' presence, batchnorm's tensors and constants. */
+  state: readonly unknown[];
 }
 
 /** The accuracy step of one dataset: gather → scores → count the argmax hits. */
@@ -89,7 +88,8 @@ interface EvalStep {
   step: CapturedStep<void>;
   indices: Tensor;
   X: Tensor;
-  params: Record<string, Tensor>;
+  /** Network.captureState() when it was captured. */
+  state: readonly unknown[];
 }
 
 export class Solver {
@@ -311,7 +311,7 @@ export class Solver {
 
   private trainStepIsCurrent(): boolean {
     const t = this.train_;
-    return !!t && !this.paramsChanged(t.params) && t.regularized === (this.model.reg !== 0);
+    return !!t && this.model.captureStateIs(t.state);
   }
 
   private captureTrainStep(): void {
@@ -326,7 +326,7 @@ export class Solver {
     const yb = engine.empty([B], 'i32', 'solver.y');
     const gradSlab = engine.slab(model.expectedShapes(), 'grads');
     const rule = RULES[this.updateRule];
-    const regularized = model.reg !== 0;
+    const state = model.captureState();
     const freeBuffers = () => {
       for (const t of [indices, Xb, yb, gradSlab.flat, ...Object.values(gradSlab.views)]) t.dispose();
     };
@@ -357,16 +357,17 @@ export class Solver {
     // The captured commands keep using the batch buffers: the pool holds them until the step is disposed.
     Xb.dispose();
     yb.dispose();
-    this.train_ = { step, indices, gradSlab, params: packed.views, regularized };
+    this.train_ = { step, indices, gradSlab, state };
   }
 
   private evalStep(X: Tensor, y: Tensor, batch: number): EvalStep {
     const model = this.model;
-    const packed = model.packParams();
+    model.packParams(); // the step binds the packed parameters
     const existing = this.evals.get(X);
-    if (existing && existing.indices.size === batch && !this.paramsChanged(existing.params)) return existing;
+    if (existing && existing.indices.size === batch && model.captureStateIs(existing.state)) return existing;
     if (existing) this.disposeEval(X);
     const engine = this.engine;
+    const state = model.captureState();
     const indices = engine.zeros([batch], 'i32', 'eval.batch');
     const Xb = engine.empty([batch, ...X.shape.slice(1)], 'f32', 'eval.X');
     const yb = engine.empty([batch], 'i32', 'eval.y');
@@ -389,13 +390,9 @@ export class Solver {
     }
     Xb.dispose();
     yb.dispose();
-    const entry: EvalStep = { step, indices, X, params: packed.views };
+    const entry: EvalStep = { step, indices, X, state };
     this.evals.set(X, entry);
     return entry;
-  }
-
-  private paramsChanged(views: Record<string, Tensor>): boolean {
-    return Object.entries(views).some(([name, v]) => this.model.params[name] !== v);
   }
 
   private disposeTrainStep(): void {

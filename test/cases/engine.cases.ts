@@ -166,4 +166,67 @@ export const cases: TestCase[] = [
       [x, w, b].forEach((t) => t.dispose());
     },
   },
+  {
+    name: 'capture: data uploaded inside a capture is uploaded again on every replay (its buffer may be reused inside the step)',
+    async run(engine) {
+      const { gatherRows } = await import('../../src/kernels/gather');
+      const { axpyInPlace } = await import('../../src/kernels/elementwise');
+      const X = engine.tensor([10, 11, 12, 13], [4, 1]);
+      const noise = engine.tensor(new Float32Array([9, 9, 9, 9]));
+      const step = engine.capture(() => {
+        const idx = engine.tensor(new Int32Array([3, 2, 1, 0]));
+        const rows = gatherRows(engine, X, idx);
+        idx.dispose();
+        const tmp = engine.zeros([4]); // same size: takes idx's buffer inside the step
+        axpyInPlace(engine, tmp, noise, 1);
+        tmp.dispose();
+        return rows;
+      }, 'upload');
+      expectTrue((await step.result.read()).join() === '13,12,11,10', 'the captured run');
+      step.replay();
+      step.replay();
+      expectTrue((await step.result.read()).join() === '13,12,11,10', `a replay read ${Array.from(await step.result.read())}`);
+      step.result.dispose();
+      step.dispose();
+      for (const t of [X, noise]) t.dispose();
+    },
+  },
+  {
+    name: 'capture: a buffer freed while another step is captured is never handed out while that step can still replay',
+    async run(engine) {
+      const { axpyInPlace } = await import('../../src/kernels/elementwise');
+      const x = engine.tensor(new Float32Array(64).fill(1));
+      const T = engine.capture(() => engine.tensor(new Float32Array(64)), 'T');
+      const r = T.result;
+      const S = engine.capture(() => {
+        axpyInPlace(engine, r, x, 1);
+        r.dispose();
+      }, 'S');
+      T.dispose();
+      const stranger = engine.tensor(new Float32Array(64).fill(7));
+      S.replay();
+      const got = (await stranger.read())[0];
+      expectTrue(got === 7, `S's replay wrote into a tensor made after T was disposed: ${got}`);
+      S.dispose();
+      for (const t of [x, stranger]) t.dispose();
+    },
+  },
+  {
+    name: 'capture: a step disposed while its replay waits unsubmitted still runs that replay; named errors for aliasing, same-buffer copies and async captures',
+    async run(engine) {
+      const { axpyInPlace } = await import('../../src/kernels/elementwise');
+      const x = engine.tensor(new Float32Array(64).fill(1));
+      const y = engine.tensor(new Float32Array(64).fill(0));
+      const step = engine.capture(() => axpyInPlace(engine, y, x, 2), 'axpy-step');
+      step.replay({ flush: false });
+      step.dispose();
+      expectTrue((await y.read())[0] === 4, 'capture run + the queued replay');
+      await expectThrows(() => axpyInPlace(engine, y, y, 1), /axpy.*: binding \d is written and binding \d uses the same GPU buffer/, 'y += y');
+      const slab = engine.slab({ a: [4], b: [4] });
+      await expectThrows(() => engine.copy(slab.views.a!, slab.views.b!), /copy: .* share one GPU buffer/, 'copy within a slab');
+      await expectThrows(() => engine.capture(async () => undefined), /returned a Promise; a capture records synchronous work only/, 'async capture');
+      expectTrue(!engine.isCapturing, 'no capture left open');
+      for (const t of [x, y, slab.flat, ...Object.values(slab.views)]) t.dispose();
+    },
+  },
 ];

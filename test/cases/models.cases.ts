@@ -9,7 +9,8 @@ import { Random } from '../../src/random';
 import { numericGradient, relativeError } from '../../src/reference/gradcheck';
 import { type NDArray, linspace, nd } from '../../src/reference/ndarray';
 import { networkLoss, type ReferenceNetwork } from '../../src/reference/network';
-import { TOL, type TestCase, download, expectClose, expectTrue, randn, randomLabels, upload } from '../harness/check';
+import { Tensor } from '../../src/tensor';
+import { TOL, type TestCase, download, expectClose, expectThrows, expectTrue, randn, randomLabels, upload } from '../harness/check';
 
 async function paramsOf(model: Network): Promise<Record<string, NDArray>> {
   const out: Record<string, NDArray> = {};
@@ -285,6 +286,61 @@ export const cases: TestCase[] = [
       await expectThrows(() => model.loss(new Float32Array(12) as never), /TwoLayerNet.loss: X must be a Tensor, got Float32Array/, 'X as an array');
       await expectThrows(() => model.predict(X, { batchSize: 0 }), /TwoLayerNet.predict: batchSize must be a positive integer, got 0/, 'predict batch 0');
       model.dispose();
+    },
+  },
+  {
+    name: 'model: captured steps thrown away (more shapes than the cache keeps) free their results; a failed capture leaks nothing',
+    async run(engine) {
+      const model = new FullyConnectedNet(engine, { inputDim: 5, hiddenDims: [4], numClasses: 3, batchnorm: true, weightScale: 0.5, seed: 1 });
+      const before = engine.stats().liveTensors;
+      for (let i = 0; i < 24; i++) {
+        const N = 1 + (i % 12); // 12 shapes × 2 modes: more than the 8 captures kept
+        const X = engine.tensor(new Float32Array(N * 5).fill(0.5), [N, 5]);
+        const y = engine.tensor(new Int32Array(N));
+        const out = i % 2 ? model.loss(X) : model.loss(X, y);
+        if (out instanceof Tensor) out.dispose();
+        else for (const t of [out.loss, ...Object.values(out.grads)]) t.dispose();
+        X.dispose();
+        y.dispose();
+      }
+      const kept = engine.stats().liveTensors - before;
+      // At most 8 captures stay, each with its inputs and results (a train step: loss, 6 grads, X, y).
+      expectTrue(kept <= 8 * 9, `${kept} tensors stayed alive after 24 calls`);
+      const X = engine.tensor(new Float32Array(10).fill(0.5), [2, 5]);
+      model.bnParams[0]!.momentum = 2;
+      const live = engine.stats().liveTensors;
+      for (let i = 0; i < 3; i++) await expectThrows(() => model.loss(X, engine.tensor(new Int32Array(2))), /momentum must be a number in \[0, 1\]/, 'bad momentum');
+      // Each refused call made its label tensor (the test's own): nothing else is left.
+      expectTrue(engine.stats().liveTensors - live === 3, `a failed capture left ${engine.stats().liveTensors - live - 3} tensors`);
+      model.dispose();
+      X.dispose();
+    },
+  },
+  {
+    name: 'model: batchnorm momentum, eps and running-average tensors changed after a capture take effect (the step is captured again)',
+    async run(engine) {
+      const make = () => new FullyConnectedNet(engine, { inputDim: 4, hiddenDims: [3], numClasses: 2, batchnorm: true, weightScale: 0.5, seed: 3 });
+      const X = engine.tensor(Float32Array.from({ length: 24 }, (_, i) => Math.sin(i)), [6, 4]);
+      const y = engine.tensor(new Int32Array([0, 1, 0, 1, 1, 0]));
+      const results: string[] = [];
+      for (const capture of [false, true]) {
+        const model = make();
+        const first = model.loss(X, y, { capture }) as { loss: Tensor; grads: Record<string, Tensor> };
+        first.loss.dispose();
+        for (const g of Object.values(first.grads)) g.dispose();
+        model.bnParams[0]!.momentum = 0;
+        const fresh = engine.zeros([3]);
+        model.bnParams[0]!.runningVar!.dispose();
+        model.bnParams[0]!.runningVar = fresh;
+        const second = model.loss(X, y, { capture }) as { loss: Tensor; grads: Record<string, Tensor> };
+        results.push(`${Array.from(await model.bnParams[0]!.runningMean!.read()).map((v) => v.toFixed(5))} | ${Array.from(await fresh.read()).map((v) => v.toFixed(5))}`);
+        second.loss.dispose();
+        for (const g of Object.values(second.grads)) g.dispose();
+        model.dispose();
+      }
+      expectTrue(results[0] === results[1], `eager vs captured running averages:\n${results[0]}\n${results[1]}`);
+      X.dispose();
+      y.dispose();
     },
   },
 ];
