@@ -61,13 +61,33 @@ export async function main(args: string[]): Promise<void> {
     return;
   }
   if (options.table) {
-    const saved = JSON.parse(readFileSync(options.table, 'utf8')) as Report;
+    let saved: Report;
+    try {
+      saved = JSON.parse(readFileSync(options.table, 'utf8')) as Report;
+    } catch (error) {
+      console.error(`bench: --table ${options.table}: ${(error as Error).message}`);
+      process.exitCode = 2;
+      return;
+    }
+    if (!saved || !Array.isArray(saved.rows) || !saved.rows.every((r) => r && typeof r.suite === 'string' && typeof r.impl === 'string')) {
+      console.error(`bench: --table ${options.table}: not a bench report ({ adapter, rows: [{ suite, case, impl, ms, … }] })`);
+      process.exitCode = 2;
+      return;
+    }
     if (options.markdown) console.log(formatMarkdown(saved));
     else print(saved);
     return;
   }
   const file = options.json ? resolve(options.json) : null;
-  if (file) mkdirSync(dirname(file), { recursive: true });
+  if (file) {
+    try {
+      mkdirSync(dirname(file), { recursive: true });
+    } catch (error) {
+      console.error(`bench: --json ${options.json}: cannot write there (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`);
+      process.exitCode = 2;
+      return;
+    }
+  }
   await provideNavigatorGpu();
   const report = await runBench(
     { ...options, environment: `node ${process.versions.node} + dawn (webgpu package)` },

@@ -59,6 +59,18 @@ async function runChromium() {
       console.error(error.message);
       return 2;
     }
+    // The report's folder is made and checked now, not after minutes of benchmarking.
+    if (options.json) {
+      try {
+        const file = resolve(options.json);
+        mkdirSync(dirname(file), { recursive: true });
+        writeFileSync(`${file}.probe`, '');
+        rmSync(`${file}.probe`, { force: true });
+      } catch (error) {
+        console.error(`bench: --json ${options.json}: cannot write there (${error.code ?? error.message})`);
+        return 2;
+      }
+    }
     await server.listen();
     const base = server.resolvedUrls?.local[0];
     browser = await puppeteer.launch({

@@ -20,7 +20,9 @@ main(process.argv.slice(2)).then(
   (code) => process.exit(code),
   (error: unknown) => {
     const usage = error instanceof UsageError || (error as { code?: string })?.code?.startsWith('ERR_PARSE_ARGS');
-    process.stderr.write(`shadergrad: ${error instanceof Error ? error.message : String(error)}\n${usage ? USAGE : ''}`);
+    // Library errors already start with 'shadergrad: '.
+    const text = (error instanceof Error ? error.message : String(error)).replace(/^shadergrad: /, '');
+    process.stderr.write(`shadergrad: ${text}\n${usage ? USAGE : ''}`);
     process.exit(usage ? 2 : 1);
   },
 );

@@ -1,7 +1,7 @@
 // `shadergrad train`: trains a FullyConnectedNet on Fashion-MNIST and writes a checkpoint, history and plot.
 
 import { parseArgs } from 'node:util';
-import { mkdir, rename, writeFile } from 'node:fs/promises';
+import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { Engine, FullyConnectedNet, Solver, datasets, checkpoint, type Progress, type UpdateRuleName } from '../index';
 import { ProgressBar } from './progress';
@@ -29,13 +29,16 @@ export const DEFAULTS = {
 const HELP = `Usage: shadergrad train [options]
 
 Trains a fully-connected network on Fashion-MNIST on the GPU (WebGPU through Dawn) and writes
-model.safetensors, history.json and training.svg into --out. The last line printed is a JSON
-summary: {"testAcc", "valAcc", "trainAcc", "epochs", "seconds", "samplesPerSec", "adapter"}.
+model.safetensors (after every epoch), history.json and training.svg into --out. The last line
+printed is a JSON summary: {"testAcc", "valAcc", "trainAcc", "epochs", "seconds", "samplesPerSec",
+"adapter"}. Ctrl-C stops after the current iteration and writes the three files (exit 130); a
+second Ctrl-C quits at once.
 
 Options:
-  --data DIR        the four Fashion-MNIST files (.gz or not). Default: Debian's
-                    /usr/share/datasets/fashion-mnist, else the npm run data cache, else the
-                    sample shipped with shadergrad
+  --data DIR        the four Fashion-MNIST files (.gz or not), or 'sample' for the subset
+                    shipped with shadergrad (5,000 train + 1,000 test: a quick run). Default:
+                    Debian's /usr/share/datasets/fashion-mnist, else the npm run data cache,
+                    else the sample
   --hidden LIST     hidden layer sizes                      (default ${DEFAULTS.hidden})
   --batchnorm       batch normalization after each hidden affine layer (default on)
   --no-batchnorm    without it
@@ -47,10 +50,12 @@ Options:
   --epochs N        epochs                                  (default ${DEFAULTS.epochs})
   --batch N         minibatch size                          (default ${DEFAULTS.batch})
   --val N           training images held out for validation (default ${DEFAULTS.val}, at most 10%)
-  --limit N         use only the first N training images
-  --seed N          seed for initialization, minibatches and dropout (default ${DEFAULTS.seed})
-  --resume FILE     continue from a checkpoint written by an earlier run (model.safetensors)
-  --out DIR         output directory                        (default ./shadergrad-run)
+  --limit N         use only the first N training images (at least 10)
+  --seed N          seed for initialization, minibatches and dropout, 0..2^32-1 (default ${DEFAULTS.seed})
+  --resume FILE     continue from a checkpoint written by an earlier run (its model.safetensors,
+                    rewritten after every epoch): its model, update rule and batch size are used;
+                    --dropout, --reg and --lr-decay may change, --epochs may extend the schedule
+  --out DIR         output directory, checked before training (default ./shadergrad-run)
   --quiet           no progress bar
   -h, --help        this help
 `;
@@ -67,18 +72,70 @@ export interface TrainSummary {
 
 function number(name: string, text: string | undefined, fallback: number, check: (v: number) => boolean = Number.isFinite): number {
   if (text === undefined) return fallback;
-  const v = Number(text);
-  if (!check(v)) throw new UsageError(`--${name} ${text} is not valid`);
+  const v = text.trim() === '' ? NaN : Number(text);
+  if (!Number.isFinite(v) || !check(v)) throw new UsageError(`--${name} ${JSON.stringify(text)} is not valid`);
   return v;
 }
 
 export class UsageError extends Error {}
 
-/** Writes a file under a temporary name, then renames it into place. */
-async function writeAtomic(path: string, data: string | Uint8Array): Promise<void> {
-  const tmp = `${path}.tmp-${process.pid}-${Math.random().toString(36).slice(2)}`;
-  await writeFile(tmp, data);
-  await rename(tmp, path);
+const UPDATE_RULES: readonly UpdateRuleName[] = ['sgd', 'sgdMomentum', 'sgdNesterovMomentum', 'rmsprop', 'adam'];
+
+/** Writes files under temporary names, then renames them all into place (none is left half-written or out of step). */
+async function writeAllAtomic(files: Array<[path: string, data: string | Uint8Array]>): Promise<void> {
+  const tmps = files.map(([path]) => `${path}.tmp-${process.pid}-${Math.random().toString(36).slice(2)}`);
+  try {
+    for (const [i, [, data]] of files.entries()) await writeFile(tmps[i]!, data);
+    for (const [i, [path]] of files.entries()) await rename(tmps[i]!, path);
+  } catch (error) {
+    await Promise.all(tmps.map((tmp) => rm(tmp, { force: true })));
+    throw error;
+  }
+}
+
+/** Makes the output directory and checks it takes files, before anything is trained. */
+async function prepareOut(out: string): Promise<void> {
+  try {
+    await mkdir(out, { recursive: true });
+    const probe = join(out, `.shadergrad-probe-${process.pid}`);
+    await writeFile(probe, '');
+    await rm(probe, { force: true });
+  } catch (error) {
+    throw new UsageError(`--out ${out}: cannot write there (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`);
+  }
+}
+
+/** What a checkpoint to resume from was trained with (its metadata). */
+interface ResumeInfo {
+  hiddenDims: number[];
+  batchnorm: boolean;
+  dropout: number;
+  reg: number;
+  updateRule: UpdateRuleName;
+  batchSize: number;
+  lrDecay: number;
+  numEpochs: number;
+}
+
+function resumeInfo(path: string, bytes: Uint8Array): ResumeInfo {
+  let meta: Record<string, string>;
+  try {
+    meta = checkpoint.decodeSafetensors(bytes).metadata;
+  } catch (error) {
+    throw new UsageError(`--resume ${path}: not a safetensors file (${(error as Error).message.replace(/^shadergrad: /, '')})`);
+  }
+  if (meta.format !== 'shadergrad-solver-1') throw new UsageError(`--resume ${path}: not a checkpoint written by shadergrad train (format ${meta.format ?? 'missing'})`);
+  const model = JSON.parse(meta.model ?? '{}') as { hiddenDims?: number[]; batchnorm?: boolean; dropout?: number; reg?: number };
+  return {
+    hiddenDims: model.hiddenDims ?? [],
+    batchnorm: !!model.batchnorm,
+    dropout: model.dropout ?? 0,
+    reg: model.reg ?? 0,
+    updateRule: meta.updateRule as UpdateRuleName,
+    batchSize: Number(meta.batchSize ?? DEFAULTS.batch),
+    lrDecay: Number(meta.lrDecay ?? DEFAULTS.lrDecay),
+    numEpochs: Number(meta.numEpochs ?? DEFAULTS.epochs),
+  };
 }
 
 export async function train(argv: string[]): Promise<number> {
@@ -111,35 +168,86 @@ export async function train(argv: string[]): Promise<number> {
     process.stdout.write(HELP);
     return 0;
   }
+  // ---- every flag checked before the GPU or the data are touched ----
+  if (values.batchnorm && values['no-batchnorm']) throw new UsageError('--batchnorm and --no-batchnorm contradict each other');
   const positive = (v: number) => Number.isInteger(v) && v > 0;
-  const hidden = (values.hidden ?? DEFAULTS.hidden).split(',').map((h) => number('hidden', h.trim(), NaN, positive));
-  const batchnorm = values['no-batchnorm'] ? false : (values.batchnorm ?? DEFAULTS.batchnorm);
-  const dropout = number('dropout', values.dropout, DEFAULTS.dropout, (v) => v >= 0 && v < 1);
+  const hiddenText = values.hidden ?? DEFAULTS.hidden;
+  const hidden = hiddenText.split(',').map((h) => {
+    const v = h.trim() === '' || !/^\d+$/.test(h.trim()) ? NaN : Number(h);
+    if (!(positive(v) && v <= 65536)) throw new UsageError(`--hidden ${JSON.stringify(hiddenText)} is not valid: a comma-separated list of layer sizes in 1..65536`);
+    return v;
+  });
   const update = (values.update ?? DEFAULTS.update) as UpdateRuleName;
+  if (!UPDATE_RULES.includes(update)) throw new UsageError(`--update ${values.update} is not one of ${UPDATE_RULES.join(', ')}`);
+  let batchnorm: boolean = values['no-batchnorm'] ? false : (values.batchnorm ?? DEFAULTS.batchnorm);
+  let dropout = number('dropout', values.dropout, DEFAULTS.dropout, (v) => v >= 0 && v < 1);
   const lr = number('lr', values.lr, DEFAULTS.lr, (v) => v > 0);
-  const lrDecay = number('lr-decay', values['lr-decay'], DEFAULTS.lrDecay, (v) => v > 0);
-  const reg = number('reg', values.reg, DEFAULTS.reg, (v) => v >= 0);
-  const epochs = number('epochs', values.epochs, DEFAULTS.epochs, positive);
-  const batch = number('batch', values.batch, DEFAULTS.batch, positive);
+  let lrDecay = number('lr-decay', values['lr-decay'], DEFAULTS.lrDecay, (v) => v > 0 && v <= 1e6);
+  let reg = number('reg', values.reg, DEFAULTS.reg, (v) => v >= 0);
+  let epochs = number('epochs', values.epochs, DEFAULTS.epochs, positive);
+  let batch = number('batch', values.batch, DEFAULTS.batch, positive);
   const valWanted = number('val', values.val, DEFAULTS.val, (v) => Number.isInteger(v) && v >= 1);
-  const limit = values.limit === undefined ? undefined : number('limit', values.limit, 0, positive);
-  const seed = number('seed', values.seed, DEFAULTS.seed, Number.isInteger);
+  const limit = values.limit === undefined ? undefined : number('limit', values.limit, 0, (v) => Number.isInteger(v) && v >= 10);
+  const seed = number('seed', values.seed, DEFAULTS.seed, (v) => Number.isInteger(v) && v >= 0 && v < 2 ** 32);
   const out = resolve(values.out ?? 'shadergrad-run');
+  let hiddenDims = hidden;
+  let updateRule = update;
+
+  // --resume: the model and schedule come from the checkpoint; flags may not contradict them.
+  let resumeBytes: Uint8Array | null = null;
+  if (values.resume) {
+    try {
+      resumeBytes = await checkpoint.readCheckpointFile(values.resume);
+    } catch (error) {
+      throw new UsageError(`--resume ${values.resume}: ${(error as Error).message.replace(/^shadergrad: (readCheckpointFile: )?/, '')}`);
+    }
+    const info = resumeInfo(values.resume, resumeBytes);
+    const conflicts = [
+      values.hidden !== undefined && hidden.join() !== info.hiddenDims.join() && `--hidden ${hidden.join()} (the checkpoint has ${info.hiddenDims.join()})`,
+      (values.batchnorm || values['no-batchnorm']) && batchnorm !== info.batchnorm && `--${batchnorm ? '' : 'no-'}batchnorm (the checkpoint has ${info.batchnorm ? '' : 'no '}batchnorm)`,
+      values.update !== undefined && update !== info.updateRule && `--update ${update} (the checkpoint has ${info.updateRule})`,
+      values.batch !== undefined && batch !== info.batchSize && `--batch ${batch} (the checkpoint has ${info.batchSize})`,
+      values.lr !== undefined && '--lr (the checkpoint carries its optimizer state and current learning rate)',
+    ].filter(Boolean);
+    if (conflicts.length) throw new UsageError(`--resume ${values.resume}: these flags contradict the checkpoint: ${conflicts.join('; ')}`);
+    hiddenDims = info.hiddenDims;
+    batchnorm = info.batchnorm;
+    updateRule = info.updateRule;
+    batch = info.batchSize;
+    if (values.dropout === undefined) dropout = info.dropout;
+    if (values.reg === undefined) reg = info.reg;
+    if (values['lr-decay'] === undefined) lrDecay = info.lrDecay;
+    if (values.epochs === undefined) epochs = info.numEpochs;
+  }
+  await prepareOut(out);
+
   const bar = new ProgressBar(process.stderr);
   // Results go to stdout (the bar, on stderr, is cleared first); the JSON summary is stdout's last line.
   const say = (line: string) => bar.log(line, process.stdout);
-
   const started = performance.now();
+  const source = values.data;
+  // One split after the other, so a missing or bad file is always reported for the training set first.
+  const trainHost = await datasets.loadFashionMnist({ split: 'train', source, limit });
+  const testHost = await datasets.loadFashionMnist({ split: 'test', source });
+  const D = trainHost.rows * trainHost.cols;
+  const nVal = Math.min(valWanted, Math.floor(trainHost.count / 10));
+  const nTrain = trainHost.count - nVal;
+  if (nVal < valWanted && values.val !== undefined) say(`--val ${valWanted}: at most 10% of the ${trainHost.count} training images are held out: ${nVal}`);
+
   const engine = await Engine.create();
   const adapter = [engine.adapterInfo.vendor, engine.adapterInfo.architecture, engine.adapterInfo.description].filter(Boolean).join(' ');
+  // Ctrl-C: the first stops after the current iteration and writes what was trained; a second quits at once.
+  let interrupted = false;
+  let solverRef: Solver | null = null;
+  const onSigint = () => {
+    if (interrupted) process.exit(130);
+    interrupted = true;
+    bar.done();
+    process.stderr.write('shadergrad: stopping after this iteration and writing the results (Ctrl-C again to quit at once)\n');
+    solverRef?.stop();
+  };
+  process.on('SIGINT', onSigint);
   try {
-    const source = values.data;
-    // One split after the other, so a missing or bad file is always reported for the training set first.
-    const trainHost = await datasets.loadFashionMnist({ split: 'train', source, limit });
-    const testHost = await datasets.loadFashionMnist({ split: 'test', source });
-    const D = trainHost.rows * trainHost.cols;
-    const nVal = Math.min(valWanted, Math.floor(trainHost.count / 10));
-    const nTrain = trainHost.count - nVal;
     say(`data: ${trainHost.source} — ${nTrain} train, ${nVal} val, ${testHost.count} test images; adapter: ${adapter}`);
     const labels = (bytes: Uint8Array) => engine.tensor(Int32Array.from(bytes));
     const XTrain = engine.tensorUnorm8(trainHost.images.subarray(0, nTrain * D), [nTrain, D]);
@@ -150,7 +258,7 @@ export async function train(argv: string[]): Promise<number> {
     const yTest = labels(testHost.labels);
 
     const model = new FullyConnectedNet(engine, {
-      hiddenDims: hidden,
+      hiddenDims,
       inputDim: D,
       numClasses: 10,
       batchnorm,
@@ -160,11 +268,12 @@ export async function train(argv: string[]): Promise<number> {
       weightScale: Math.sqrt(2 / D),
       seed,
     });
+    let epochEnded = false;
     const solver = new Solver(
       model,
       { XTrain, yTrain, XVal, yVal },
       {
-        updateRule: update,
+        updateRule,
         optimConfig: { learningRate: lr },
         lrDecay,
         batchSize: batch,
@@ -175,39 +284,50 @@ export async function train(argv: string[]): Promise<number> {
         verbose: false,
         seed,
         onProgress: (p: Progress) => {
-          if (!values.quiet) {
+          if (!values.quiet && !interrupted) {
             bar.update({
               fraction: p.iteration / p.numIterations,
               text: `epoch ${Math.min(p.epoch + 1, p.numEpochs)}/${p.numEpochs}  loss ${p.loss.toFixed(4)}  ${Math.round(p.samplesPerSec)} samples/s`,
             });
           }
           if (p.valAcc !== undefined) {
-            say(`epoch ${p.epoch}/${p.numEpochs}: loss ${p.loss.toFixed(4)}, train acc ${p.trainAcc!.toFixed(4)}, val acc ${p.valAcc.toFixed(4)}`);
+            const label = p.iteration === 1 && p.epoch === 0 ? 'start' : `epoch ${p.epoch}/${p.numEpochs}`;
+            say(`${label}: loss ${p.loss.toFixed(4)}, train acc ${p.trainAcc!.toFixed(4)}, val acc ${p.valAcc.toFixed(4)}`);
+            // Stop at each epoch's end: its checkpoint is written before the next one starts.
+            if (p.iteration % solver.iterationsPerEpoch === 0 && p.iteration < p.numIterations) {
+              epochEnded = true;
+              solver.stop();
+            }
           }
         },
       },
     );
-    if (values.resume) {
-      solver.loadCheckpoint(await checkpoint.readCheckpointFile(values.resume));
+    solverRef = solver;
+    if (resumeBytes) {
+      solver.loadCheckpoint(resumeBytes);
       say(`resumed from ${values.resume} at epoch ${solver.epoch}, iteration ${solver.iteration}`);
     }
+    const checkpointPath = join(out, 'model.safetensors');
     const trainStart = performance.now();
     const iterationsBefore = solver.iteration;
     let failure: Error | null = null;
     try {
-      await solver.train();
+      // Epoch by epoch: after each one its checkpoint is on disk (--resume continues a killed run).
+      while (!solver.finished && !interrupted) {
+        epochEnded = false;
+        await solver.train();
+        if (epochEnded && !interrupted) await writeAllAtomic([[checkpointPath, await solver.saveCheckpoint()]]);
+      }
     } catch (error) {
       failure = error instanceof Error ? error : new Error(String(error));
     }
     bar.done();
     const trainSeconds = (performance.now() - trainStart) / 1000;
-    const samplesPerSec = ((solver.iteration - iterationsBefore) * batch) / trainSeconds;
-    // The solver restored the best parameters: score them.
+    const samplesPerSec = trainSeconds > 0 ? ((solver.iteration - iterationsBefore) * batch) / trainSeconds : 0;
+    // A finished (or failed) Solver put its best parameters into the model: score them. A stopped one holds its last.
     const testAcc = await solver.checkAccuracy(XTest, yTest, { batchSize: 1000 });
     const valAcc = await solver.checkAccuracy(XVal, yVal, { batchSize: 1000 });
     const trainAcc = solver.trainAccHistory.at(-1) ?? 0;
-    await mkdir(out, { recursive: true });
-    await writeAtomic(join(out, 'model.safetensors'), await solver.saveCheckpoint());
     const summary: TrainSummary = {
       testAcc,
       valAcc,
@@ -217,7 +337,7 @@ export async function train(argv: string[]): Promise<number> {
       samplesPerSec,
       adapter,
     };
-    const config = { hidden, batchnorm, dropout, update, lr, lrDecay, reg, epochs, batch, seed, data: trainHost.source, nTrain, nVal };
+    const config = { hidden: hiddenDims, batchnorm, dropout, update: updateRule, lr, lrDecay, reg, epochs, batch, seed, data: trainHost.source, nTrain, nVal, resume: values.resume ?? null };
     const history = {
       config,
       lossHistory: solver.lossHistory,
@@ -225,18 +345,22 @@ export async function train(argv: string[]): Promise<number> {
       valAccHistory: solver.valAccHistory,
       bestValAcc: solver.bestValAcc,
       ...summary,
+      ...(interrupted ? { interrupted: `stopped by Ctrl-C at iteration ${solver.iteration} of ${solver.numIterations}` } : {}),
       ...(failure ? { error: failure.message } : {}),
     };
-    await writeAtomic(join(out, 'history.json'), `${JSON.stringify(history, null, 1)}\n`);
-    await writeAtomic(
-      join(out, 'training.svg'),
-      trainingPlotSvg({ ...solver, title: `${[D, ...hidden, 10].join('-')}${batchnorm ? ' batchnorm' : ''}${dropout ? ` dropout ${dropout}` : ''}, ${update} lr ${lr}: test acc ${testAcc.toFixed(4)}` }),
-    );
+    const title = `${[D, ...hiddenDims, 10].join('-')}${batchnorm ? ' batchnorm' : ''}${dropout ? ` dropout ${dropout}` : ''}, ${updateRule} lr ${lr}: test acc ${testAcc.toFixed(4)}`;
+    await writeAllAtomic([
+      [checkpointPath, await solver.saveCheckpoint()],
+      [join(out, 'history.json'), `${JSON.stringify(history, null, 1)}\n`],
+      [join(out, 'training.svg'), trainingPlotSvg({ ...solver, title })],
+    ]);
     say(`test accuracy ${testAcc.toFixed(4)} (best val ${solver.bestValAcc.toFixed(4)}); wrote ${out}/{model.safetensors,history.json,training.svg}`);
+    if (interrupted) process.stderr.write(`shadergrad: stopped at iteration ${solver.iteration} of ${solver.numIterations}; --resume ${checkpointPath} continues\n`);
     if (failure) process.stderr.write(`${failure.message}\n`);
     process.stdout.write(`${JSON.stringify(summary)}\n`);
-    return failure ? 1 : 0;
+    return failure ? 1 : interrupted ? 130 : 0;
   } finally {
+    process.off('SIGINT', onSigint);
     engine.destroy();
   }
 }

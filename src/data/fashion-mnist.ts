@@ -207,7 +207,7 @@ async function readIdxFile(where: Located, name: string, op: string, onProgress?
   }
   throw new Error(
     `shadergrad: ${op}: neither ${name}.gz nor ${name} is in ${where.describe}` +
-      (isNode ? ' (`npm run data` downloads the full dataset; source: "sample" uses the subset shipped with shadergrad)' : ''),
+      (isNode ? " (`npm run data` downloads the full dataset; the subset shipped with shadergrad is source 'sample', `shadergrad train --data sample`)" : ''),
   );
 }
 

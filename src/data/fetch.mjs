@@ -12,7 +12,7 @@
 // as good as the originals, whose .gz MD5s are listed too.
 
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { open, rename, rm } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -114,6 +114,13 @@ export function parseArgs(argv, env = process.env) {
   }
   options.out = resolve(options.out);
   if (!options.url.endsWith('/')) options.url += '/';
+  let parsed;
+  try {
+    parsed = new URL(options.url);
+  } catch {
+    throw new Error(`--url ${options.url} is not a URL (expected http:// or https://…). ${usage()}`);
+  }
+  if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') throw new Error(`--url ${options.url}: only http and https are fetched. ${usage()}`);
   return options;
 }
 
@@ -125,12 +132,20 @@ async function download(url) {
     throw new Error(`fetching ${url} failed: ${error.cause?.message ?? error.message}`);
   }
   if (!response.ok) throw new Error(`fetching ${url} failed: HTTP ${response.status} ${response.statusText}`);
-  return new Uint8Array(await response.arrayBuffer());
+  try {
+    return new Uint8Array(await response.arrayBuffer());
+  } catch (error) {
+    throw new Error(`fetching ${url} failed while reading its body: ${error.cause?.message ?? error.message}`);
+  }
 }
 
 /** Downloads what is missing; returns the names that failed (each reported on stderr). */
 export async function fetchAll({ out, url, force }, log = console.log, warn = console.error) {
-  mkdirSync(out, { recursive: true });
+  try {
+    mkdirSync(out, { recursive: true });
+  } catch (error) {
+    throw new Error(`cannot create ${out} (${error.code ?? error.message})`);
+  }
   const failed = [];
   for (const name of Object.keys(FILES)) {
     const path = join(out, name);
@@ -151,7 +166,11 @@ export async function fetchAll({ out, url, force }, log = console.log, warn = co
       if (problem) throw new Error(`${source}: ${problem}`);
       // Served decompressed (a transparent Content-Encoding): keep it under the uncompressed name.
       const gzip = bytes[0] === 0x1f && bytes[1] === 0x8b;
-      await writeAtomic(gzip ? path : path.replace(/\.gz$/, ''), bytes);
+      const target = gzip ? path : path.replace(/\.gz$/, '');
+      await writeAtomic(target, bytes);
+      // The other name may hold a wrong copy, which the loader would read first (it tries .gz first).
+      const other = gzip ? path.replace(/\.gz$/, '') : path;
+      if (existsSync(other)) rmSync(other, { force: true });
       log(`${name}: ${(bytes.length / 1e6).toFixed(1)} MB in ${((Date.now() - started) / 1000).toFixed(1)} s, checksum ok`);
     } catch (error) {
       warn(`shadergrad data: ${name}: ${error.message}`);
@@ -174,7 +193,13 @@ async function main() {
     return;
   }
   console.log(`Fashion-MNIST (© Zalando SE, MIT licence) from ${options.url} into ${options.out}`);
-  const failed = await fetchAll(options);
+  let failed;
+  try {
+    failed = await fetchAll(options);
+  } catch (error) {
+    console.error(`shadergrad data: ${error.message}`);
+    process.exit(1);
+  }
   if (failed.length) {
     console.error(`shadergrad data: ${failed.length} of ${Object.keys(FILES).length} files failed: ${failed.join(', ')} (nothing half-written was left)`);
     process.exit(1);

@@ -558,6 +558,15 @@ export class Solver {
       throw new Error(`shadergrad: Solver.loadCheckpoint: the checkpoint was written with update rule ${meta.updateRule}, this Solver uses ${this.updateRule}`);
     }
     const state = parseSolverMeta(meta); // throws before anything is written
+    if (meta.batchSize !== undefined && Number(meta.batchSize) !== this.batchSize) {
+      throw new Error(`shadergrad: Solver.loadCheckpoint: the checkpoint was written with batch size ${meta.batchSize}, this Solver uses ${this.batchSize} (epochs would not count the same iterations)`);
+    }
+    if (Math.floor(state.iteration / this.iterationsPerEpoch) !== state.epoch) {
+      throw new Error(
+        `shadergrad: Solver.loadCheckpoint: the checkpoint is at epoch ${state.epoch}, iteration ${state.iteration}, but this Solver has ` +
+          `${this.iterationsPerEpoch} iterations per epoch: was it trained on other data (another number of training images)?`,
+      );
+    }
     // Optimizer state the file holds but this config lacks yet (no step taken): make it, zeroed.
     const created: Tensor[] = [];
     for (const key of Solver.STATE_KEYS) {

@@ -1,7 +1,7 @@
 // The `shadergrad train` CLI, run as users run it: the built bin on the shipped Fashion-MNIST sample.
 
-import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -54,7 +54,27 @@ describe('shadergrad train (CLI)', () => {
     expect(bad.stderr).toMatch(/Unknown option '--bogus'[\s\S]*Usage: shadergrad train/);
     const badValue = run('train', '--dropout', '1.5');
     expect(badValue.code).toBe(2);
-    expect(badValue.stderr).toContain('--dropout 1.5 is not valid');
+    expect(badValue.stderr).toContain('--dropout "1.5" is not valid');
+  });
+
+  it('refuses bad flags before loading data or training: exit 2, one clear line (no doubled prefix)', () => {
+    writeFileSync(join(work, 'a-file'), 'x');
+    const cases: Array<[string[], RegExp]> = [
+      [['--update', 'adagrad'], /^shadergrad: --update adagrad is not one of sgd, sgdMomentum, sgdNesterovMomentum, rmsprop, adam/],
+      [['--lr', 'Infinity'], /^shadergrad: --lr "Infinity" is not valid/],
+      [['--hidden', '16,'], /^shadergrad: --hidden "16," is not valid: a comma-separated list/],
+      [['--limit', '5'], /^shadergrad: --limit "5" is not valid/],
+      [['--seed', '4294967296'], /^shadergrad: --seed "4294967296" is not valid/],
+      [['--batchnorm', '--no-batchnorm'], /^shadergrad: --batchnorm and --no-batchnorm contradict each other/],
+      [['--out', join(work, 'a-file')], /^shadergrad: --out .*a-file: cannot write there \(EEXIST\)/],
+      [['--resume', join(work, 'a-file')], /^shadergrad: --resume .*a-file: /],
+    ];
+    for (const [args, pattern] of cases) {
+      const r = run('train', '--data', SAMPLE, ...args);
+      expect(r.code, `${args.join(' ')}: ${r.stderr}`).toBe(2);
+      expect(r.stderr, args.join(' ')).toMatch(pattern);
+      expect(r.stdout, `${args.join(' ')} trained or loaded data`).toBe('');
+    }
   });
 
   it('trains on the sample and writes a checkpoint, history.json and an SVG plot; the last line is the JSON summary; --resume continues', () => {
@@ -82,6 +102,39 @@ describe('shadergrad train (CLI)', () => {
     expect(resumed.code, resumed.stderr).toBe(0);
     expect(resumed.stdout).toContain('resumed from');
     expect(JSON.parse(resumed.last).epochs).toBe(3);
+    // Flags that contradict the checkpoint are refused before anything runs.
+    const conflicting = run('train', '--data', SAMPLE, '--limit', '1500', '--hidden', '32', '--batch', '50', '--resume', join(out, 'model.safetensors'), '--out', join(work, 'conflict'));
+    expect(conflicting.code).toBe(2);
+    expect(conflicting.stderr).toMatch(/these flags contradict the checkpoint: --hidden 32 \(the checkpoint has 48\); --batch 50 \(the checkpoint has 100\)/);
+  }, 600_000);
+
+  it('Ctrl-C stops after the current iteration and writes the checkpoint, history and plot (exit 130); the checkpoint is on disk after every epoch', async () => {
+    const out = join(work, 'interrupted');
+    const child = spawn(process.execPath, [CLI, 'train', '--data', SAMPLE, '--limit', '1500', '--hidden', '16', '--batch', '50', '--epochs', '30', '--quiet', '--out', out], { cwd: work });
+    let stdout = '';
+    let stderr = '';
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    const code = await new Promise<number | null>((resolve) => {
+      child.stdout.on('data', (chunk: Buffer) => {
+        stdout += chunk.toString();
+        // After epoch 2 has ended, its checkpoint was written before epoch 3 began.
+        if (/epoch 2\/30:/.test(stdout) && !child.killed) {
+          const atEpoch2 = decodeSafetensors(readFileSync(join(out, 'model.safetensors'))).metadata.epoch;
+          expect(['1', '2']).toContain(atEpoch2);
+          child.kill('SIGINT');
+        }
+      });
+      child.on('exit', (c) => resolve(c));
+    });
+    expect(code, stderr).toBe(130);
+    expect(stderr).toMatch(/stopping after this iteration/);
+    expect(stderr).toMatch(/--resume .*model\.safetensors continues/);
+    const history = JSON.parse(readFileSync(join(out, 'history.json'), 'utf8'));
+    expect(history.interrupted).toMatch(/stopped by Ctrl-C at iteration \d+ of 810/);
+    const saved = decodeSafetensors(readFileSync(join(out, 'model.safetensors'))).metadata;
+    expect(Number(saved.iteration)).toBeGreaterThanOrEqual(54);
+    expect(readFileSync(join(out, 'training.svg'), 'utf8')).toMatch(/<svg/);
+    expect(JSON.parse(stdout.trim().split('\n').at(-1)!).epochs).toBeGreaterThanOrEqual(2);
   }, 600_000);
 
   it('a loss that overflows stops training with the iteration named and a non-zero exit', () => {

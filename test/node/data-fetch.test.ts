@@ -60,6 +60,8 @@ describe.skipIf(!HAVE_DEBIAN)(`data: npm run data (${HAVE_DEBIAN ? 'the real fil
     // Cut short in transit.
     const short = readFileSync(join(DEBIAN, 'train-labels-idx1-ubyte.gz'));
     routes.set('/garbled/train-labels-idx1-ubyte.gz', short.subarray(0, short.length - 100));
+    // A mirror that serves the files decompressed (as a transparent Content-Encoding would leave them).
+    for (const name of NAMES) routes.set(`/plain/${name}`, gunzipSync(readFileSync(join(DEBIAN, name))));
     server = createServer((req, res) => {
       requests.push(req.url ?? '');
       const body = routes.get(req.url ?? '');
@@ -131,5 +133,21 @@ describe.skipIf(!HAVE_DEBIAN)(`data: npm run data (${HAVE_DEBIAN ? 'the real fil
     const bad = await run(['--out']);
     expect(bad.code).toBe(2);
     expect(bad.stderr).toMatch(/--out needs a value/);
+    const notUrl = await run(['--out', join(scratch, 'x'), '--url', 'notaurl']);
+    expect(notUrl.code).toBe(2);
+    expect(notUrl.stderr).toMatch(/^shadergrad data: --url notaurl\/ is not a URL/);
+    writeFileSync(join(scratch, 'a-file'), 'x');
+    const notDir = await run(['--out', join(scratch, 'a-file'), '--url', `${base}/good/`]);
+    expect(notDir.code).toBe(1);
+    expect(notDir.stderr).toMatch(/^shadergrad data: cannot create .*a-file \(EEXIST\)\n$/);
+  });
+
+  it('a file served decompressed replaces a wrong copy under the other name (the loader reads .gz first)', async () => {
+    const out = join(scratch, 'plain');
+    mkdirSync(out, { recursive: true });
+    writeFileSync(join(out, 't10k-labels-idx1-ubyte.gz'), gzipSync(Buffer.from('stale')));
+    const result = await run(['--out', out, '--url', `${base}/plain/`]);
+    expect(result.code, result.stderr).toBe(0);
+    expect(readdirSync(out).sort()).toEqual(NAMES.map((n) => n.replace(/\.gz$/, '')).sort());
   });
 });
