@@ -56,6 +56,10 @@ export async function main(args: string[]): Promise<void> {
   try {
     options = parseArgs(args);
   } catch (error) {
+    if ((error as { help?: boolean }).help) {
+      console.log((error as Error).message);
+      return;
+    }
     console.error((error as Error).message);
     process.exitCode = 2;
     return;

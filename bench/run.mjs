@@ -56,6 +56,11 @@ async function runChromium() {
     try {
       options = parseArgs(args);
     } catch (error) {
+      // --help is an answer, not a usage error.
+      if (error.help) {
+        console.log(error.message);
+        return 0;
+      }
       console.error(error.message);
       return 2;
     }

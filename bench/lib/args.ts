@@ -47,7 +47,7 @@ export function parseArgs(args: readonly string[]): CliOptions {
     } else if (a === '--suite' || a === '--suites') out.suites = list<Suite>(value(), SUITES, a);
     else if (a === '--impl' || a === '--impls') out.impls = list<Impl>(value(), IMPLS, a);
     else if (a === '--filter') out.filter = (value() ?? '').split(',').filter(Boolean);
-    else if (a === '--help' || a === '-h') throw new Error(USAGE);
+    else if (a === '--help' || a === '-h') throw Object.assign(new Error(USAGE), { help: true });
     else throw new Error(`unknown option ${a}\n${USAGE}`);
   }
   return out;

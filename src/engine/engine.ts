@@ -318,6 +318,7 @@ export class Engine {
     try {
       await staging.mapAsync(1 /* GPUMapMode.READ */, 0, size);
     } catch (cause) {
+      staging.destroy(); // not returned to the read-buffer pool: its state is unknown
       this.check();
       throw new Error('shadergrad: reading a tensor back from the GPU failed', { cause });
     }
