@@ -358,8 +358,15 @@ async function train(): Promise<void> {
   }
   dashboard.showError('');
   dashboard.showNotice('');
+  const points = state.host?.train.count ?? 0;
+  if (points && run.settings.batch > points) {
+    dashboard.showNotice(`The batch (${run.settings.batch}) is larger than the ${points.toLocaleString('en-US')} training points: each epoch is one step on a batch drawn with replacement.`);
+  }
+  const focused = document.activeElement === buttons.train;
   const training = run.train();
   setStatus('training', run.solver.iteration ? 'Training' : 'Training: compiling the GPU kernels…');
+  // The Train button just became disabled: keyboard focus moves to Pause rather than to the page.
+  if (focused) buttons.pause.focus();
   try {
     await training;
   } catch (error) {
@@ -389,8 +396,10 @@ async function finish(run: Run): Promise<void> {
     fail(error);
     return;
   }
+  // The model now holds the best parameters: show their check (train and validation of the same epoch).
   const best = run.solver.bestValAcc;
-  dashboard.setAccuracy(run.solver.trainAccHistory.at(-1) ?? null, best);
+  const at = run.solver.valAccHistory.indexOf(best);
+  dashboard.setAccuracy(run.solver.trainAccHistory[at >= 0 ? at : run.solver.trainAccHistory.length - 1] ?? null, best);
   setStatus(
     'done',
     `Done: best validation accuracy ${(best * 100).toFixed(1)}%` + (state.testAcc !== null ? `, test accuracy ${(state.testAcc * 100).toFixed(1)}%` : ''),
