@@ -53,10 +53,11 @@ export class Controls {
     return { settings, problems };
   }
 
-  /** Disables the fields (a run is training or paused: its model and schedule are fixed). */
-  lock(locked: boolean): void {
+  /** Disables the fields, saying why under the form's title (a run owns the model, no device, data loading). */
+  lock(locked: boolean, reason = ''): void {
     for (const input of this.inputs.values()) input.disabled = locked;
     this.form.classList.toggle('locked', locked);
+    this.form.querySelector('h2')?.setAttribute('data-lock-reason', locked ? reason : '');
   }
 
   private input(name: Field | 'dataset'): HTMLInputElement | HTMLSelectElement {

@@ -86,13 +86,23 @@ function refreshControls(): void {
   buttons.download.disabled = !run || ((training || !!state.lost) && !run.lastEpochCheckpoint) || state.busy;
   buttons.load.disabled = !ready || training;
   // No device (no WebGPU, or lost): nothing the fields choose could load or train.
-  controls.lock(training || state.busy || !state.engine || !!state.lost || (!!run && !run.solver.finished));
+  const reason = state.lost
+    ? 'Locked: the GPU device was lost.'
+    : !state.engine
+      ? 'Locked: no GPU device.'
+      : training || (run && !run.solver.finished)
+        ? 'Locked while a run is in progress: Reset to change.'
+        : state.busy
+          ? 'Locked while loading.'
+          : '';
+  controls.lock(!!reason, reason);
 }
 
 /** An error's message for a person: without the library's 'shadergrad: ' prefix, as a sentence. */
 function message(error: unknown): string {
   const text = (error instanceof Error ? error.message : String(error)).replace(/^shadergrad: /, '');
-  return text.charAt(0).toUpperCase() + text.slice(1);
+  // A plain first word gets a capital; a name (loadFashionMnist, a file name) stays as written.
+  return /^[a-z]+(\s|$)/.test(text) ? text.charAt(0).toUpperCase() + text.slice(1) : text;
 }
 
 // ---- the device ----------------------------------------------------------------------------------
@@ -127,6 +137,15 @@ function closeEngine(): void {
 function deviceLost(reason: string): void {
   state.lost = reason;
   void state.run?.pause();
+  showLostBanner();
+}
+
+/**
+ * The device-lost banner and its button (Restore / Resume / Start again / Reconnect), shown again
+ * whatever happens while the device stays lost: it is the only way on without reloading.
+ */
+function showLostBanner(extra = ''): void {
+  const reason = state.lost ?? 'unknown reason';
   const epoch = state.run?.lastEpochCheckpoint ? state.lastEpoch : 0;
   const finished = !!state.run?.solver.finished && !!state.run.lastEpochCheckpoint;
   const resume = document.createElement('button');
@@ -141,7 +160,8 @@ function deviceLost(reason: string): void {
         ? ' The trained model can be restored on a new device, without training it again.'
         : epoch
           ? ' Training can resume on a new device from the parameters of the last epoch.'
-          : ''),
+          : '') +
+      (extra ? ` ${extra}` : ''),
     resume,
   );
   setStatus('error', 'GPU device lost');
@@ -160,10 +180,20 @@ async function recover(): Promise<void> {
   state.busy = true;
   dashboard.showError('');
   setStatus('idle', 'Opening a new GPU device…');
+  // The lost run (and its last checkpoint) stays until a new device works: a failed try can be retried.
+  let engine: Engine;
+  try {
+    engine = await openEngine();
+  } catch (error) {
+    state.busy = false;
+    console.warn('[shadergrad page]', error);
+    showLostBanner(`A new device could not be opened (${message(error)}); try again in a moment.`);
+    return;
+  }
   try {
     closeEngine();
     state.views?.regions?.reset();
-    state.engine = await openEngine();
+    state.engine = engine;
     state.lost = null;
     state.gpu = uploadData(state.engine, state.host!);
     if (old) {
@@ -237,8 +267,24 @@ async function switchDataset(name: DatasetName): Promise<void> {
     setStatus('idle', 'Ready');
   } catch (error) {
     state.busy = false;
+    followLoadedData();
     fail(error);
   }
+}
+
+/**
+ * After a failed switch or load: the form, the URL and the settings describe the dataset that is
+ * loaded (choosing the other one again retries), never one that is not.
+ */
+function followLoadedData(): void {
+  const loaded = state.host?.name;
+  if (!loaded || state.settings.dataset === loaded) {
+    if (loaded) controls.show(state.settings);
+    return;
+  }
+  state.settings = { ...DEFAULTS[loaded], hidden: [...DEFAULTS[loaded].hidden] };
+  controls.show(state.settings);
+  updateUrl();
 }
 
 /** The panels that look at the model: predictions on images or decision regions, and the confusion matrix. */
@@ -346,6 +392,11 @@ async function train(): Promise<void> {
       dashboard.showNotice(problems.join('; '));
       return;
     }
+    // The menu names another dataset than the one loaded (a switch that failed): load it first.
+    if (state.host && settings.dataset !== state.host.name) {
+      await switchDataset(settings.dataset);
+      return;
+    }
     discardRun();
     state.settings = settings;
     updateUrl();
@@ -408,6 +459,11 @@ async function finish(run: Run): Promise<void> {
 
 function fail(error: unknown, phase = 'Stopped by an error'): void {
   console.warn('[shadergrad page]', error);
+  // With the device lost, whatever failed failed because of it: keep the way back on screen.
+  if (state.lost) {
+    showLostBanner();
+    return;
+  }
   dashboard.showError(message(error));
   setStatus('error', phase);
   // A failed run can be reset; the Train button needs a working device and data.
@@ -421,7 +477,7 @@ async function reset(): Promise<void> {
   dashboard.showError('');
   dashboard.showNotice('');
   if (!state.lost) setStatus('idle', state.gpu ? 'Ready' : 'Loading…');
-  else setStatus('error', 'GPU device lost');
+  else showLostBanner();
 }
 
 async function download(): Promise<void> {
@@ -443,10 +499,10 @@ async function download(): Promise<void> {
  * apart by its iterations per epoch (the sample's 5,000 training images against the full set's
  * 55,000), else the one loaded now.
  */
-function checkpointDataset(info: CheckpointInfo, fileName: string): DatasetName {
+function checkpointDataset(info: CheckpointInfo): DatasetName {
   if (info.inputDim === 2 && info.numClasses === 3) return 'spiral';
   if (info.inputDim !== 784 || info.numClasses !== 10) {
-    throw new Error(`${fileName} is for a model with ${info.inputDim} inputs and ${info.numClasses} classes: this page trains Fashion-MNIST (784, 10) and the spiral (2, 3)`);
+    throw new Error(`it is for a model with ${info.inputDim} inputs and ${info.numClasses} classes: this page trains Fashion-MNIST (784, 10) and the spiral (2, 3)`);
   }
   const trainCounts: Record<'fashion' | 'fashion-full', number> = { fashion: 5000, 'fashion-full': state.full?.train ?? 55_000 };
   const fits = (['fashion', 'fashion-full'] as const).filter((name) => {
@@ -456,12 +512,19 @@ function checkpointDataset(info: CheckpointInfo, fileName: string): DatasetName 
   if (fits.length === 1) {
     const name = fits[0]!;
     if (name === 'fashion-full' && !state.full) {
-      throw new Error(`${fileName} was trained on the full Fashion-MNIST, which this server does not serve (npm start serves it where it is installed)`);
+      throw new Error('it was trained on the full Fashion-MNIST, which this page is not served with (only the sample is here)');
     }
     return name;
   }
   const loaded = state.host?.name;
-  return loaded === 'fashion' || loaded === 'fashion-full' ? loaded : defaultDataset(!!state.full);
+  const name = loaded === 'fashion' || loaded === 'fashion-full' ? loaded : defaultDataset(!!state.full);
+  if (info.epoch >= 1 && info.batchSize !== null && fits.length === 0) {
+    throw new Error(
+      `its ${info.iteration} iterations over ${info.epoch} epochs at batch ${info.batchSize} fit neither the Fashion-MNIST sample (${trainCounts.fashion.toLocaleString('en-US')} training images) ` +
+        `nor the full set (${trainCounts['fashion-full'].toLocaleString('en-US')}): it was trained on other data (shadergrad train --limit?)`,
+    );
+  }
+  return name;
 }
 
 /**
@@ -479,7 +542,7 @@ async function load(file: File): Promise<void> {
   try {
     const bytes = new Uint8Array(await file.arrayBuffer());
     const info = readCheckpointInfo(bytes);
-    const dataset = checkpointDataset(info, file.name);
+    const dataset = checkpointDataset(info);
     if (dataset !== state.host?.name) {
       discardRun();
       await loadDataset(dataset);
@@ -528,8 +591,16 @@ async function load(file: File): Promise<void> {
   } catch (error) {
     candidate?.dispose();
     state.busy = false;
+    followLoadedData();
     const kept = !!state.run && state.run === previous;
-    fail(new Error(`Could not load ${file.name}: ${message(error)}`), kept ? 'Checkpoint not loaded: the current run is unchanged' : 'Checkpoint not loaded');
+    if (state.lost || !kept) {
+      fail(new Error(`Could not load ${file.name}: ${message(error)}`), 'Checkpoint not loaded');
+      return;
+    }
+    // The run on the page is fine: say what was wrong with the file, and carry on.
+    console.warn('[shadergrad page]', error);
+    dashboard.showError(`Could not load ${file.name}: ${message(error)}`);
+    setStatus('idle', 'Checkpoint not loaded: the current run is unchanged');
   }
 }
 
@@ -593,7 +664,12 @@ async function main(): Promise<void> {
   }
   state.busy = false;
   setStatus('idle', 'Ready');
-  if (url.autostart) await train();
+  if (url.autostart) {
+    const training = train();
+    // Starting a run clears the notice: the URL's ignored values stay said.
+    if (url.problems.length) dashboard.showNotice(`Ignored: ${url.problems.join('; ')}.`);
+    await training;
+  }
 }
 
 void main();

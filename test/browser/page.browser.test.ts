@@ -336,8 +336,9 @@ it('trains the spiral with ?dataset=spiral&autostart=1 and draws its decision re
     const loadedValAcc = await text(page, 'val-acc');
     writeFileSync(join(downloads, 'not-a-checkpoint.safetensors'), Uint8Array.from({ length: 5000 }, (_, i) => (i * 7919) % 251));
     await (input as unknown as { uploadFile(path: string): Promise<void> }).uploadFile(join(downloads, 'not-a-checkpoint.safetensors'));
-    await waitForStatus(page, ['error'], SETUP_MS);
+    await page.waitForFunction(() => /Could not load/.test(document.querySelector('[data-testid="error"]')?.textContent ?? ''), { timeout: SETUP_MS, polling: 200 });
     expect(await text(page, 'error')).toMatch(/^Could not load not-a-checkpoint\.safetensors: Not a safetensors file/);
+    expect(await text(page, 'status'), 'the run is fine: no error status').toBe('idle');
     expect(await page.$eval('#phase', (e) => e.textContent)).toMatch(/the current run is unchanged/);
     expect(await text(page, 'val-acc'), 'the loaded run is still shown').toBe(loadedValAcc);
     expect(await page.$eval('[data-testid="train"]', (b) => b.textContent)).toBe('Continue');
@@ -350,6 +351,17 @@ it('trains the spiral with ?dataset=spiral&autostart=1 and draws its decision re
     await page.close();
   }
 }, 2 * TRAIN_MS + SETUP_MS);
+
+it('?autostart=1 with a bad parameter trains with the default and keeps saying which value it ignored', async () => {
+  const { page, errors } = await open(chromium!.browser, baseUrl, '?dataset=spiral&hidden=8&epochs=1&lr=abc&autostart=1');
+  try {
+    await expectDone(page, TRAIN_MS);
+    expect(await page.$eval('#notice', (e) => e.textContent)).toMatch(/^Ignored: .*lr/);
+    expect(errors).toEqual([]);
+  } finally {
+    await page.close();
+  }
+}, TRAIN_MS);
 
 it('choosing another dataset loads it even while another field is invalid; the form and URL follow the loaded data', async () => {
   const { page, errors } = await open(chromium!.browser, baseUrl, '?dataset=spiral');
@@ -405,6 +417,13 @@ it('resumes on a new device from the last epoch when the GPU device is lost', as
     expect(Number(await text(page, 'epoch'))).toBe(12);
     expect(await text(page, 'val-acc'), 'the same best validation accuracy').toBe(valAcc);
     expect(trained, 'the restored model was evaluated').toBeGreaterThan(0);
+    // Lost once more, then Reset: the way back (Reconnect) stays on screen.
+    await page.evaluate(() => window.shadergradPage!.loseDevice());
+    await waitForStatus(page, ['error'], SETUP_MS);
+    await page.click('[data-testid="reset"]');
+    await page.waitForFunction(() => document.querySelector('[data-testid="resume"]')?.textContent === 'Reconnect', { timeout: SETUP_MS, polling: 200 });
+    await page.click('[data-testid="resume"]');
+    await page.waitForFunction((s) => document.querySelector(s)?.textContent === 'idle' && /Ready/.test(document.getElementById('phase')?.textContent ?? ''), { timeout: SETUP_MS, polling: 200 }, STATUS);
     // Chromium itself reports the destroyed device's failed work; the page must add nothing uncaught.
     expect(errors.filter((e) => e.startsWith('uncaught'))).toEqual([]);
   } finally {
