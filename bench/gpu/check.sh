@@ -13,8 +13,8 @@ source .gpu/setup-device.sh > "$out/setup.log" 2>&1 || { cat "$out/setup.log"; e
 tail -1 "$out/setup.log"
 command -v nvidia-smi > /dev/null && nvidia-smi --query-gpu=name,driver_version,clocks.sm,clocks.max.sm --format=csv,noheader
 status=0
-timeout 240 node bench/gpu/dist/bench.mjs --cases > "$out/cases.log" 2>&1 || status=1
+timeout 150 node bench/gpu/dist/bench.mjs --cases > "$out/cases.log" 2>&1 || status=1
 grep -v '^ok ' "$out/cases.log"
-timeout 120 node bench/gpu/dist/bench.mjs --tiles --sizes 1024,2048,4096 --json "$out/tiles.json" 2>&1 | tee "$out/tiles.log"
-timeout 60 node bench/gpu/dist/bench.mjs --step --steps 2000 --batch 256 2>&1 | tee "$out/step.log"
+timeout 90 node bench/gpu/dist/bench.mjs --tiles --sizes 1024,2048,4096 --json "$out/tiles.json" 2>&1 | tee "$out/tiles.log"
+timeout 45 node bench/gpu/dist/bench.mjs --step --steps 2000 --batch 256 2>&1 | tee "$out/step.log"
 exit $status

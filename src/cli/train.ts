@@ -36,7 +36,8 @@ second Ctrl-C quits at once.
 
 Options:
   --data DIR        the four Fashion-MNIST files (.gz or not), or 'sample' for the subset
-                    shipped with shadergrad (5,000 train + 1,000 test: a quick run). Default:
+                    shipped with shadergrad (6,000 train, of which 600 held out for
+                    validation, + 1,000 test: a quick run). Default:
                     Debian's /usr/share/datasets/fashion-mnist, else the npm run data cache,
                     else the sample
   --hidden LIST     hidden layer sizes                      (default ${DEFAULTS.hidden})
@@ -307,6 +308,8 @@ export async function train(argv: string[]): Promise<number> {
       solver.loadCheckpoint(resumeBytes);
       say(`resumed from ${values.resume} at epoch ${solver.epoch}, iteration ${solver.iteration}`);
     }
+    // The learning rate this run starts from: --lr, or the resumed checkpoint's (already decayed).
+    const startLr = typeof solver.optimConfig.learningRate === 'number' ? solver.optimConfig.learningRate : lr;
     const checkpointPath = join(out, 'model.safetensors');
     const trainStart = performance.now();
     const iterationsBefore = solver.iteration;
@@ -337,7 +340,7 @@ export async function train(argv: string[]): Promise<number> {
       samplesPerSec,
       adapter,
     };
-    const config = { hidden: hiddenDims, batchnorm, dropout, update: updateRule, lr, lrDecay, reg, epochs, batch, seed, data: trainHost.source, nTrain, nVal, resume: values.resume ?? null };
+    const config = { hidden: hiddenDims, batchnorm, dropout, update: updateRule, lr: startLr, lrDecay, reg, epochs, batch, seed, data: trainHost.source, nTrain, nVal, resume: values.resume ?? null };
     const history = {
       config,
       lossHistory: solver.lossHistory,
@@ -348,7 +351,7 @@ export async function train(argv: string[]): Promise<number> {
       ...(interrupted ? { interrupted: `stopped by Ctrl-C at iteration ${solver.iteration} of ${solver.numIterations}` } : {}),
       ...(failure ? { error: failure.message } : {}),
     };
-    const title = `${[D, ...hiddenDims, 10].join('-')}${batchnorm ? ' batchnorm' : ''}${dropout ? ` dropout ${dropout}` : ''}, ${updateRule} lr ${lr}: test acc ${testAcc.toFixed(4)}`;
+    const title = `${[D, ...hiddenDims, 10].join('-')}${batchnorm ? ' batchnorm' : ''}${dropout ? ` dropout ${dropout}` : ''}, ${updateRule} lr ${Number(startLr.toPrecision(4))}: test acc ${testAcc.toFixed(4)}`;
     await writeAllAtomic([
       [checkpointPath, await solver.saveCheckpoint()],
       [join(out, 'history.json'), `${JSON.stringify(history, null, 1)}\n`],

@@ -1,4 +1,4 @@
-// Reduction kernels: column sums (bias gradients) and whole-vector sums (losses, L2 penalties).
+// Reduction kernels: column sums (bias gradients) and whole-vector sums (the L2 penalty; sumAll for tests and users).
 
 import source from '../../shaders/reduce.wgsl?raw';
 import type { Engine } from '../engine/engine';

@@ -27,7 +27,7 @@
 // is the update for every parameter at once; its state tensors are flat too (shaped like
 // params.flat, padding included, zeroed when created). Every rule is elementwise, so padding between
 // views never mixes with real elements, whatever it holds. Where the gradient's padding is zero
-// (`engine.slab` does not clear: write zeros over the grad slab once) the padding of w and of the
+// (`engine.slab` zeroes a slab when it makes it; copies into the views never touch the padding) the padding of w and of the
 // state stays finite as well — every rule maps dw = 0, state = 0 to a zero step — so reductions
 // over a whole flat tensor stay meaningful. Updating the flat tensors equals updating each view
 // with its own config (test/cases/optim.cases.ts checks this).

@@ -424,7 +424,16 @@ export class Solver {
     for (let i = from; i < to; i++) {
       const loss = ring[i % LOSS_RING]!;
       if (!Number.isFinite(loss)) {
-        this.lossesRead = to;
+        // Losses are read in bulk: steps after the failing one ran too (and epochs, decays may have
+        // advanced). The Solver's counters go back to the failing step, so a checkpoint of it is consistent.
+        this.lossHistory.push(loss);
+        this.iteration = i + 1;
+        this.lossesRead = this.iteration;
+        const failedEpoch = Math.floor(this.iteration / this.iterationsPerEpoch);
+        if (typeof this.optimConfig.learningRate === 'number') {
+          for (let e = failedEpoch; e < this.epoch; e++) this.optimConfig.learningRate /= this.lrDecay;
+        }
+        this.epoch = Math.min(this.epoch, failedEpoch);
         const epoch = Math.floor(i / this.iterationsPerEpoch);
         throw new Error(
           `shadergrad: Solver: the loss became ${loss} at iteration ${i + 1} (epoch ${epoch + 1}); training stopped. ` +

@@ -181,6 +181,10 @@ export const cases: TestCase[] = [
       const w = await download(model.params.W1!);
       expectTrue(w.every(Number.isFinite), 'the restored (best) parameters are finite');
       expectTrue(solver.valAccHistory.length >= 1, 'the first check happened');
+      // The counters stand at the failing step (steps queued after it ran too, before the bulk read).
+      expectTrue(solver.lossHistory.length === solver.iteration, `lossHistory ${solver.lossHistory.length} vs iteration ${solver.iteration}`);
+      expectTrue(!Number.isFinite(solver.lossHistory.at(-1)!), 'the last loss is the non-finite one');
+      expectTrue(solver.epoch === Math.floor(solver.iteration / solver.iterationsPerEpoch), `epoch ${solver.epoch} at iteration ${solver.iteration}`);
       solver.dispose();
       model.dispose();
     },
