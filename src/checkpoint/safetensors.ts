@@ -45,7 +45,7 @@ export type DecodedTensor =
   | { dtype: Exclude<SafetensorsDType, 'F32' | 'I32'>; shape: number[]; data: Uint8Array };
 
 export interface DecodedSafetensors {
-  /** By name, in the header's order. */
+  /** By name, in the header's order (JavaScript puts integer-like names such as "1" first, ascending). */
   tensors: Record<string, DecodedTensor>;
   /** The header's `__metadata__` (empty when absent). */
   metadata: Record<string, string>;
@@ -66,8 +66,11 @@ function define<T>(record: Record<string, T>, name: string, value: T): void {
   Object.defineProperty(record, name, { value, enumerable: true, writable: true, configurable: true });
 }
 
+/** An object literal (or a null-prototype object): a Map, an array or a typed array would be read as holding nothing. */
 function isPlainObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
+  if (typeof value !== 'object' || value === null) return false;
+  const proto = Object.getPrototypeOf(value);
+  return proto === Object.prototype || proto === null;
 }
 
 function checkMetadata(op: string, metadata: unknown): Record<string, string> {
@@ -279,8 +282,9 @@ export async function saveCheckpoint(engine: Engine, tensors: Record<string, Ten
     if (t.disposed) fail(op, `${name} (shape [${t.shape.join(', ')}]) was disposed`);
     if (name === '__metadata__') fail(op, "'__metadata__' is reserved for the metadata, not a tensor name");
   }
-  const record: Record<string, HostTensor> = {};
-  for (const [name, t] of Object.entries(tensors)) record[name] = { data: await t.read(), shape: t.shape };
+  // Null prototype: a tensor named "__proto__" is an entry like any other.
+  const record: Record<string, HostTensor> = Object.create(null);
+  for (const [name, t] of Object.entries(tensors)) define(record, name, { data: await t.read(), shape: t.shape });
   return encodeSafetensors(record, metadata);
 }
 
@@ -319,6 +323,8 @@ export function loadCheckpoint(
   const { entries, metadata, dataStart } = parseHeader(op, bytes);
   const problems: string[] = [];
   for (const e of entries) {
+    // A non-strict load into named tensors skips the file's other tensors, whatever their dtype.
+    if (into && !strict && isPlainObject(into) && !Object.hasOwn(into, e.name)) continue;
     if (e.dtype !== 'F32' && e.dtype !== 'I32') problems.push(`${e.name}: ${e.dtype} tensors cannot be loaded (F32 and I32 only)`);
   }
   const fileNames = new Set(entries.map((e) => e.name));

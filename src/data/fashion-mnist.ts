@@ -109,7 +109,12 @@ async function readUrl(url: URL | string, op: string, onProgress?: OnProgress): 
   } catch (cause) {
     throw new Error(`shadergrad: ${op}: fetching ${href} failed (${cause instanceof Error ? cause.message : String(cause)})`, { cause });
   }
-  if (response.status === 404) return null;
+  // Missing: a 404; a 403 (object stores answer so for a missing key); or a web page (single-page
+  // servers answer every unknown path with their index.html), so the plain name is tried next.
+  if (response.status === 404 || response.status === 403 || (response.headers.get('content-type') ?? '').includes('text/html')) {
+    await response.body?.cancel();
+    return null;
+  }
   if (!response.ok) throw new Error(`shadergrad: ${op}: fetching ${href} failed: HTTP ${response.status} ${response.statusText}`);
   if (!onProgress || !response.body) {
     const bytes = new Uint8Array(await response.arrayBuffer());
@@ -155,8 +160,10 @@ async function readPath(path: string, onProgress?: OnProgress): Promise<Uint8Arr
     onProgress?.(buffer.byteLength, buffer.byteLength);
     return new Uint8Array(buffer.buffer, buffer.byteOffset, buffer.byteLength);
   } catch (error) {
-    if ((error as { code?: string }).code === 'ENOENT') return null;
-    throw error;
+    const code = (error as { code?: string }).code;
+    if (code === 'ENOENT') return null;
+    // ENOTDIR (the source is a file), EISDIR, EACCES…: say which path, not only the system's words.
+    throw new Error(`shadergrad: reading ${path} failed (${code ?? (error as Error).message})`, { cause: error });
   }
 }
 
@@ -241,11 +248,12 @@ async function readSplit(options: FashionMnistOptions, op: string): Promise<Fash
   const [n, rows, cols] = images.shape as [number, number, number];
   if (labels.shape[0] !== n) throw new Error(`shadergrad: ${op}: ${n} images but ${labels.shape[0]} labels in ${where.describe}`);
   const count = Math.min(n, limit ?? n);
-  const labelBytes = labels.data.subarray(0, count) as Uint8Array;
+  // A copy when limited: a view would keep the whole decompressed file (47 MB for train) alive.
+  const labelBytes = (count < n ? labels.data.slice(0, count) : labels.data) as Uint8Array;
   const bad = labelBytes.findIndex((l) => l >= FASHION_MNIST_CLASSES.length);
   if (bad >= 0) throw new Error(`shadergrad: ${op}: label ${labelBytes[bad]} at index ${bad} is outside [0, 10)`);
   return {
-    images: (images.data as Uint8Array).subarray(0, count * rows * cols),
+    images: count < n ? (images.data as Uint8Array).slice(0, count * rows * cols) : (images.data as Uint8Array),
     labels: labelBytes,
     count,
     rows,

@@ -8,7 +8,12 @@ export function isGzip(bytes: Uint8Array): boolean {
   return bytes.length >= 2 && bytes[0] === 0x1f && bytes[1] === 0x8b;
 }
 
-/** Decompresses gzip data (every member); `op` names the caller in errors. */
+/**
+ * Decompresses gzip data; `op` names the caller in errors. Node inflates every member of a
+ * multi-member file (`cat a.gz b.gz`); Chromium's DecompressionStream stops after the first and
+ * refuses the rest, so in the browser such a file is refused with a message saying so (the
+ * datasets' own files are single-member).
+ */
 export async function gunzip(bytes: Uint8Array, op: string): Promise<Uint8Array> {
   try {
     if (isNode) {
@@ -22,6 +27,9 @@ export async function gunzip(bytes: Uint8Array, op: string): Promise<Uint8Array>
     return await inflateInSlices(new Blob([bytes as Uint8Array<ArrayBuffer>]).stream().pipeThrough(new DecompressionStream('gzip')));
   } catch (cause) {
     const why = cause instanceof Error ? cause.message : String(cause);
+    if (!isNode && /junk|trailing|after end/i.test(why)) {
+      throw new Error(`shadergrad: ${op}: gzip data of several members (or with bytes after its end) cannot be inflated in the browser; serve it as one member, or uncompressed (${why})`, { cause });
+    }
     throw new Error(`shadergrad: ${op}: the gzip data is corrupt or truncated (${why})`, { cause });
   }
 }

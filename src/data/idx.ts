@@ -110,7 +110,7 @@ function decode(dtype: IdxDType, body: Uint8Array, count: number): IdxData {
 
 /** Writes an IDX file (uncompressed): the inverse of parseIdx. */
 export function encodeIdx(dtype: IdxDType, shape: readonly number[], data: ArrayLike<number>): Uint8Array {
-  const code = CODES[dtype];
+  const code = Object.hasOwn(CODES, dtype) ? CODES[dtype] : undefined;
   if (code === undefined) throw new Error(`shadergrad: encodeIdx: unknown dtype ${String(dtype)}`);
   if (shape.length > 255) throw new Error(`shadergrad: encodeIdx: rank ${shape.length} is more than IDX's 255`);
   let count = 1;
@@ -126,8 +126,14 @@ export function encodeIdx(dtype: IdxDType, shape: readonly number[], data: Array
   out[2] = code;
   out[3] = shape.length;
   shape.forEach((d, i) => view.setUint32(4 + 4 * i, d, false));
+  const ranges: Partial<Record<IdxDType, [number, number]>> = { u8: [0, 255], i8: [-128, 127], i16: [-32768, 32767], i32: [-(2 ** 31), 2 ** 31 - 1] };
+  const range = ranges[dtype];
   for (let i = 0; i < count; i++) {
     const v = data[i]!;
+    // Integers that would wrap (256 as u8 is 0) are refused, not written.
+    if (range && !(Number.isInteger(v) && v >= range[0] && v <= range[1])) {
+      throw new Error(`shadergrad: encodeIdx: ${v} at index ${i} is not a ${dtype} value (${range[0]}..${range[1]})`);
+    }
     const at = header + i * size;
     if (dtype === 'u8') view.setUint8(at, v);
     else if (dtype === 'i8') view.setInt8(at, v);

@@ -214,6 +214,8 @@ describe('data: fashionMnist', () => {
     expect(fromRaw.source).toBe(raw);
     expect(Array.from(fromRaw.labels)).toEqual(Array.from(full.labels.subarray(0, 25)));
     expect(Array.from(fromRaw.images)).toEqual(Array.from(full.images.subarray(0, 25 * 784)));
+    const limited = await loadFashionMnist({ split: 'test', source: SAMPLE, limit: 10 });
+    expect(limited.images.buffer.byteLength, 'a limited split does not keep the whole file alive').toBe(10 * 784);
     const fromUrl = await loadFashionMnist({ split: 'test', source: pathToFileURL(SAMPLE).href, limit: 5000 });
     expect(fromUrl.count).toBe(1000); // limit past the end keeps everything
     const gpu = await fashionMnist(engine, { split: 'test', source: new URL(pathToFileURL(SAMPLE).href), limit: 3 });
@@ -221,6 +223,26 @@ describe('data: fashionMnist', () => {
     expect(Array.from(gpu.labels)).toEqual(Array.from(full.labels.subarray(0, 3)));
     gpu.X.dispose();
     gpu.y.dispose();
+  });
+
+  it('from an HTTP server that answers a missing .gz with its index page (a single-page app server), the plain files load', async () => {
+    const { createServer } = await import('node:http');
+    const plain = dir('plain-http');
+    for (const name of ['t10k-images-idx3-ubyte', 't10k-labels-idx1-ubyte']) writeFileSync(join(plain, name), gunzipSync(readFileSync(join(SAMPLE, `${name}.gz`))));
+    const server = createServer((req, res) => {
+      const name = (req.url ?? '').split('/').pop() ?? '';
+      if (name && !name.endsWith('.gz') && existsSync(join(plain, name))) res.writeHead(200, { 'content-type': 'application/octet-stream' }).end(readFileSync(join(plain, name)));
+      else res.writeHead(200, { 'content-type': 'text/html' }).end('<!doctype html><title>app</title>');
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    try {
+      const { port } = server.address() as { port: number };
+      const test = await loadFashionMnist({ split: 'test', source: `http://127.0.0.1:${port}/data/` });
+      expect(test.count).toBe(1000);
+      await expect(loadFashionMnist({ split: 'train', source: `http://127.0.0.1:${port}/data/` })).rejects.toThrow(/neither train-images-idx3-ubyte.gz nor train-images-idx3-ubyte is in/);
+    } finally {
+      await new Promise((resolve) => server.close(resolve));
+    }
   });
 
   it('refuses bad options and bad files with clear errors', async () => {
@@ -280,6 +302,15 @@ describe('data: spiral', () => {
     expect(spiralData({ n: 1, classes: 2, seed: 1 }).X.every((v) => v === 0)).toBe(true);
   });
 
+  it('refuses seeds and noise that would alias or poison the data; encodeIdx refuses values that would wrap', () => {
+    expect(() => spiralData({ seed: 1.9 })).toThrow(/spiral: seed must be an integer in \[0, 2\^32\), got 1.9/);
+    expect(() => spiralData({ seed: -1 })).toThrow(/seed must be an integer/);
+    expect(() => spiralData({ noise: Infinity })).toThrow(/noise must be a finite number ≥ 0, got Infinity/);
+    expect(spiralData(null as never).X.length).toBe(600);
+    expect(() => encodeIdx('u8', [2], [256, 1])).toThrow(/encodeIdx: 256 at index 0 is not a u8 value/);
+    expect(() => encodeIdx('toString' as never, [1], [1])).toThrow(/encodeIdx: unknown dtype toString/);
+  });
+
   it('is deterministic by seed, and uploads X (N, 2) f32 and y (N) i32', async () => {
     const a = spiralData({ seed: 42 });
     expect(Array.from(spiralData({ seed: 42 }).X)).toEqual(Array.from(a.X));
@@ -300,7 +331,7 @@ describe('data: spiral', () => {
     four.y.dispose();
     expect(() => spiralData({ n: 0 })).toThrow(/spiral: n must be a positive integer, got 0/);
     expect(() => spiralData({ classes: 1.5 })).toThrow(/spiral: classes must be a positive integer/);
-    expect(() => spiralData({ noise: -1 })).toThrow(/spiral: noise must be ≥ 0/);
+    expect(() => spiralData({ noise: -1 })).toThrow(/spiral: noise must be a finite number ≥ 0/);
   });
 });
 
@@ -464,6 +495,29 @@ describe('data: safetensors checkpoints', () => {
     await expect(saveCheckpoint(engine, { gone })).rejects.toThrow(/saveCheckpoint: gone \(shape \[1\]\) was disposed/);
     W.dispose();
     y.dispose();
+  });
+
+  it('edge cases: a Map is refused (not saved as nothing), "__proto__" is a name like any other, a non-strict load skips tensors it cannot load', async () => {
+    const W = engine.tensor([1, 2, 3]);
+    await expect(saveCheckpoint(engine, new Map([['W', W]]) as never)).rejects.toThrow(/saveCheckpoint: expected an object of named tensors/);
+    expect(() => encodeSafetensors(new Map() as never)).toThrow(/encodeSafetensors: expected an object of named tensors/);
+    const named = Object.create(null) as Record<string, Tensor>;
+    Object.defineProperty(named, '__proto__', { value: W, enumerable: true });
+    const bytes = await saveCheckpoint(engine, named);
+    expect(Object.keys(decodeSafetensors(bytes).tensors)).toEqual(['__proto__']);
+    // A file with an F16 tensor beside the one wanted: the non-strict load takes W, reports h.
+    const withHalf = encodeSafetensors({ W: new Float32Array([4, 5, 6]) });
+    const header = JSON.parse(new TextDecoder().decode(withHalf.subarray(8, 8 + Number(new DataView(withHalf.buffer).getBigUint64(0, true)))));
+    header.h = { dtype: 'F16', shape: [1], data_offsets: [12, 14] };
+    const json = new TextEncoder().encode(JSON.stringify(header).padEnd(Math.ceil((JSON.stringify(header).length) / 8) * 8, ' '));
+    const file = new Uint8Array(8 + json.length + 14);
+    new DataView(file.buffer).setBigUint64(0, BigInt(json.length), true);
+    file.set(json, 8);
+    file.set(new Uint8Array(new Float32Array([4, 5, 6]).buffer), 8 + json.length);
+    const loaded = loadCheckpoint(engine, file, { W }, { strict: false });
+    expect(loaded.unexpected).toEqual(['h']);
+    expect(Array.from(await W.read())).toEqual([4, 5, 6]);
+    W.dispose();
   });
 
   it('writes checkpoint files atomically: no temporary file is left, even when the rename fails', async () => {
