@@ -18,7 +18,7 @@ export interface Runnable {
 export interface Budget {
   /** Aim for wall-clock samples about this long (runs are repeated within a sample to get there). */
   sampleMs: number;
-  /** Samples wanted (fewer when they would take longer than maxMs together, never under 2). */
+  /** Samples wanted (fewer when they would take longer than maxMs together, never under 3: a median rejects an outlier). */
   samples: number;
   /** Soft limit for all samples of one row. */
   maxMs: number;
@@ -32,6 +32,8 @@ export interface Measurement {
   gpuSpread: [number, number] | null;
   samples: number;
   reps: number;
+  /** Timestamped runs behind gpuMs (each one run of its own). */
+  gpuSamples: number;
   firstMs: number;
 }
 
@@ -48,13 +50,19 @@ export async function measure(r: Runnable, budget: Budget, { timestamps = true }
   r.run();
   await r.sync();
   const firstMs = now() - t0;
-  t0 = now();
-  r.run();
-  await r.sync();
-  const one = Math.max(now() - t0, 1e-3);
+  // Runs per sample from the median of three single runs (one slow run sized a whole row's samples:
+  // 2 runs per sample for one H200 train row against 41–135 for its siblings).
+  const singles: number[] = [];
+  for (let i = 0; i < 3; i++) {
+    t0 = now();
+    r.run();
+    await r.sync();
+    singles.push(now() - t0);
+  }
+  const one = Math.max(median(singles), 1e-3);
   const reps = Math.max(1, Math.min(budget.maxReps, r.maxReps ?? Infinity, Math.round(budget.sampleMs / one)));
   let samples = budget.samples;
-  if (one * reps * samples > budget.maxMs) samples = Math.max(2, Math.floor(budget.maxMs / (one * reps)));
+  if (one * reps * samples > budget.maxMs) samples = Math.max(3, Math.floor(budget.maxMs / (one * reps)));
   const wall: number[] = [];
   for (let s = 0; s < samples; s++) {
     t0 = now();
@@ -65,10 +73,11 @@ export async function measure(r: Runnable, budget: Budget, { timestamps = true }
   const gpu: number[] = [];
   if (r.gpuMs && timestamps) {
     // Each timestamped run is one more run: as many as the wall samples, at most 5.
-    for (let s = 0; s < Math.min(samples, 5); s++) {
+    for (let s = 0; s < Math.max(3, Math.min(samples, 5)); s++) {
       const ms = await r.gpuMs();
       if (ms == null) break;
-      gpu.push(ms);
+      // A zero (or negative) sum is a timer that did not resolve the work: not a measurement.
+      if (ms > 0 && Number.isFinite(ms)) gpu.push(ms);
     }
   }
   return {
@@ -78,6 +87,7 @@ export async function measure(r: Runnable, budget: Budget, { timestamps = true }
     gpuSpread: gpu.length ? [Math.min(...gpu), Math.max(...gpu)] : null,
     samples,
     reps,
+    gpuSamples: gpu.length,
     firstMs,
   };
 }

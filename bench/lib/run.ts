@@ -113,6 +113,8 @@ export class BenchRun {
         this.impls.push({ impl, version: '', backend: 'none', timestampQuery: false, error: message });
         this.notes.push(`${impl} did not run: ${message}`);
         this.log(`${impl}: not available: ${message}`);
+        // A peer that was asked for and did not run fails the run: its rows are missing, not slower.
+        this.failedCheck(`${impl} loads on WebGPU`, impl, error);
       }
     }
     this.notes.push(
@@ -161,7 +163,14 @@ export class BenchRun {
     } finally {
       runnable?.dispose();
     }
-    const useGpu = m.gpuMs != null && !spec.wallOnly;
+    // Timestamps are used where they exist and are plausible: a run's GPU time cannot exceed the wall
+    // time of runs queued back to back (jax-js's read up to 2.3× its wall on SwiftShader), so above
+    // wall by more than 10% the row falls back to wall clock and says so.
+    const plausible = m.gpuMs != null && m.gpuMs <= m.wallMs * 1.1;
+    if (m.gpuMs != null && !plausible && !spec.wallOnly) {
+      this.notes.push(`${spec.impl} ${spec.suite} ${spec.case}: GPU timestamps (${round(m.gpuMs)} ms) exceed wall clock (${round(m.wallMs)} ms): wall clock used`);
+    }
+    const useGpu = plausible && !spec.wallOnly;
     const ms = useGpu ? m.gpuMs! : m.wallMs;
     const row: Row = {
       suite: spec.suite,
@@ -172,13 +181,15 @@ export class BenchRun {
       wallMs: round(m.wallMs),
       ...(m.gpuMs != null ? { gpuMs: round(m.gpuMs) } : {}),
       spread: (useGpu ? m.gpuSpread! : m.wallSpread).map(round) as [number, number],
-      samples: m.samples,
-      reps: m.reps,
+      // The samples behind `ms`: timestamped single runs, or wall samples of `reps` runs each.
+      samples: useGpu ? m.gpuSamples : m.samples,
+      reps: useGpu ? 1 : m.reps,
       firstMs: round(m.firstMs),
     };
-    if (spec.flops) row.gflops = round(spec.flops / ms / 1e6);
-    if (spec.bytes) row.gbps = round(spec.bytes / ms / 1e6);
-    if (spec.samplesPerRun) row.samplesPerSec = round((spec.samplesPerRun / ms) * 1000);
+    // Rates only from a positive time (JSON would write Infinity as null).
+    if (ms > 0 && spec.flops) row.gflops = round(spec.flops / ms / 1e6);
+    if (ms > 0 && spec.bytes) row.gbps = round(spec.bytes / ms / 1e6);
+    if (ms > 0 && spec.samplesPerRun) row.samplesPerSec = round((spec.samplesPerRun / ms) * 1000);
     if (spec.suite === 'train' && extras.encodeMs != null) row.encodeMs = round(extras.encodeMs);
     if (spec.suite === 'train' && extras.dispatches != null) row.dispatches = extras.dispatches;
     this.rows.push(row);
