@@ -30,7 +30,9 @@ function cell(r: Row | undefined): string {
  * both rows have them (and the suite is not train), else wall clock.
  */
 export function speedup(ours: Row, peer: Row): { ratio: number; method: 't' | 'w' } {
-  if (ours.suite !== 'train' && ours.gpuMs != null && peer.gpuMs != null) return { ratio: peer.gpuMs / ours.gpuMs, method: 't' };
+  // Timestamps on both sides only where both rows were timed by them (a row whose timestamps exceeded
+  // its wall clock fell back to wall: then both sides compare by wall clock).
+  if (ours.suite !== 'train' && ours.timing === 'gpu-timestamp' && peer.timing === 'gpu-timestamp') return { ratio: peer.ms / ours.ms, method: 't' };
   return { ratio: peer.wallMs / ours.wallMs, method: 'w' };
 }
 
