@@ -39,6 +39,8 @@ const state = {
   /** Set while the page itself destroys an engine: its `lost` promise then means nothing. */
   closing: new Set<Engine>(),
   lost: null as string | null,
+  /** The run is stopped on purpose (paused, or loaded and not continued): after a lost device it comes back stopped. */
+  holding: false,
   host: null as HostData | null,
   gpu: null as GpuData | null,
   run: null as Run | null,
@@ -207,7 +209,11 @@ async function recover(): Promise<void> {
         await run.solver.train();
         await evaluate(run);
         await finish(run);
-      } else await train();
+      } else if (!state.holding) await train();
+      else {
+        await evaluate(run);
+        setStatus('idle', `Paused at iteration ${run.solver.iteration.toLocaleString('en-US')} (the last epoch's checkpoint)`);
+      }
     } else {
       state.busy = false;
       setStatus('idle', 'Ready');
@@ -409,6 +415,7 @@ async function train(): Promise<void> {
   }
   dashboard.showError('');
   dashboard.showNotice('');
+  state.holding = false;
   const points = state.host?.train.count ?? 0;
   if (points && run.settings.batch > points) {
     dashboard.showNotice(`The batch (${run.settings.batch}) is larger than the ${points.toLocaleString('en-US')} training points: each epoch is one step on a batch drawn with replacement.`);
@@ -573,6 +580,7 @@ async function load(file: File): Promise<void> {
     candidate = null;
     state.run = run;
     state.testAcc = null;
+    state.holding = true; // loaded, not continued yet
     run.lastEpochCheckpoint = bytes;
     state.lastEpoch = run.solver.epoch;
     state.settings = settings;
@@ -584,6 +592,7 @@ async function load(file: File): Promise<void> {
     dashboard.setAccuracy(run.solver.trainAccHistory.at(-1) ?? null, valAcc);
     dashboard.showNotice(
       `Loaded ${file.name}: epoch ${info.epoch}, iteration ${info.iteration.toLocaleString('en-US')}, validation accuracy ${(valAcc * 100).toFixed(1)}%. ` +
+        (info.reg > 0 ? `It trains with L2 regularization ${info.reg} (kept from the file). ` : '') +
         `Continue trains it to epoch ${settings.epochs}; Reset discards it.`,
     );
     state.busy = false;
@@ -607,7 +616,10 @@ async function load(file: File): Promise<void> {
 // ---- start ---------------------------------------------------------------------------------------
 
 buttons.train.addEventListener('click', () => void train());
-buttons.pause.addEventListener('click', () => void state.run?.pause());
+buttons.pause.addEventListener('click', () => {
+  state.holding = true;
+  void state.run?.pause();
+});
 buttons.reset.addEventListener('click', () => void reset());
 buttons.download.addEventListener('click', () => void download());
 buttons.load.addEventListener('change', () => {

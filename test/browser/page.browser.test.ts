@@ -431,6 +431,24 @@ it('resumes on a new device from the last epoch when the GPU device is lost', as
   }
 }, TRAIN_MS + SETUP_MS);
 
+it('a paused run whose device is lost comes back paused on the new device', async () => {
+  const { page, errors } = await open(chromium!.browser, baseUrl, '?dataset=spiral&epochs=40&autostart=1');
+  try {
+    await page.waitForFunction(() => Number(document.querySelector('[data-testid="epoch"]')?.textContent) >= 3, { timeout: TRAIN_MS, polling: 100 });
+    await page.click('[data-testid="pause"]');
+    await page.waitForFunction((s) => document.querySelector(s)?.textContent === 'idle', { timeout: SETUP_MS, polling: 100 }, STATUS);
+    await page.evaluate(() => window.shadergradPage!.loseDevice());
+    await waitForStatus(page, ['error'], SETUP_MS);
+    await page.click('[data-testid="resume"]');
+    await page.waitForFunction(() => /^Paused at iteration/.test(document.getElementById('phase')?.textContent ?? ''), { timeout: SETUP_MS, polling: 100 });
+    expect(await text(page, 'status')).toBe('idle');
+    expect(await page.$eval('[data-testid="train"]', (b) => b.textContent)).toBe('Continue');
+    expect(errors.filter((e) => e.startsWith('uncaught'))).toEqual([]);
+  } finally {
+    await page.close();
+  }
+}, TRAIN_MS);
+
 it('without --enable-unsafe-webgpu (navigator.gpu there, but no adapter) says so and how to enable WebGPU: status error', async () => {
   const plain = await launchChromium({ webgpu: false });
   try {
