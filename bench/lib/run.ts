@@ -211,6 +211,7 @@ export class BenchRun {
     for (const c of [
       { name: '64x70x33 NN', M: 64, K: 70, N: 33, transA: false, transB: false },
       { name: '64x70x33 TN', M: 64, K: 70, N: 33, transA: true, transB: false },
+      { name: '64x70x33 NT', M: 64, K: 70, N: 33, transA: false, transB: true },
     ] satisfies MatmulCase[]) {
       const a = seededArray(c.M * c.K, 11);
       const b = seededArray(c.K * c.N, 12);
