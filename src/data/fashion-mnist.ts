@@ -4,6 +4,7 @@ import type { Engine } from '../engine/engine';
 import { isNode } from '../engine/gpu';
 import type { Tensor } from '../tensor';
 import { nodeBuiltin } from '../node-builtins';
+import { concatChunks } from './bytes';
 import { loadIdx, type IdxArray } from './idx';
 import { DEBIAN_FASHION_MNIST_DIR, hasFashionMnistFiles, nodeFashionMnistCacheDir } from './fashion-mnist-dirs';
 
@@ -143,14 +144,7 @@ async function readBody(response: Response, href: string, op: string, onProgress
   } catch (cause) {
     throw new Error(`shadergrad: ${op}: reading ${href} failed after ${loaded} bytes (${cause instanceof Error ? cause.message : String(cause)})`, { cause });
   }
-  if (chunks.length === 1) return chunks[0]!;
-  const bytes = new Uint8Array(loaded);
-  let offset = 0;
-  for (const chunk of chunks) {
-    bytes.set(chunk, offset);
-    offset += chunk.length;
-  }
-  return bytes;
+  return concatChunks(chunks, loaded);
 }
 
 async function readPath(path: string, onProgress?: OnProgress): Promise<Uint8Array | null> {

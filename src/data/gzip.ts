@@ -2,6 +2,7 @@
 
 import { isNode } from '../engine/gpu';
 import { nodeBuiltin } from '../node-builtins';
+import { concatChunks } from './bytes';
 
 /** Gzip's magic bytes 1f 8b. */
 export function isGzip(bytes: Uint8Array): boolean {
@@ -58,14 +59,7 @@ async function inflateInSlices(stream: ReadableStream<Uint8Array>): Promise<Uint
       await yieldToEventLoop();
     }
   }
-  if (chunks.length === 1) return chunks[0]!;
-  const out = new Uint8Array(size);
-  let offset = 0;
-  for (const chunk of chunks) {
-    out.set(chunk, offset);
-    offset += chunk.length;
-  }
-  return out;
+  return concatChunks(chunks, size);
 }
 
 /** A new task (scheduler.yield where there is one; a message otherwise, which background tabs do not throttle as they do timers). */
