@@ -2,15 +2,7 @@
 
 import { Engine } from '../../src/index';
 import { suites } from '../../test/cases/index';
-
-/** Resolves as `work` does, or rejects once `ms` have passed. */
-function withTimeout(work: Promise<void>, ms: number): Promise<void> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const limit = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms`)), ms);
-  });
-  return Promise.race([work, limit]).finally(() => clearTimeout(timer));
-}
+import { withTimeout } from '../../test/harness/check';
 
 /** `--cases [--grep TEXT]`: runs every case (or those whose name contains TEXT); exits 1 if any fails. */
 export async function main(args: string[]): Promise<void> {

@@ -2,6 +2,7 @@
 
 import { Engine } from '../../src/index';
 import { suites } from '../cases/index';
+import { withTimeout } from '../harness/check';
 import { DEFAULT_CASE_TIMEOUT, SELECTION_PARAM, type PageState } from './protocol';
 
 const state: PageState = { status: 'loading', adapter: null, error: null, current: null, results: [] };
@@ -17,15 +18,6 @@ function log(line: string): void {
 function describeError(error: unknown): { message: string; stack: string | null } {
   if (error instanceof Error) return { message: error.message, stack: error.stack ?? null };
   return { message: String(error), stack: null };
-}
-
-/** Resolves as `work` does, or rejects once `ms` have passed. */
-function withTimeout(work: Promise<void>, ms: number): Promise<void> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const limit = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms`)), ms);
-  });
-  return Promise.race([work, limit]).finally(() => clearTimeout(timer));
 }
 
 function selectedCases(): Array<{ family: string; testCase: (typeof suites)[string][number] }> {

@@ -88,6 +88,30 @@ async function expectDone(page: Page, timeout: number): Promise<void> {
   expect(status, `the page failed: ${await text(page, 'error')}`).toBe('done');
 }
 
+/** Clicks Download and returns the name of the .safetensors file that lands in `dir`. */
+async function downloadCheckpoint(page: Page, dir: string): Promise<string> {
+  const cdp = await page.createCDPSession();
+  await cdp.send('Browser.setDownloadBehavior', { behavior: 'allow', downloadPath: dir });
+  await page.click('[data-testid="download"]');
+  const deadline = Date.now() + 30_000;
+  let file = '';
+  while (!file && Date.now() < deadline) {
+    file = readdirSync(dir).find((f) => f.endsWith('.safetensors')) ?? '';
+    if (!file) await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+  return file;
+}
+
+/** Opens a fresh spiral page, loads a checkpoint file into it and waits for its "Loaded" notice; returns the file input. */
+async function loadIntoSpiralPage(page: Page, path: string): Promise<{ uploadFile(path: string): Promise<void> }> {
+  await page.goto(`${baseUrl}?dataset=spiral`, { waitUntil: 'load' });
+  await page.waitForFunction(() => document.querySelector<HTMLInputElement>('[data-testid="load"]')?.disabled === false, { timeout: SETUP_MS });
+  const input = (await page.$('[data-testid="load"]')) as unknown as { uploadFile(path: string): Promise<void> };
+  await input.uploadFile(path);
+  await page.waitForFunction(() => /Loaded/.test(document.getElementById('notice')?.textContent ?? ''), { timeout: SETUP_MS, polling: 250 });
+  return input;
+}
+
 async function screenshot(page: Page, name: string): Promise<void> {
   await page.screenshot({ path: join(ARTIFACTS, `${name}.png`) as `${string}.png`, fullPage: true });
 }
@@ -133,21 +157,9 @@ it('trains the Fashion-MNIST sample with ?dataset=fashion&autostart=1&epochs=2: 
     const downloads = join(ARTIFACTS, 'downloads-fashion');
     rmSync(downloads, { recursive: true, force: true });
     mkdirSync(downloads, { recursive: true });
-    const cdp = await page.createCDPSession();
-    await cdp.send('Browser.setDownloadBehavior', { behavior: 'allow', downloadPath: downloads });
-    await page.click('[data-testid="download"]');
-    const deadline = Date.now() + 30_000;
-    let file = '';
-    while (!file && Date.now() < deadline) {
-      file = readdirSync(downloads).find((f) => f.endsWith('.safetensors')) ?? '';
-      if (!file) await new Promise((resolve) => setTimeout(resolve, 200));
-    }
+    const file = await downloadCheckpoint(page, downloads);
     expect(file).toBe('shadergrad-fashion-epoch2.safetensors');
-    await page.goto(`${baseUrl}?dataset=spiral`, { waitUntil: 'load' });
-    await page.waitForFunction(() => document.querySelector<HTMLInputElement>('[data-testid="load"]')?.disabled === false, { timeout: SETUP_MS });
-    const input = await page.$('[data-testid="load"]');
-    await (input as unknown as { uploadFile(path: string): Promise<void> }).uploadFile(join(downloads, file));
-    await page.waitForFunction(() => /Loaded/.test(document.getElementById('notice')?.textContent ?? ''), { timeout: SETUP_MS, polling: 250 });
+    await loadIntoSpiralPage(page, join(downloads, file));
     expect(await page.evaluate(() => location.search)).toMatch(/dataset=fashion&/);
     expect(await text(page, 'epoch')).toBe('2');
     expect(errors).toEqual([]);
@@ -314,28 +326,16 @@ it('trains the spiral with ?dataset=spiral&autostart=1 and draws its decision re
     await screenshot(page, 'spiral');
 
     // Download the trained state, then load it into a fresh page: it evaluates and can train on.
-    const cdp = await page.createCDPSession();
-    await cdp.send('Browser.setDownloadBehavior', { behavior: 'allow', downloadPath: downloads });
-    await page.click('[data-testid="download"]');
-    const deadline = Date.now() + 30_000;
-    let file = '';
-    while (!file && Date.now() < deadline) {
-      file = readdirSync(downloads).find((f) => f.endsWith('.safetensors')) ?? '';
-      if (!file) await new Promise((resolve) => setTimeout(resolve, 200));
-    }
+    const file = await downloadCheckpoint(page, downloads);
     expect(file, 'a downloaded .safetensors file').toMatch(/^shadergrad-spiral-epoch40\.safetensors$/);
-    await page.goto(`${baseUrl}?dataset=spiral`, { waitUntil: 'load' });
-    await page.waitForFunction(() => document.querySelector<HTMLInputElement>('[data-testid="load"]')?.disabled === false, { timeout: SETUP_MS });
-    const input = await page.$('[data-testid="load"]');
-    await (input as unknown as { uploadFile(path: string): Promise<void> }).uploadFile(join(downloads, file));
-    await page.waitForFunction(() => /Loaded/.test(document.getElementById('notice')?.textContent ?? ''), { timeout: SETUP_MS, polling: 250 });
+    const input = await loadIntoSpiralPage(page, join(downloads, file));
     expect(await text(page, 'status')).toBe('idle');
     expect(Number(await text(page, 'val-acc')), 'the loaded model is evaluated').toBeGreaterThanOrEqual(0.9);
     expect(await page.$eval('[data-testid="train"]', (b) => b.textContent)).toBe('Continue');
     // A file that is not a checkpoint is refused, and the loaded run stays as it was.
     const loadedValAcc = await text(page, 'val-acc');
     writeFileSync(join(downloads, 'not-a-checkpoint.safetensors'), Uint8Array.from({ length: 5000 }, (_, i) => (i * 7919) % 251));
-    await (input as unknown as { uploadFile(path: string): Promise<void> }).uploadFile(join(downloads, 'not-a-checkpoint.safetensors'));
+    await input.uploadFile(join(downloads, 'not-a-checkpoint.safetensors'));
     await page.waitForFunction(() => /Could not load/.test(document.querySelector('[data-testid="error"]')?.textContent ?? ''), { timeout: SETUP_MS, polling: 200 });
     expect(await text(page, 'error')).toMatch(/^Could not load not-a-checkpoint\.safetensors: Not a safetensors file/);
     expect(await text(page, 'status'), 'the run is fine: no error status').toBe('idle');

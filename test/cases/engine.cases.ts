@@ -1,6 +1,8 @@
 // Engine cases: tensors round-trip, bad input is refused before GPU work, buffers are reused.
 
 import { layers } from '../../src/index';
+import { axpyInPlace } from '../../src/kernels/elementwise';
+import { gatherRows } from '../../src/kernels/gather';
 import { matmul } from '../../src/kernels/matmul';
 import { type TestCase, expectThrows, expectTrue } from '../harness/check';
 
@@ -169,8 +171,6 @@ export const cases: TestCase[] = [
   {
     name: 'capture: data uploaded inside a capture is uploaded again on every replay (its buffer may be reused inside the step)',
     async run(engine) {
-      const { gatherRows } = await import('../../src/kernels/gather');
-      const { axpyInPlace } = await import('../../src/kernels/elementwise');
       const X = engine.tensor([10, 11, 12, 13], [4, 1]);
       const noise = engine.tensor(new Float32Array([9, 9, 9, 9]));
       const step = engine.capture(() => {
@@ -194,7 +194,6 @@ export const cases: TestCase[] = [
   {
     name: 'capture: a buffer freed while another step is captured is never handed out while that step can still replay',
     async run(engine) {
-      const { axpyInPlace } = await import('../../src/kernels/elementwise');
       const x = engine.tensor(new Float32Array(64).fill(1));
       const T = engine.capture(() => engine.tensor(new Float32Array(64)), 'T');
       const r = T.result;
@@ -214,7 +213,6 @@ export const cases: TestCase[] = [
   {
     name: 'capture: a step disposed while its replay waits unsubmitted still runs that replay; named errors for aliasing, same-buffer copies and async captures',
     async run(engine) {
-      const { axpyInPlace } = await import('../../src/kernels/elementwise');
       const x = engine.tensor(new Float32Array(64).fill(1));
       const y = engine.tensor(new Float32Array(64).fill(0));
       const step = engine.capture(() => axpyInPlace(engine, y, x, 2), 'axpy-step');

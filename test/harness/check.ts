@@ -38,6 +38,15 @@ export function expectClose(actual: ArrayLike<number>, expected: ArrayLike<numbe
   return err;
 }
 
+/** Resolves as `work` does, or rejects once `ms` have passed (the case runners' per-case limit). */
+export function withTimeout(work: Promise<void>, ms: number): Promise<void> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const limit = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms`)), ms);
+  });
+  return Promise.race([work, limit]).finally(() => clearTimeout(timer));
+}
+
 export function expectTrue(condition: boolean, what: string): void {
   if (!condition) throw new Error(what);
 }
