@@ -11,17 +11,7 @@
 // Outside the matrices loads give zeros, so the last, partial k-tile is multiplied whole: its
 // padding adds 0·0.
 
-struct Params {
-  M: u32,
-  N: u32,
-  K: u32,
-  flags: u32,
-}
-
-override TRANS_A: bool = false;
-override TRANS_B: bool = false;
-const HAS_BIAS = 1u;
-const RELU = 2u;
+// Params, TRANS_A/TRANS_B, HAS_BIAS/RELU and flag(): matmul-params.wgsl.
 
 @group(0) @binding(0) var<storage, read> A: array<vec4f>;
 @group(0) @binding(1) var<storage, read> B: array<vec4f>;
@@ -143,11 +133,11 @@ fn stash_b_block(s: u32, e: u32, m: mat4x4f) {
 fn store_c4(row: u32, col4: u32, value: vec4f) {
   if (row >= params.M || col4 * 4u >= params.N) { return; }
   var v = value;
-  if ((params.flags & HAS_BIAS) != 0u) {
+  if (flag(HAS_BIAS)) {
     let c = col4 * 4u;
     v += vec4f(bias[c], bias[c + 1u], bias[c + 2u], bias[c + 3u]);
   }
-  if ((params.flags & RELU) != 0u) { v = max(v, vec4f()); }
+  if (flag(RELU)) { v = max(v, vec4f()); }
   C[row * (params.N / 4u) + col4] = v;
 }
 

@@ -11,21 +11,7 @@
 // marked //@): SwiftShader (a CPU Vulkan) keeps only unrolled scalars in registers — a loop over a
 // private array runs 6–8× slower there — and GPUs compile the unrolled form just as well.
 
-struct Params {
-  M: u32,
-  N: u32,
-  K: u32,
-  flags: u32,
-}
-
-override TRANS_A: bool = false;
-override TRANS_B: bool = false;
-const HAS_BIAS = 1u;
-const RELU = 2u;
-
-fn flag(bit: u32) -> bool {
-  return (params.flags & bit) != 0u;
-}
+// Params, TRANS_A/TRANS_B, HAS_BIAS/RELU and flag(): matmul-params.wgsl.
 
 @group(0) @binding(0) var<storage, read> A: array<f32>;
 @group(0) @binding(1) var<storage, read> B: array<f32>;

@@ -1,5 +1,6 @@
 // Matrix product kernels: tile shapes chosen per device and shape, the unrolled body generated.
 
+import params from '../../shaders/matmul-params.wgsl?raw';
 import template from '../../shaders/matmul.wgsl?raw';
 import vec4Template from '../../shaders/matmul-vec4.wgsl?raw';
 import type { Engine } from '../engine/engine';
@@ -136,7 +137,7 @@ export function matmulSource(t: MatmulTile, ta = false, tb = false): string {
   if (code) return code;
   if (t.rows % 4 !== 0) throw new Error(`shadergrad: matmul tile rows must be a multiple of 4, got ${t.rows}`);
   if (t.staging === 'vec4') {
-    code = vec4Source(t, ta, tb);
+    code = `${params}\n${vec4Source(t, ta, tb)}`;
     modules.set(key, code);
     return code;
   }
@@ -174,7 +175,7 @@ export function matmulSource(t: MatmulTile, ta = false, tb = false): string {
     const c = colOf(j);
     return `{ let r = row0 + ${i}u; let c = ${c}; store_c(r, c, acc${i}_${j}.x); store_c(r, c + 1u, acc${i}_${j}.y); store_c(r, c + 2u, acc${i}_${j}.z); store_c(r, c + 3u, acc${i}_${j}.w); }`;
   });
-  code = template
+  code = `${params}\n${template}`
     .replace('//@ constants', constants)
     .replace('//@ accumulators', accumulators)
     .replace('//@ multiply', multiply)
