@@ -8,23 +8,34 @@ import { Random } from '../src/random';
 // kernel's stages, k-steps, padding, warp shapes and tile sizes: a longer k-step won (k32, one stage:
 // 36.0 TFLOP/s at 4096 against 26.7 for the scalar kernel), a·b + c beat fma() by 4%, stages, padding
 // and warp shape did not matter. Round 2 (…-round2.json) found 4×4-block staging 13% slower at
-// 128×128 and 128×256 (8×16 per invocation, k16, blocks) the fastest at 4096 (37.3). bench/README.md
-// has both tables. The candidates below are round 3, not yet run: the two defaults, the scalar
-// baseline, and the wider tiles without block staging (two of them need 48 KiB of workgroup memory:
-// skipped where the device has less).
-const v4 = (tile: Omit<MatmulTile, 'staging'>): MatmulTile => ({ ...tile, staging: 'vec4' });
-const CANDIDATES: Record<string, MatmulTile> = {
-  'scalar 128x128 k16': { wgX: 16, wgY: 16, rows: 8, cols4: 2, tileK: 16 },
-  'vec4 128x128 k32 s1 mul+add (large default)': v4({ wgX: 16, wgY: 16, rows: 8, cols4: 2, tileK: 32, stages: 1, fma: false }),
-  'vec4 64x64 k16 s2 mul+add block (small default)': v4({ wgX: 16, wgY: 16, rows: 4, cols4: 1, tileK: 16, fma: false, block: true }),
-  'vec4 128x256 k32 s1 mul+add pad0': v4({ wgX: 16, wgY: 16, rows: 8, cols4: 4, tileK: 32, stages: 1, fma: false, pad: 0 }),
-  'vec4 128x256 k16 s2 mul+add pad0': v4({ wgX: 16, wgY: 16, rows: 8, cols4: 4, tileK: 16, fma: false, pad: 0 }),
-  'vec4 128x256 k16 s1 mul+add': v4({ wgX: 16, wgY: 16, rows: 8, cols4: 4, tileK: 16, stages: 1, fma: false }),
-  'vec4 128x256 k16 s1 mul+add block': v4({ wgX: 16, wgY: 16, rows: 8, cols4: 4, tileK: 16, stages: 1, fma: false, block: true }),
-  'vec4 256x128 k16 s1 mul+add': v4({ wgX: 16, wgY: 16, rows: 16, cols4: 2, tileK: 16, stages: 1, fma: false }),
-  'vec4 128x64 8x4 k32 s1 mul+add': v4({ wgX: 16, wgY: 16, rows: 8, cols4: 1, tileK: 32, stages: 1, fma: false }),
-  'vec4 128x64 8x4 k32 s1 mul+add block': v4({ wgX: 16, wgY: 16, rows: 8, cols4: 1, tileK: 32, stages: 1, fma: false, block: true }),
-  'vec4 64x64 k32 s1 mul+add': v4({ wgX: 16, wgY: 16, rows: 4, cols4: 1, tileK: 32, stages: 1, fma: false }),
+// 128×128 and 128×256 (8×16 per invocation, k16, blocks) the fastest at 4096 (37.3). Round 3
+// (…-round3.json): two stages of k24 (exactly 48 KiB) reached 39.2; longer one-stage k-steps lost
+// (k40 35.2, k48 32.0: more registers wait for the next tile), partial unrolling lost 5–7%, 128-
+// invocation workgroups lost half, and 128×256 without blocks reached 38.6 (41.1 with Dawn's
+// robustness off). bench/README.md has the tables. Round 4, below, works around two stages of k24:
+// the next tile fetched in two halves (split: fewer registers), shorter k-steps, fewer invocations
+// with two stages, and a·b + c against fma() again. One stage and a·b + c unless named.
+const v4 = (tile: Omit<MatmulTile, 'staging'>): MatmulTile => ({ stages: 1, fma: false, ...tile, staging: 'vec4' });
+export const CANDIDATES: Record<string, MatmulTile> = {
+  'vec4 128x128 k32 (large default)': v4({ wgX: 16, wgY: 16, rows: 8, cols4: 2, tileK: 32 }),
+  'vec4 64x64 k16 s2 block (small default)': v4({ wgX: 16, wgY: 16, rows: 4, cols4: 1, tileK: 16, stages: 2, block: true }),
+  'vec4 128x128 k24 s2 pad0': v4({ wgX: 16, wgY: 16, rows: 8, cols4: 2, tileK: 24, pad: 0, stages: 2 }),
+  'vec4 128x128 k24 s2 pad0 split': v4({ wgX: 16, wgY: 16, rows: 8, cols4: 2, tileK: 24, pad: 0, stages: 2, split: true }),
+  'vec4 128x128 k24 s2 pad0 warp8x4': v4({ wgX: 16, wgY: 16, rows: 8, cols4: 2, tileK: 24, pad: 0, stages: 2, warpX: 8 }),
+  'vec4 128x128 k24 s2 pad0 split warp8x4': v4({ wgX: 16, wgY: 16, rows: 8, cols4: 2, tileK: 24, pad: 0, stages: 2, split: true, warpX: 8 }),
+  'vec4 128x128 k24 s2 pad0 fma': v4({ wgX: 16, wgY: 16, rows: 8, cols4: 2, tileK: 24, pad: 0, stages: 2, fma: true }),
+  'vec4 128x128 k20 s2': v4({ wgX: 16, wgY: 16, rows: 8, cols4: 2, tileK: 20, stages: 2 }),
+  'vec4 128x128 k20 s2 split': v4({ wgX: 16, wgY: 16, rows: 8, cols4: 2, tileK: 20, stages: 2, split: true }),
+  'vec4 128x128 k16 s2 split': v4({ wgX: 16, wgY: 16, rows: 8, cols4: 2, tileK: 16, stages: 2, split: true }),
+  'vec4 128x128 wg8x16 8x16 k16 s2 pad0': v4({ wgX: 8, wgY: 16, rows: 8, cols4: 4, tileK: 16, pad: 0, stages: 2 }),
+  'vec4 128x128 wg8x16 8x16 k24 s2 pad0 split': v4({ wgX: 8, wgY: 16, rows: 8, cols4: 4, tileK: 24, pad: 0, stages: 2, split: true }),
+  'vec4 128x256 k24 pad0': v4({ wgX: 16, wgY: 16, rows: 8, cols4: 4, tileK: 24, pad: 0 }),
+  'vec4 128x256 k12 s2 pad0': v4({ wgX: 16, wgY: 16, rows: 8, cols4: 4, tileK: 12, pad: 0, stages: 2 }),
+  'vec4 128x256 k16 s2 pad0 split': v4({ wgX: 16, wgY: 16, rows: 8, cols4: 4, tileK: 16, pad: 0, stages: 2, split: true }),
+  'vec4 256x128 k12 s2 pad0': v4({ wgX: 16, wgY: 16, rows: 16, cols4: 2, tileK: 12, pad: 0, stages: 2 }),
+  'vec4 64x64 k32': v4({ wgX: 16, wgY: 16, rows: 4, cols4: 1, tileK: 32 }),
+  'vec4 64x64 k32 s2': v4({ wgX: 16, wgY: 16, rows: 4, cols4: 1, tileK: 32, stages: 2 }),
+  'vec4 64x64 k48 s2 pad0 split': v4({ wgX: 16, wgY: 16, rows: 4, cols4: 1, tileK: 48, pad: 0, stages: 2, split: true }),
 };
 
 export interface TileRow {
@@ -36,7 +47,7 @@ export interface TileRow {
 }
 
 /** Times each candidate at each size (GPU timestamps when available); checks each against a CPU product first. */
-export async function sweep(engine: Engine, sizes: number[], log: (line: string) => void): Promise<TileRow[]> {
+export async function sweep(engine: Engine, sizes: number[], log: (line: string) => void, only?: string[]): Promise<TileRow[]> {
   const rows: TileRow[] = [];
   const rng = new Random(1);
   // Correctness first, at a shape no tile divides (multiples of 4, so the vec4 kernel runs too), in
@@ -61,7 +72,9 @@ export async function sweep(engine: Engine, sizes: number[], log: (line: string)
     { x: taT, y: tb, transA: true, transB: false },
   ];
   const errors: Record<string, number> = {};
-  for (const [name, tile] of Object.entries(CANDIDATES)) {
+  const candidates = Object.entries(CANDIDATES).filter(([name]) => !only || only.includes(name));
+  if (only && candidates.length === 0) throw new Error(`--only ${only.join(',')}: names no candidate`);
+  for (const [name, tile] of candidates) {
     if (workgroupBytes(tile) > engine.limits.maxComputeWorkgroupStorageSize || tile.wgX * tile.wgY > engine.limits.maxComputeInvocationsPerWorkgroup) {
       log(`${name}: does not fit this device's limits, skipped`);
       continue;
@@ -83,7 +96,7 @@ export async function sweep(engine: Engine, sizes: number[], log: (line: string)
     const A = engine.tensor(rng.normals(size * size), [size, size]);
     const B = engine.tensor(rng.normals(size * size), [size, size]);
     const steps = new Map<string, ReturnType<typeof engine.capture<unknown>>>();
-    for (const [name, tile] of Object.entries(CANDIDATES)) {
+    for (const [name, tile] of candidates) {
       if (name in errors) steps.set(name, engine.capture(() => matmul(engine, A, B, { tile }), 'tiles'));
     }
     // Two rounds over every candidate (the first also warms the clocks up); each candidate's time is
@@ -118,7 +131,7 @@ export async function sweep(engine: Engine, sizes: number[], log: (line: string)
   return rows;
 }
 
-/** `--tiles [--sizes 1024,2048,4096] [--json FILE]` */
+/** `--tiles [--sizes 1024,2048,4096] [--only NAME,NAME] [--dawn TOGGLES] [--json FILE]` (--only: the candidates of these names) */
 export async function main(args: string[]): Promise<void> {
   const arg = (name: string) => {
     const i = args.indexOf(`--${name}`);
@@ -131,7 +144,8 @@ export async function main(args: string[]): Promise<void> {
   if (dawn) console.log(`dawn options: ${dawn}`);
   const { vendor, architecture, description } = engine.adapterInfo;
   console.log(`adapter: ${vendor} ${architecture} ${description}`);
-  const rows = await sweep(engine, sizes, (line) => console.log(line));
+  const only = arg('only')?.split(',');
+  const rows = await sweep(engine, sizes, (line) => console.log(line), only);
   const json = arg('json');
   if (json) {
     const { writeFile } = await import('node:fs/promises');

@@ -1,7 +1,7 @@
 #!/bin/bash
-# The one-shot device check for a session with a lent GPU: the shared layer cases on the GPU, the matmul tile sweep, the training-step benchmark; logs and JSON into $OUT.
+# The one-shot device check for a session with a lent GPU: the matmul tile sweep (then its best three with Dawn's robustness off), the training-step benchmark, the shared layer cases; logs and JSON into $OUT.
 # Usage (repository root, on the device): bash bench/gpu/check.sh   — carry [".gpu", "bench/gpu/dist"] (bench/gpu/prepare.sh makes both).
-# About a minute on an H100 once the machine is up (2026-11-26); each part is time-boxed so the rest still runs.
+# Each part is time-boxed so the rest still runs (at most ~6 min once the machine is up; the sweep first, as it matters most).
 set -uo pipefail
 cd "$(dirname "$0")/../.."
 out=${OUT:-$(mktemp -d)}
@@ -11,10 +11,21 @@ mkdir -p "$out"
 # shellcheck source=/dev/null
 source .gpu/setup-device.sh > "$out/setup.log" 2>&1 || { cat "$out/setup.log"; exit 3; }
 tail -1 "$out/setup.log"
-command -v nvidia-smi > /dev/null && nvidia-smi --query-gpu=name,driver_version,clocks.sm,clocks.max.sm --format=csv,noheader
+clocks=
+if command -v nvidia-smi > /dev/null; then
+  nvidia-smi --query-gpu=name,driver_version,clocks.sm,clocks.max.sm,power.limit --format=csv,noheader
+  # SM clock, power and temperature twice a second while the kernels run (is the GPU throttling?).
+  nvidia-smi --query-gpu=timestamp,clocks.sm,power.draw,temperature.gpu,clocks_throttle_reasons.active --format=csv -lms 500 > "$out/clocks.csv" 2>&1 &
+  clocks=$!
+fi
 status=0
-timeout 150 node bench/gpu/dist/bench.mjs --cases > "$out/cases.log" 2>&1 || status=1
+timeout 170 node bench/gpu/dist/bench.mjs --tiles --sizes 1024,2048,4096 --json "$out/tiles.json" 2>&1 | tee "$out/tiles.log"
+# The three fastest at 4096 again with Dawn's robustness transform off: how much the bounds clamps cost.
+best=$(node -e 'const r=require(process.argv[1]).rows.filter(r=>r.size===4096).sort((a,b)=>b.gflops-a.gflops).slice(0,3);console.log(r.map(r=>r.tile.replace(/ \([0-9x]+\)$/,"")).join(","))' "$out/tiles.json" 2>/dev/null)
+[[ -n $best ]] && timeout 60 node bench/gpu/dist/bench.mjs --tiles --sizes 4096 --only "$best" --dawn enable-dawn-features=disable_robustness --json "$out/tiles-unrobust.json" 2>&1 | tee "$out/tiles-unrobust.log"
+timeout 40 node bench/gpu/dist/bench.mjs --step --steps 2000 --batch 256 2>&1 | tee "$out/step.log"
+timeout 120 node bench/gpu/dist/bench.mjs --cases > "$out/cases.log" 2>&1 || status=1
 grep -v '^ok ' "$out/cases.log"
-timeout 90 node bench/gpu/dist/bench.mjs --tiles --sizes 1024,2048,4096 --json "$out/tiles.json" 2>&1 | tee "$out/tiles.log"
-timeout 45 node bench/gpu/dist/bench.mjs --step --steps 2000 --batch 256 2>&1 | tee "$out/step.log"
+[[ -n $clocks ]] && kill "$clocks" 2> /dev/null
+[[ -f $out/clocks.csv ]] && awk -F', ' 'NR > 1 { n++; s += $2; if (min == "" || $2 + 0 < min) min = $2 + 0 } END { if (n) printf "SM clock over %d samples: mean %.0f MHz, min %d MHz\n", n, s / n, min }' "$out/clocks.csv"
 exit $status

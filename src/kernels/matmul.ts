@@ -38,6 +38,16 @@ export interface MatmulTile {
    * four 16-byte workgroup stores per block instead of sixteen 4-byte ones (default false).
    */
   block?: boolean;
+  /**
+   * 'vec4' only: k-steps unrolled per pass of the multiply loop (default tileK: the whole k-tile is
+   * unrolled, every workgroup-memory offset a constant); a divisor of tileK.
+   */
+  unroll?: number;
+  /**
+   * 'vec4' with 2 stages only: the next k-tile is fetched and stored in two halves, one during
+   * each half of the multiply, so half as many of its values wait in registers (default false).
+   */
+  split?: boolean;
 }
 
 export const tileM = (t: MatmulTile) => t.wgY * t.rows;
@@ -101,7 +111,7 @@ export function workgroupBytes(t: MatmulTile): number {
 
 const tileKey = (t: MatmulTile) =>
   `${t.wgX}x${t.wgY}:${t.rows}x${t.cols4}:${t.tileK}:${t.pad ?? 1}:${t.staging ?? 'workgroup'}` +
-  (t.staging === 'vec4' ? `:${t.stages ?? 2}:${t.fma ?? true}:${t.warpX ?? t.wgX}:${t.block ?? false}` : '');
+  (t.staging === 'vec4' ? `:${t.stages ?? 2}:${t.fma ?? true}:${t.warpX ?? t.wgX}:${t.block ?? false}:${t.unroll ?? t.tileK}:${t.split ?? false}` : '');
 
 /**
  * Whether the vec4 kernel can run op(A)·op(B): every row it loads holds whole vec4s (K for a
@@ -203,6 +213,9 @@ function vec4Source(t: MatmulTile, ta: boolean, tb: boolean): string {
   const bLoads = Math.ceil(bItems / wg);
   const problems = [
     t.tileK % 4 !== 0 && `tileK ${t.tileK} is not a multiple of 4`,
+    t.split && stages !== 2 && `split needs 2 stages`,
+    t.split && t.unroll !== undefined && t.unroll !== t.tileK && `split needs the whole k-tile unrolled`,
+    t.unroll !== undefined && !(Number.isInteger(t.unroll) && t.unroll >= 1 && t.tileK % t.unroll === 0) && `unroll ${t.unroll} does not divide tileK ${t.tileK}`,
     (32 % warpX !== 0 || t.wgX % warpX !== 0 || t.wgY % (32 / warpX) !== 0) && `warpX ${warpX} does not tile a ${t.wgX}×${t.wgY} workgroup in 32s`,
   ].filter(Boolean);
   if (problems.length) throw new Error(`shadergrad: matmul vec4 tile: ${problems.join('; ')}`);
@@ -223,44 +236,53 @@ function vec4Source(t: MatmulTile, ta: boolean, tb: boolean): string {
   const accumulators = lines((i, j) => `var acc${i}_${j} = vec4f();`).join('\n  ');
   const guarded = (total: number, l: number, statement: string) =>
     (l + 1) * wg <= total ? statement : `if (tid + ${l * wg}u < ${total}u) { ${statement} }`;
-  const fetch = (decl: boolean, k0: string) => [
-    ...Array.from({ length: aLoads }, (_, l) =>
-      (decl ? `var pa${l} = ${blockA ? 'mat4x4f' : 'vec4f'}(); ` : '') +
-      guarded(aItems, l, `pa${l} = load_a${blockA ? '_block' : ''}(tid + ${l * wg}u, row0, ${k0}, check_a);`),
-    ),
-    ...Array.from({ length: bLoads }, (_, l) =>
-      (decl ? `var pb${l} = ${blockB ? 'mat4x4f' : 'vec4f'}(); ` : '') +
-      guarded(bItems, l, `pb${l} = load_b${blockB ? '_block' : ''}(tid + ${l * wg}u, ${k0}, col0, check_b);`),
-    ),
+  // The tile's loads, A's then B's: each fetched into a register (pa…, pb…) and stashed from it.
+  const loads = [
+    ...Array.from({ length: aLoads }, (_, l) => ({ reg: `pa${l}`, type: blockA ? 'mat4x4f' : 'vec4f', total: aItems, l, load: `load_a${blockA ? '_block' : ''}(tid + ${l * wg}u, row0, K0, check_a)`, stash: `stash_a${blockA ? '_block' : ''}(STAGE, tid + ${l * wg}u, pa${l})` })),
+    ...Array.from({ length: bLoads }, (_, l) => ({ reg: `pb${l}`, type: blockB ? 'mat4x4f' : 'vec4f', total: bItems, l, load: `load_b${blockB ? '_block' : ''}(tid + ${l * wg}u, K0, col0, check_b)`, stash: `stash_b${blockB ? '_block' : ''}(STAGE, tid + ${l * wg}u, pb${l})` })),
   ];
-  const stash = (stage: string) => [
-    ...Array.from({ length: aLoads }, (_, l) => guarded(aItems, l, `stash_a${blockA ? '_block' : ''}(${stage}, tid + ${l * wg}u, pa${l});`)),
-    ...Array.from({ length: bLoads }, (_, l) => guarded(bItems, l, `stash_b${blockB ? '_block' : ''}(${stage}, tid + ${l * wg}u, pb${l});`)),
-  ];
+  type Load = (typeof loads)[number];
+  const fetch = (group: Load[], k0: string, decl = false) =>
+    group.map((x) => (decl ? `var ${x.reg} = ${x.type}(); ` : '') + guarded(x.total, x.l, `${x.reg} = ${x.load.replace('K0', k0)};`));
+  const stash = (group: Load[], stage: string) => group.map((x) => guarded(x.total, x.l, `${x.stash.replace('STAGE', stage)};`));
+  // split: the first half of the loads during the first half of the multiply, the rest during the second.
+  const half = Math.ceil(loads.length / 2);
+  const [early, late] = t.split ? [loads.slice(0, half), loads.slice(half)] : [loads, []];
   const madd = (acc: string, a: string, b: string) => (t.fma ?? true ? `${acc} = fma(vec4f(${a}), ${b}, ${acc});` : `${acc} += ${a} * ${b};`);
-  const multiply: string[] = [];
-  for (let k = 0; k < t.tileK; k++) {
-    multiply.push(
+  // The whole k-tile unrolled (constant offsets), or a loop over passes of `unroll` k-steps.
+  const unroll = t.unroll ?? t.tileK;
+  const kAt = (k: number) => (unroll === t.tileK ? `${k}u` : `kp + ${k}u`);
+  const steps: string[] = [];
+  for (let k = 0; k < unroll; k++) {
+    steps.push(
       `{`,
-      ...Array.from({ length: t.cols4 }, (_, j) => `  let b${j} = Bs[s][${k}u][tx + ${j * t.wgX}u];`),
-      ...Array.from({ length: rows4 }, (_, i) => `  let a${i} = As[s][${k}u][ty * ${rows4}u + ${i}u];`),
+      ...Array.from({ length: t.cols4 }, (_, j) => `  let b${j} = Bs[s][${kAt(k)}][tx + ${j * t.wgX}u];`),
+      ...Array.from({ length: rows4 }, (_, i) => `  let a${i} = As[s][${kAt(k)}][ty * ${rows4}u + ${i}u];`),
       ...lines((i, j) => `  ${madd(`acc${i}_${j}`, `a${i >> 2}.${'xyzw'[i % 4]}`, `b${j}`)}`),
       `}`,
     );
   }
+  const indent = (block: string[]) => block.map((l) => `  ${l}`);
+  let multiply = unroll === t.tileK ? steps : [`for (var kp = 0u; kp < TILE_K; kp += ${unroll}u) {`, ...indent(steps), '}'];
+  if (t.split) {
+    // Halfway through the multiply (the other stage is free: everyone passed the last barrier), the
+    // early half goes to workgroup memory and the late half is fetched.
+    const at = (steps.length / t.tileK) * (t.tileK / 2);
+    multiply = [...multiply.slice(0, at), 'if (more) {', ...indent(stash(early, '1u - s')), ...indent(fetch(late, 'next')), '}', ...multiply.slice(at)];
+  }
   // One stage: every invocation must be done reading before the next tile overwrites it.
   const stashNext =
     stages === 2
-      ? ['if (more) {', ...stash('1u - s').map((l) => `  ${l}`), '}', 'workgroupBarrier();']
-      : ['workgroupBarrier();', 'if (more) {', ...stash('0u').map((l) => `  ${l}`), '}', 'workgroupBarrier();'];
+      ? ['if (more) {', ...indent(stash(t.split ? late : loads, '1u - s')), '}', 'workgroupBarrier();']
+      : ['workgroupBarrier();', 'if (more) {', ...indent(stash(loads, '0u')), '}', 'workgroupBarrier();'];
   const store = lines((i, j) => `store_c4(row0 + ty * ${t.rows}u + ${i}u, col0 / 4u + tx + ${j * t.wgX}u, acc${i}_${j});`);
   return vec4Template
     .replace('//@ constants', constants)
     .replace('//@ thread', thread)
     .replace('//@ accumulators', accumulators)
-    .replace('//@ fetch-first', fetch(true, '0u').join('\n  '))
-    .replace('//@ stash-first', stash('0u').join('\n  '))
-    .replace('//@ fetch-next', fetch(false, 'next').join('\n      '))
+    .replace('//@ fetch-first', fetch(loads, '0u', true).join('\n  '))
+    .replace('//@ stash-first', stash(loads, '0u').join('\n  '))
+    .replace('//@ fetch-next', fetch(early, 'next').join('\n      '))
     .replace('//@ multiply', multiply.join('\n    '))
     .replace('//@ stash-next', stashNext.join('\n    '))
     .replace('//@ store', store.join('\n  '));
