@@ -1,6 +1,6 @@
 #!/bin/bash
 # The one-shot device check for a session with a lent GPU: the matmul tile sweep (then its best three with Dawn's robustness off), the training-step benchmark, the shared layer cases; logs and JSON into $OUT.
-# Usage (repository root, on the device): bash bench/gpu/check.sh   — carry [".gpu", "bench/gpu/dist"] (bench/gpu/prepare.sh makes both).
+# Usage (repository root, on the device): bash bench/gpu/check.sh [tiles] [step] [cases]   (default: all three) — carry [".gpu", "bench/gpu/dist"] (bench/gpu/prepare.sh makes both).
 # Each part is time-boxed so the rest still runs (at most ~6 min once the machine is up; the sweep first, as it matters most).
 set -uo pipefail
 cd "$(dirname "$0")/../.."
@@ -18,14 +18,21 @@ if command -v nvidia-smi > /dev/null; then
   nvidia-smi --query-gpu=timestamp,clocks.sm,power.draw,temperature.gpu,clocks_throttle_reasons.active --format=csv -lms 500 > "$out/clocks.csv" 2>&1 &
   clocks=$!
 fi
+parts=" ${*:-tiles step cases} "
 status=0
-timeout 170 node bench/gpu/dist/bench.mjs --tiles --sizes 1024,2048,4096 --json "$out/tiles.json" 2>&1 | tee "$out/tiles.log"
-# The three fastest at 4096 again with Dawn's robustness transform off: how much the bounds clamps cost.
-best=$(node -e 'const r=require(process.argv[1]).rows.filter(r=>r.size===4096).sort((a,b)=>b.gflops-a.gflops).slice(0,3);console.log(r.map(r=>r.tile.replace(/ \([0-9x]+\)$/,"")).join(","))' "$out/tiles.json" 2>/dev/null)
-[[ -n $best ]] && timeout 60 node bench/gpu/dist/bench.mjs --tiles --sizes 4096 --only "$best" --dawn enable-dawn-features=disable_robustness --json "$out/tiles-unrobust.json" 2>&1 | tee "$out/tiles-unrobust.log"
-timeout 40 node bench/gpu/dist/bench.mjs --step --steps 2000 --batch 256 2>&1 | tee "$out/step.log"
-timeout 120 node bench/gpu/dist/bench.mjs --cases > "$out/cases.log" 2>&1 || status=1
-grep -v '^ok ' "$out/cases.log"
-[[ -n $clocks ]] && kill "$clocks" 2> /dev/null
+if [[ $parts == *" tiles "* ]]; then
+  timeout 170 node bench/gpu/dist/bench.mjs --tiles --sizes 1024,2048,4096 --json "$out/tiles.json" 2>&1 | tee "$out/tiles.log"
+  # The three fastest at 4096 again with Dawn's robustness transform off: how much the bounds clamps cost.
+  best=$(node -e 'const r=require(process.argv[1]).rows.filter(r=>r.size===4096).sort((a,b)=>b.gflops-a.gflops).slice(0,3);console.log(r.map(r=>r.tile.replace(/ \([0-9x]+\)$/,"")).join(","))' "$out/tiles.json" 2>/dev/null)
+  [[ -n $best ]] && timeout 60 node bench/gpu/dist/bench.mjs --tiles --sizes 4096 --only "$best" --dawn enable-dawn-features=disable_robustness --json "$out/tiles-unrobust.json" 2>&1 | tee "$out/tiles-unrobust.log"
+fi
+if [[ $parts == *" step "* ]]; then
+  timeout 40 node bench/gpu/dist/bench.mjs --step --steps 2000 --batch 256 2>&1 | tee "$out/step.log"
+fi
+if [[ $parts == *" cases "* ]]; then
+  timeout 120 node bench/gpu/dist/bench.mjs --cases > "$out/cases.log" 2>&1 || status=1
+  grep -v '^ok ' "$out/cases.log"
+fi
+if [[ -n $clocks ]]; then kill "$clocks" 2> /dev/null; fi
 [[ -f $out/clocks.csv ]] && awk -F', ' 'NR > 1 { n++; s += $2; if (min == "" || $2 + 0 < min) min = $2 + 0 } END { if (n) printf "SM clock over %d samples: mean %.0f MHz, min %d MHz\n", n, s / n, min }' "$out/clocks.csv"
 exit $status

@@ -6,7 +6,7 @@ import { Random } from '../../src/random';
 import * as ref from '../../src/reference/layers';
 import { courseRelError, numericGradientArray } from '../../src/reference/gradcheck';
 import { type NDArray, linspace, nd } from '../../src/reference/ndarray';
-import { TOL, type TestCase, download, expectClose, expectTensor, expectTrue, randn, upload } from '../harness/check';
+import { TOL, type TestCase, download, expectClose, expectTensor, expectThrows, expectTrue, randn, upload } from '../harness/check';
 
 /** Every tile the engine may pick, so SwiftShader exercises the code paths GPUs take too. */
 const TILES: Record<string, MatmulTile> = {
@@ -17,8 +17,11 @@ const TILES: Record<string, MatmulTile> = {
   'gpu-scalar 128×128, k 32 (the large tile where vec4 does not apply)': { wgX: 16, wgY: 16, rows: 8, cols4: 2, tileK: 32, pad: 0 },
   'gpu-scalar 64×64, k 16': { wgX: 16, wgY: 16, rows: 4, cols4: 1, tileK: 16 },
   'gpu-narrow 128×32': { wgX: 8, wgY: 32, rows: 4, cols4: 1, tileK: 16 },
-  // The GPU defaults (the large one without padding, as a 32 KiB device gets it) and the other options.
-  'gpu-vec4 large 128×128, k 32, 1 stage, a·b + c': { wgX: 16, wgY: 16, rows: 8, cols4: 2, tileK: 32, staging: 'vec4', stages: 1, fma: false, pad: 0 },
+  // The GPU defaults (the large one at k 16, as a 32 KiB device gets it) and the other options.
+  'gpu-vec4 large 128×128, k 16, 2 stages, a·b + c': { wgX: 16, wgY: 16, rows: 8, cols4: 2, tileK: 16, staging: 'vec4', stages: 2, fma: false, pad: 0 },
+  'gpu-vec4 32×128, k 24 (the large default\'s k-step), 2 stages': { wgX: 16, wgY: 8, rows: 4, cols4: 2, tileK: 24, staging: 'vec4', stages: 2, fma: false, pad: 0 },
+  'gpu-vec4 128×128, k 32, 1 stage, unrolled 8 at a time': { wgX: 16, wgY: 16, rows: 8, cols4: 2, tileK: 32, staging: 'vec4', stages: 1, fma: false, pad: 0, unroll: 8 },
+  'gpu-vec4 64×64, k 32, 2 stages, the next tile fetched in halves': { wgX: 16, wgY: 16, rows: 4, cols4: 1, tileK: 32, staging: 'vec4', stages: 2, pad: 0, split: true },
   'gpu-vec4 small 64×64, k 16, 2 stages, 4×4 blocks, a·b + c': { wgX: 16, wgY: 16, rows: 4, cols4: 1, tileK: 16, staging: 'vec4', fma: false, block: true },
   'gpu-vec4 128×128, k 8, 2 stages, 4×4 blocks, 8×4 warps, fma': { wgX: 16, wgY: 16, rows: 8, cols4: 2, tileK: 8, staging: 'vec4', warpX: 8, block: true },
 };
@@ -178,6 +181,26 @@ export const cases: TestCase[] = [
       await expectTensor(c, expected, TOL.matmul, `${tileName} ${M}×${N}×${K} + bias, ReLU`);
     },
   }) satisfies TestCase),
+  {
+    name: 'matmul tile options that cannot work are refused before any GPU work, the option named',
+    async run(engine) {
+      const a = engine.tensor(new Float32Array(64), [8, 8]);
+      const base: MatmulTile = { wgX: 16, wgY: 16, rows: 4, cols4: 1, tileK: 16, staging: 'vec4', stages: 2 };
+      const refused: Array<[Partial<MatmulTile>, RegExp]> = [
+        [{ unroll: 5 }, /unroll 5 does not divide tileK 16/],
+        [{ unroll: 0 }, /unroll 0 does not divide tileK 16/],
+        [{ split: true, stages: 1 }, /split needs 2 stages/],
+        [{ split: true, unroll: 8 }, /split needs the whole k-tile unrolled/],
+        [{ tileK: 10 }, /tileK 10 is not a multiple of 4/],
+        [{ warpX: 3 }, /warpX 3 does not tile/],
+        [{ rows: 6 }, /rows must be a multiple of 4, got 6/],
+      ];
+      for (const [change, pattern] of refused) {
+        await expectThrows(() => matmul(engine, a, a, { tile: { ...base, ...change } }), pattern, `tile ${JSON.stringify(change)}`);
+      }
+      a.dispose();
+    },
+  },
   {
     name: 'matmul at 1000×3000 · 3000×500 (and its transposes) matches float64',
     timeout: 600_000,
