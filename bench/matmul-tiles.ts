@@ -131,7 +131,11 @@ export async function sweep(engine: Engine, sizes: number[], log: (line: string)
   return rows;
 }
 
-/** `--tiles [--sizes 1024,2048,4096] [--only NAME,NAME] [--dawn TOGGLES] [--json FILE]` (--only: the candidates of these names) */
+/**
+ * `--tiles [--sizes 1024,2048,4096] [--only NAME,NAME] [--dawn TOGGLES] [--json FILE]` (--only: the
+ * candidates of these names); `--tiles --split [--filter TEXT] [--json FILE]`: the split-K sweep
+ * instead (--filter: the cases whose names contain TEXT).
+ */
 export async function main(args: string[]): Promise<void> {
   const arg = (name: string) => {
     const i = args.indexOf(`--${name}`);
@@ -145,11 +149,84 @@ export async function main(args: string[]): Promise<void> {
   const { vendor, architecture, description } = engine.adapterInfo;
   console.log(`adapter: ${vendor} ${architecture} ${description}`);
   const only = arg('only')?.split(',');
-  const rows = await sweep(engine, sizes, (line) => console.log(line), only);
+  const rows = args.includes('--split') ? await splitSweep(engine, (line) => console.log(line), arg('filter')) : await sweep(engine, sizes, (line) => console.log(line), only);
   const json = arg('json');
   if (json) {
     const { writeFile } = await import('node:fs/promises');
     await writeFile(json, JSON.stringify({ adapter: engine.adapterInfo, rows }, null, 1));
   }
   engine.destroy();
+}
+
+export interface SplitRow {
+  case: string;
+  tile: string;
+  splitK: number;
+  /** Sum of the product's dispatches' GPU timestamps (median of 7 profiles); null without timestamps. */
+  gpuUs: number | null;
+  /** Wall clock per product, 50 replays queued back to back. */
+  wallUs: number;
+  /** Relative difference to the unsplit product with the default tile. */
+  relDiff: number;
+}
+
+/**
+ * `--split`: the training step's products (and small squares) with each tile and split-K layer count,
+ * timed by GPU timestamps (for choosing chooseSplit's thresholds on a GPU).
+ */
+export async function splitSweep(engine: Engine, log: (line: string) => void, filter?: string): Promise<SplitRow[]> {
+  const { stepMatmuls, squareMatmul } = await import('./lib/cases');
+  const rng = new Random(2);
+  const cases = [...stepMatmuls(256), squareMatmul(256), squareMatmul(512), ...stepMatmuls(64).slice(0, 3)].filter((c) => !filter || c.name.includes(filter));
+  // Round 1 (H100, bench/results/h100-2026-11-26-split-k.json) set chooseSplit's thresholds and the
+  // 32×32 tile for short K. Round 2 (…-split-k-round2.json), below: the policy against shorter chains
+  // for the small products (32×32 tiles at k 32 or 64, the scalar kernel at k 64, operands straight
+  // from storage); none beat it by more than the run's clock drift.
+  const tiles: Array<[string, MatmulTile | undefined]> = [
+    ['default', undefined],
+    ['32x32 k32 s2', { wgX: 8, wgY: 8, rows: 4, cols4: 1, tileK: 32, staging: 'vec4', stages: 2, fma: false }],
+    ['32x32 k64 s1', { wgX: 8, wgY: 8, rows: 4, cols4: 1, tileK: 64, staging: 'vec4', stages: 1, fma: false }],
+    ['scalar 32x32 k64', { wgX: 8, wgY: 8, rows: 4, cols4: 1, tileK: 64 }],
+    ['direct 64x16', { wgX: 4, wgY: 16, rows: 4, cols4: 1, tileK: 32, staging: 'direct' }],
+  ];
+  const rows: SplitRow[] = [];
+  for (const c of cases) {
+    const A = engine.tensor(rng.normals(c.M * c.K), c.transA ? [c.K, c.M] : [c.M, c.K]);
+    const B = engine.tensor(rng.normals(c.K * c.N), c.transB ? [c.N, c.K] : [c.K, c.N]);
+    const options = { transA: c.transA, transB: c.transB };
+    const reference = await matmul(engine, A, B, { ...options, splitK: 1 }).read();
+    for (const [tileName, tile] of tiles) {
+      for (const splitK of [1, 2, 4, 8, 16, 0]) {
+        const split = splitK === 0 ? undefined : splitK;
+        const got = await matmul(engine, A, B, { ...options, tile, splitK: split }).read();
+        let diff = 0;
+        let norm = 0;
+        for (let i = 0; i < got.length; i++) {
+          diff += (got[i]! - reference[i]!) ** 2;
+          norm += reference[i]! ** 2;
+        }
+        const step = engine.capture(() => matmul(engine, A, B, { ...options, tile, splitK: split }), 'split');
+        let gpuUs: number | null = null;
+        if (engine.features.has('timestamp-query')) {
+          const samples: number[] = [];
+          for (let r = 0; r < 7; r++) samples.push((await engine.profile(step)).reduce((a, t) => a + t.ms, 0) * 1000);
+          samples.sort((x, y) => x - y);
+          gpuUs = samples[3]!;
+        }
+        await engine.sync();
+        const t0 = performance.now();
+        for (let i = 0; i < 50; i++) step.replay();
+        await engine.sync();
+        const wallUs = ((performance.now() - t0) / 50) * 1000;
+        const row = { case: c.name, tile: tileName, splitK: split ?? -step.commands.length, gpuUs, wallUs, relDiff: Math.sqrt(diff / norm) };
+        rows.push(row);
+        log(`${c.name.padEnd(28)} ${tileName.padEnd(14)} split ${split ?? `default (${step.commands.length} dispatches)`}`.padEnd(70) + ` ${gpuUs === null ? '' : `${gpuUs.toFixed(1).padStart(7)} µs (t)`} ${wallUs.toFixed(1).padStart(7)} µs (w)  rel. diff ${row.relDiff.toExponential(1)}`);
+        (step.result as { dispose(): void }).dispose();
+        step.dispose();
+      }
+    }
+    A.dispose();
+    B.dispose();
+  }
+  return rows;
 }

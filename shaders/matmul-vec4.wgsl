@@ -11,7 +11,8 @@
 // Outside the matrices loads give zeros, so the last, partial k-tile is multiplied whole: its
 // padding adds 0·0.
 
-// Params, TRANS_A/TRANS_B, HAS_BIAS/RELU and flag(): matmul-params.wgsl.
+// Params, TRANS_A/TRANS_B, HAS_BIAS/RELU and flag(): matmul-params.wgsl. The upper-case k-range
+// tokens and the k-range marker line: split-K's layer, written by withKRange in matmul.ts (see matmul.wgsl).
 
 @group(0) @binding(0) var<storage, read> A: array<vec4f>;
 @group(0) @binding(1) var<storage, read> B: array<vec4f>;
@@ -34,7 +35,7 @@ fn load_a(e: u32, row0: u32, k0: u32, check: bool) -> vec4f {
   if (TRANS_A) { r = (e % (TILE_M / 4u)) * 4u; k = e / (TILE_M / 4u); } else { k = (e % (TILE_K / 4u)) * 4u; r = e / (TILE_K / 4u); }
   let row = row0 + r;
   let kk = k0 + k;
-  if (check && (row >= params.M || kk >= params.K)) { return vec4f(); }
+  if (check && (row >= params.M || kk >= K_LIMIT)) { return vec4f(); }
   if (TRANS_A) { return A[kk * (params.M / 4u) + row / 4u]; }
   return A[row * (params.K / 4u) + kk / 4u];
 }
@@ -60,7 +61,7 @@ fn load_b(e: u32, k0: u32, col0: u32, check: bool) -> vec4f {
   if (TRANS_B) { k = (e % (TILE_K / 4u)) * 4u; c = e / (TILE_K / 4u); } else { c = (e % (TILE_N / 4u)) * 4u; k = e / (TILE_N / 4u); }
   let col = col0 + c;
   let kk = k0 + k;
-  if (check && (col >= params.N || kk >= params.K)) { return vec4f(); }
+  if (check && (col >= params.N || kk >= K_LIMIT)) { return vec4f(); }
   if (TRANS_B) { return B[col * (params.K / 4u) + kk / 4u]; }
   return B[kk * (params.N / 4u) + col / 4u];
 }
@@ -88,7 +89,7 @@ fn load_a_block(e: u32, row0: u32, k0: u32, check: bool) -> mat4x4f {
   let base = row * K4 + kk / 4u;
   if (!check) { return mat4x4f(A[base], A[base + K4], A[base + 2u * K4], A[base + 3u * K4]); }
   var m = mat4x4f();
-  if (kk >= params.K) { return m; }
+  if (kk >= K_LIMIT) { return m; }
   for (var i = 0u; i < 4u; i++) {
     if (row + i < params.M) { m[i] = A[base + i * K4]; }
   }
@@ -112,7 +113,7 @@ fn load_b_block(e: u32, k0: u32, col0: u32, check: bool) -> mat4x4f {
   let base = col * K4 + kk / 4u;
   if (!check) { return mat4x4f(B[base], B[base + K4], B[base + 2u * K4], B[base + 3u * K4]); }
   var m = mat4x4f();
-  if (kk >= params.K) { return m; }
+  if (kk >= K_LIMIT) { return m; }
   for (var i = 0u; i < 4u; i++) {
     if (col + i < params.N) { m[i] = B[base + i * K4]; }
   }
@@ -138,7 +139,7 @@ fn store_c4(row: u32, col4: u32, value: vec4f) {
     v += vec4f(bias[c], bias[c + 1u], bias[c + 2u], bias[c + 3u]);
   }
   if (flag(RELU)) { v = max(v, vec4f()); }
-  C[row * (params.N / 4u) + col4] = v;
+  C[C_BASE4 + row * (params.N / 4u) + col4] = v;
 }
 
 @compute @workgroup_size(WG_X * WG_Y)
@@ -149,22 +150,23 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) tid:
   let M = params.M;
   let N = params.N;
   let K = params.K;
+  //@ k-range
   // Tiles wholly inside the matrices skip the bounds checks.
   let inside_a = row0 + TILE_M <= M;
   let inside_b = col0 + TILE_N <= N;
   //@ accumulators
-  var check_a = !(inside_a && TILE_K <= K);
-  var check_b = !(inside_b && TILE_K <= K);
+  var check_a = !(inside_a && K_BEGIN + TILE_K <= K_END);
+  var check_b = !(inside_b && K_BEGIN + TILE_K <= K_END);
   //@ fetch-first
   //@ stash-first
   workgroupBarrier();
   var s = 0u;
-  for (var k0 = 0u; k0 < K; k0 += TILE_K) {
+  for (var k0 = K_BEGIN; k0 < K_END; k0 += TILE_K) {
     let next = k0 + TILE_K;
-    let more = next < K;
+    let more = next < K_END;
     if (more) {
-      check_a = !(inside_a && next + TILE_K <= K);
-      check_b = !(inside_b && next + TILE_K <= K);
+      check_a = !(inside_a && next + TILE_K <= K_END);
+      check_b = !(inside_b && next + TILE_K <= K_END);
       //@ fetch-next
     }
     //@ multiply

@@ -11,7 +11,10 @@
 // marked //@): SwiftShader (a CPU Vulkan) keeps only unrolled scalars in registers — a loop over a
 // private array runs 6–8× slower there — and GPUs compile the unrolled form just as well.
 
-// Params, TRANS_A/TRANS_B, HAS_BIAS/RELU and flag(): matmul-params.wgsl.
+// Params, TRANS_A/TRANS_B, HAS_BIAS/RELU and flag(): matmul-params.wgsl. The upper-case k-range
+// tokens (where this workgroup layer's k-range starts and ends, the end the loaders check, where its
+// product goes in C) and the k-range marker line are written by withKRange in matmul.ts: a split-K layer's,
+// or 0, K and nothing, which leaves exactly the code of a kernel without split-K.
 
 @group(0) @binding(0) var<storage, read> A: array<f32>;
 @group(0) @binding(1) var<storage, read> B: array<f32>;
@@ -35,7 +38,7 @@ fn load_a4(row: u32, k: u32, check: bool) -> vec4f {
   if (TRANS_A) {
     let base = k * M + row;
     if (!check) { return vec4f(A[base], A[base + 1u], A[base + 2u], A[base + 3u]); }
-    if (k >= K) { return v; }
+    if (k >= K_LIMIT) { return v; }
     if (row < M) { v.x = A[base]; }
     if (row + 1u < M) { v.y = A[base + 1u]; }
     if (row + 2u < M) { v.z = A[base + 2u]; }
@@ -44,7 +47,7 @@ fn load_a4(row: u32, k: u32, check: bool) -> vec4f {
   }
   let base = row * K + k;
   if (!check) { return vec4f(A[base], A[base + K], A[base + 2u * K], A[base + 3u * K]); }
-  if (k >= K) { return v; }
+  if (k >= K_LIMIT) { return v; }
   if (row < M) { v.x = A[base]; }
   if (row + 1u < M) { v.y = A[base + K]; }
   if (row + 2u < M) { v.z = A[base + 2u * K]; }
@@ -60,7 +63,7 @@ fn load_b4(k: u32, col: u32, check: bool) -> vec4f {
   if (TRANS_B) {
     let base = col * K + k;
     if (!check) { return vec4f(B[base], B[base + K], B[base + 2u * K], B[base + 3u * K]); }
-    if (k >= K) { return v; }
+    if (k >= K_LIMIT) { return v; }
     if (col < N) { v.x = B[base]; }
     if (col + 1u < N) { v.y = B[base + K]; }
     if (col + 2u < N) { v.z = B[base + 2u * K]; }
@@ -69,7 +72,7 @@ fn load_b4(k: u32, col: u32, check: bool) -> vec4f {
   }
   let base = k * N + col;
   if (!check) { return vec4f(B[base], B[base + 1u], B[base + 2u], B[base + 3u]); }
-  if (k >= K) { return v; }
+  if (k >= K_LIMIT) { return v; }
   if (col < N) { v.x = B[base]; }
   if (col + 1u < N) { v.y = B[base + 1u]; }
   if (col + 2u < N) { v.z = B[base + 2u]; }
@@ -82,7 +85,7 @@ fn store_c(row: u32, col: u32, value: f32) {
   var v = value;
   if (flag(HAS_BIAS)) { v += bias[col]; }
   if (flag(RELU)) { v = max(v, 0.0); }
-  C[row * params.N + col] = v;
+  C[C_BASE + row * params.N + col] = v;
 }
 
 @compute @workgroup_size(WG_X, WG_Y)
@@ -94,10 +97,11 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_id) lid: ve
   let M = params.M;
   let N = params.N;
   let K = params.K;
-  for (var k0 = 0u; k0 < K; k0 += TILE_K) {
+  //@ k-range
+  for (var k0 = K_BEGIN; k0 < K_END; k0 += TILE_K) {
     // Stage the A and B tiles, four rows (columns) per item; consecutive invocations read
     // consecutive addresses. Tiles wholly inside the matrices skip the bounds checks.
-    let k_inside = k0 + TILE_K <= K;
+    let k_inside = k0 + TILE_K <= K_END;
     let check_a = !(k_inside && row0 + TILE_M <= M);
     let check_b = !(k_inside && col0 + TILE_N <= N);
     for (var e = tid; e < TILE_M * TILE_K / 4u; e += WG_X * WG_Y) {
@@ -114,7 +118,7 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_id) lid: ve
     }
     workgroupBarrier();
     // The last k-tile may be partial (and K tiny: a 2-feature input): multiply only what is there.
-    let k_count = min(TILE_K, K - k0);
+    let k_count = min(TILE_K, K_END - k0);
     for (var k = 0u; k < k_count; k++) {
       //@ multiply
     }
@@ -137,9 +141,10 @@ fn direct(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_id) lid: 
   let row0 = wid.y * TILE_M + lid.y * ROWS;
   let col0 = wid.x * TILE_N + lid.x * 4u;
   if (row0 >= M || col0 >= N) { return; }
+  //@ k-range
   //@ direct-setup
   //@ accumulators
-  for (var k = 0u; k < K; k++) {
+  for (var k = K_BEGIN; k < K_END; k++) {
     //@ direct-multiply
   }
   //@ direct-store

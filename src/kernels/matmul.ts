@@ -2,10 +2,11 @@
 
 import params from '../../shaders/matmul-params.wgsl?raw';
 import template from '../../shaders/matmul.wgsl?raw';
+import splitSource from '../../shaders/matmul-split.wgsl?raw';
 import vec4Template from '../../shaders/matmul-vec4.wgsl?raw';
 import type { Engine } from '../engine/engine';
 import { Tensor, fmt } from '../tensor';
-import { defineKernel, type Kernel } from './kernel';
+import { defineKernel, elementGrid, type Kernel } from './kernel';
 
 /** Invocations per workgroup (x, y), rows and vec4-columns each invocation computes, and the k-step. */
 export interface MatmulTile {
@@ -72,6 +73,7 @@ const CPU_TILES = {
  */
 const GPU_TILES = {
   large: { wgX: 16, wgY: 16, rows: 8, cols4: 2, tileK: 24, staging: 'vec4', stages: 2, pad: 0, fma: false },
+  tiny: { wgX: 8, wgY: 8, rows: 4, cols4: 1, tileK: 16, staging: 'vec4', stages: 2, fma: false },
   small: { wgX: 16, wgY: 16, rows: 4, cols4: 1, tileK: 16, staging: 'vec4', stages: 2, fma: false, block: true },
   narrow: { wgX: 8, wgY: 32, rows: 4, cols4: 1, tileK: 16 },
 } satisfies Record<string, MatmulTile>;
@@ -85,11 +87,16 @@ export interface MatmulOptions {
   outShape?: readonly number[];
   /** Force a tile shape (benchmarks and tests of every code path). */
   tile?: MatmulTile;
+  /**
+   * Layers K is split into (split-K: each layer's workgroups multiply one range of K, a second
+   * kernel adds the layers up); 1 for none. Default: `chooseSplit`.
+   */
+  splitK?: number;
   label?: string;
 }
 
-/** Picks a tile for an M×N output on this engine's device. */
-export function chooseTile(engine: Engine, M: number, N: number): MatmulTile {
+/** Picks a tile for an M×N×K product on this engine's device. */
+export function chooseTile(engine: Engine, M: number, N: number, K = Infinity): MatmulTile {
   const fits = (t: MatmulTile) => workgroupBytes(t) <= engine.limits.maxComputeWorkgroupStorageSize;
   // Devices with less workgroup memory (32 KiB is the WebGPU default) get the same tile without
   // padding, then shorter k-steps.
@@ -97,9 +104,33 @@ export function chooseTile(engine: Engine, M: number, N: number): MatmulTile {
     [t, { ...t, pad: 0 }, { ...t, tileK: 16 }, { ...t, tileK: 8 }].find(fits) ?? { ...t, tileK: 4, stages: 1 as const };
   if (engine.isCpuAdapter) return pick(N <= 32 ? CPU_TILES.narrow : CPU_TILES.wide);
   if (N <= 32) return pick(GPU_TILES.narrow);
-  // Below ~128 workgroups of 128×128 (an H100 has 132 multiprocessors), 64×64 tiles are faster.
-  const blocks = Math.ceil(M / 128) * Math.ceil(N / 128);
-  return pick(blocks >= 128 ? GPU_TILES.large : GPU_TILES.small);
+  // Below ~128 workgroups of 128×128 (an H100 has 132 multiprocessors), 64×64 tiles are faster;
+  // below 64 of those, 32×32 tiles where K is short (a long K is split instead: chooseSplit).
+  if (Math.ceil(M / 128) * Math.ceil(N / 128) >= 128) return pick(GPU_TILES.large);
+  if (Math.ceil(M / 64) * Math.ceil(N / 64) < 64 && K < SPLIT_LONG_K) return pick(GPU_TILES.tiny);
+  return pick(GPU_TILES.small);
+}
+
+/**
+ * Split-K, measured on an H100 (bench/README.md): a product whose tiles leave most of a GPU idle
+ * runs as layers over ranges of K, so more workgroups share the work and each one's chain of k-tiles
+ * is shorter; a second kernel sums the layers. That pays where K is long (from SPLIT_LONG_K, or any K
+ * for the narrow N ≤ 32 tile, whose 128-row tiles leave a batch of 256 two workgroups): the
+ * b256 products x·W1 and h1·W2 went from 54 / 39 µs to 32 / 25, h2·W3 from 40 to 25. Where K is
+ * short a second dispatch costs more than it saves, and chooseTile takes 32×32 tiles instead.
+ * Layers are added up to about SPLIT_TARGET workgroups, each layer keeping SPLIT_MIN_K of K or more.
+ * CPU adapters never split (two cores are busy with any grid).
+ */
+const SPLIT_TARGET = 128;
+const SPLIT_MIN_K = 32;
+const SPLIT_MAX = 16;
+const SPLIT_LONG_K = 512;
+
+/** Layers to split K into for an M×N×K product with this tile (1: no split). */
+export function chooseSplit(engine: Engine, M: number, N: number, K: number, tile: MatmulTile): number {
+  if (engine.isCpuAdapter || (K < SPLIT_LONG_K && N > 32)) return 1;
+  const workgroups = Math.ceil(M / tileM(tile)) * Math.ceil(N / tileN(tile));
+  return Math.max(1, Math.min(SPLIT_MAX, Math.floor(K / SPLIT_MIN_K), Math.floor(SPLIT_TARGET / workgroups)));
 }
 
 /** Workgroup memory the tiles of a tile shape take. */
@@ -139,15 +170,35 @@ function tileConstants(t: MatmulTile, extra: Record<string, number>): string {
     .join('\n');
 }
 
-/** WGSL for one tile shape: the template with its unrolled accumulate, multiply and store. */
-export function matmulSource(t: MatmulTile, ta = false, tb = false): string {
+/**
+ * The templates' k-range tokens: a split-K layer's range, or the whole K — which leaves exactly the
+ * code of a kernel without split-K (the driver's schedule of the large tile moved by 11% when the
+ * unsplit kernel computed a layer range of one).
+ */
+function withKRange(code: string, split: boolean): string {
+  const r = split
+    ? { range: 'set_layer(wid.z);\n  let ks = k_range(wid.z);', begin: 'ks.x', end: 'ks.y', limit: 'layer_k_end', base: 'layer_c_base + ', base4: 'layer_c_base / 4u + ' }
+    : { range: '', begin: '0u', end: 'K', limit: 'params.K', base: '', base4: '' };
+  const tokens: Array<[string, string]> = [
+    ['//@ k-range', r.range],
+    ['K_BEGIN', r.begin],
+    ['K_END', r.end],
+    ['K_LIMIT', r.limit],
+    ['C_BASE4 + ', r.base4],
+    ['C_BASE + ', r.base],
+  ];
+  return tokens.reduce((out, [token, value]) => out.split(token).join(value), code);
+}
+
+/** WGSL for one tile shape (split: the split-K variant): the template with its unrolled accumulate, multiply and store. */
+export function matmulSource(t: MatmulTile, ta = false, tb = false, split = false): string {
   // Blocked vec4 staging is shaped by the transposes: one module each.
-  const key = t.staging === 'vec4' && t.block ? `${tileKey(t)}:${ta}${tb}` : tileKey(t);
+  const key = `${t.staging === 'vec4' && t.block ? `${tileKey(t)}:${ta}${tb}` : tileKey(t)}:${split}`;
   let code = modules.get(key);
   if (code) return code;
   if (t.rows % 4 !== 0) throw new Error(`shadergrad: matmul tile rows must be a multiple of 4, got ${t.rows}`);
   if (t.staging === 'vec4') {
-    code = `${params}\n${vec4Source(t, ta, tb)}`;
+    code = withKRange(`${params}\n${vec4Source(t, ta, tb)}`, split);
     modules.set(key, code);
     return code;
   }
@@ -194,6 +245,7 @@ export function matmulSource(t: MatmulTile, ta = false, tb = false): string {
     .replace('//@ accumulators', accumulators)
     .replace('//@ direct-multiply', directMultiply)
     .replace('//@ direct-store', directStore);
+  code = withKRange(code, split);
   modules.set(key, code);
   return code;
 }
@@ -280,7 +332,7 @@ function vec4Source(t: MatmulTile, ta: boolean, tb: boolean): string {
     .replace('//@ constants', constants)
     .replace('//@ thread', thread)
     .replace('//@ accumulators', accumulators)
-    .replace('//@ fetch-first', fetch(loads, '0u', true).join('\n  '))
+    .replace('//@ fetch-first', fetch(loads, 'K_BEGIN', true).join('\n  '))
     .replace('//@ stash-first', stash(loads, '0u').join('\n  '))
     .replace('//@ fetch-next', fetch(early, 'next').join('\n      '))
     .replace('//@ multiply', multiply.join('\n    '))
@@ -290,18 +342,18 @@ function vec4Source(t: MatmulTile, ta: boolean, tb: boolean): string {
 
 const kernels = new Map<string, Kernel>();
 
-/** The matmul kernel of one tile shape and transposition (bias and ReLU are uniform flags). */
-export function matmulKernel(t: MatmulTile, ta = false, tb = false): Kernel {
-  const key = `${tileKey(t)}:${ta}${tb}`;
+/** The matmul kernel of one tile shape, transposition and split (bias and ReLU are uniform flags). */
+export function matmulKernel(t: MatmulTile, ta = false, tb = false, split = false): Kernel {
+  const key = `${tileKey(t)}:${ta}${tb}:${split}`;
   let kernel = kernels.get(key);
   if (!kernel) {
     const direct = t.staging === 'direct';
     kernel = defineKernel({
-      name: `matmul_${direct || t.staging === 'vec4' ? `${t.staging}_` : ''}${tileM(t)}x${tileN(t)}`,
-      source: matmulSource(t, ta, tb),
+      name: `matmul_${direct || t.staging === 'vec4' ? `${t.staging}_` : ''}${tileM(t)}x${tileN(t)}${split ? '_split' : ''}`,
+      source: matmulSource(t, ta, tb, split),
       entryPoint: direct ? 'direct' : 'main',
       bindings: ['read', 'read', 'read', 'write'],
-      uniforms: ['u32', 'u32', 'u32', 'u32'],
+      uniforms: ['u32', 'u32', 'u32', 'u32', 'u32'],
       workgroupSize: t.wgX * t.wgY,
       constants: { TRANS_A: +ta, TRANS_B: +tb },
     });
@@ -311,6 +363,8 @@ export function matmulKernel(t: MatmulTile, ta = false, tb = false): Kernel {
 }
 
 const FLAGS = { bias: 1, relu: 2 } as const;
+
+const splitSumKernel = defineKernel({ name: 'matmul_split_sum', source: splitSource, bindings: ['read', 'read', 'write'], uniforms: ['u32', 'u32', 'u32', 'u32'] });
 
 /** A tensor as a matrix: its first dimension are the rows, the rest flatten into columns. */
 function asMatrix(t: Tensor): [number, number] {
@@ -344,17 +398,32 @@ export function matmul(engine: Engine, a: Tensor, b: Tensor, options: MatmulOpti
   if (bias && (bias.size !== N || bias.dtype !== 'f32')) {
     throw new Error(`shadergrad: ${name}: bias must be f32 with ${N} elements, got ${bias.dtype} ${fmt(bias.shape)}`);
   }
-  let tile = options.tile ?? chooseTile(engine, M, N);
+  if (options.splitK !== undefined && !(Number.isInteger(options.splitK) && options.splitK >= 1)) {
+    throw new Error(`shadergrad: ${name}: splitK must be a whole number of layers ≥ 1, got ${options.splitK}`);
+  }
+  let tile = options.tile ?? chooseTile(engine, M, N, K);
   if (tile.staging === 'vec4' && !vec4Applies(M, N, K, transA, transB, [a, b])) tile = { ...tile, staging: 'workgroup' };
-  const kernel = matmulKernel(tile, transA, transB);
+  // Each layer's k-range is whole k-tiles (a vec4 tile's loads start on a multiple of 4); layers
+  // that would be left empty are dropped.
+  const wanted = options.splitK ?? chooseSplit(engine, M, N, K, tile);
+  const kSlice = wanted > 1 ? Math.ceil(Math.ceil(K / wanted) / tile.tileK) * tile.tileK : Math.max(K, 1);
+  const layers = Math.max(1, Math.ceil(K / kSlice));
+  const kernel = matmulKernel(tile, transA, transB, layers > 1);
   const outShape = options.outShape ?? [M, N];
   if (outShape.reduce((p, d) => p * d, 1) !== M * N) {
     throw new Error(`shadergrad: ${name}: result shape ${fmt(outShape)} does not hold ${M}×${N}`);
   }
   const out = engine.empty(outShape, 'f32', name);
   if (M === 0 || N === 0) return out;
-  const grid: [number, number, number] = [Math.ceil(N / tileN(tile)), Math.ceil(M / tileM(tile)), 1];
+  const [gx, gy] = [Math.ceil(N / tileN(tile)), Math.ceil(M / tileM(tile))];
   const flags = (bias ? FLAGS.bias : 0) | (relu ? FLAGS.relu : 0);
-  engine.dispatch(kernel, [a, b, bias ?? engine.placeholder, out], grid, [M, N, K, flags]);
+  if (layers === 1) {
+    engine.dispatch(kernel, [a, b, bias ?? engine.placeholder, out], [gx, gy, 1], [M, N, K, flags, kSlice]);
+    return out;
+  }
+  const partial = engine.empty([layers, M, N], 'f32', `${name}.split`);
+  engine.dispatch(kernel, [a, b, engine.placeholder, partial], [gx, gy, layers], [M, N, K, 0, kSlice]);
+  engine.dispatch(splitSumKernel, [partial, bias ?? engine.placeholder, out], elementGrid(splitSumKernel, M * N), [M * N, N, layers, flags]);
+  partial.dispose();
   return out;
 }

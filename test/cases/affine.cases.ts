@@ -22,6 +22,7 @@ const TILES: Record<string, MatmulTile> = {
   'gpu-vec4 32×128, k 24 (the large default\'s k-step), 2 stages': { wgX: 16, wgY: 8, rows: 4, cols4: 2, tileK: 24, staging: 'vec4', stages: 2, fma: false, pad: 0 },
   'gpu-vec4 128×128, k 32, 1 stage, unrolled 8 at a time': { wgX: 16, wgY: 16, rows: 8, cols4: 2, tileK: 32, staging: 'vec4', stages: 1, fma: false, pad: 0, unroll: 8 },
   'gpu-vec4 64×64, k 32, 2 stages, the next tile fetched in halves': { wgX: 16, wgY: 16, rows: 4, cols4: 1, tileK: 32, staging: 'vec4', stages: 2, pad: 0, split: true },
+  'gpu-vec4 tiny 32×32, k 16, 2 stages, a·b + c': { wgX: 8, wgY: 8, rows: 4, cols4: 1, tileK: 16, staging: 'vec4', stages: 2, fma: false },
   'gpu-vec4 small 64×64, k 16, 2 stages, 4×4 blocks, a·b + c': { wgX: 16, wgY: 16, rows: 4, cols4: 1, tileK: 16, staging: 'vec4', fma: false, block: true },
   'gpu-vec4 128×128, k 8, 2 stages, 4×4 blocks, 8×4 warps, fma': { wgX: 16, wgY: 16, rows: 8, cols4: 2, tileK: 8, staging: 'vec4', warpX: 8, block: true },
 };
@@ -182,6 +183,47 @@ export const cases: TestCase[] = [
     },
   }) satisfies TestCase),
   {
+    name: 'split-K (K in layers, then summed) matches float64 on every kernel path, with the bias/ReLU epilogue and transposes',
+    async run(engine) {
+      const rng = new Random(13);
+      const paths: Array<[string, MatmulTile]> = [
+        ['cpu-direct', TILES['cpu-direct-wide 128×64']!],
+        ['workgroup', TILES['workgroup 64×32, k 32']!],
+        ['gpu-narrow', TILES['gpu-narrow 128×32']!],
+        ['vec4 2 stages', TILES['gpu-vec4 32×128, k 24 (the large default\'s k-step), 2 stages']!],
+        ['vec4 blocks', TILES['gpu-vec4 small 64×64, k 16, 2 stages, 4×4 blocks, a·b + c']!],
+      ];
+      // K = 200 in 3 layers of whole k-tiles (the last one shorter); 7 layers of K = 100 would leave
+      // some empty with k-tiles of 24 or 32 (they are dropped); M, N, K multiples of 4 so the vec4
+      // paths run.
+      for (const [name, tile] of paths) {
+        const [pa, pb] = [upload(engine, randn(rng, [68, 200])), upload(engine, randn(rng, [200, 36]))];
+        const probe = engine.capture(() => matmul(engine, pa, pb, { tile, splitK: 3 }), 'split-probe');
+        expectTrue(probe.commands.length === 2, `${name}: a split product is two dispatches (layers, then their sum), got ${probe.commands.length}`);
+        probe.result.dispose();
+        probe.dispose();
+        pa.dispose();
+        pb.dispose();
+        for (const [M, N, K, splitK] of [[68, 36, 200, 3], [12, 8, 100, 7], [36, 12, 96, 2]] as const) {
+          for (const [transA, transB] of [[false, false], [false, true], [true, false]] as const) {
+            const a = randn(rng, transA ? [K, M] : [M, K]);
+            const b = randn(rng, transB ? [N, K] : [K, N]);
+            const c = matmul(engine, upload(engine, a), upload(engine, b), { transA, transB, tile, splitK });
+            await expectTensor(c, refMatmul(a, b, transA, transB), TOL.matmul, `${name} ${M}×${N}×${K} in ${splitK} layers transA=${transA} transB=${transB}`);
+          }
+        }
+        const [M, N, K] = [36, 20, 120];
+        const a = randn(rng, [M, K]);
+        const b = randn(rng, [K, N]);
+        const bias = randn(rng, [N]);
+        const expected = refMatmul(a, b, false, false);
+        for (let i = 0; i < M * N; i++) expected.data[i] = Math.max(0, expected.data[i]! + bias.data[i % N]!);
+        const c = matmul(engine, upload(engine, a), upload(engine, b), { bias: upload(engine, bias), relu: true, tile, splitK: 4 });
+        await expectTensor(c, expected, TOL.matmul, `${name} ${M}×${N}×${K} in 4 layers + bias, ReLU`);
+      }
+    },
+  },
+  {
     name: 'matmul tile options that cannot work are refused before any GPU work, the option named',
     async run(engine) {
       const a = engine.tensor(new Float32Array(64), [8, 8]);
@@ -195,6 +237,8 @@ export const cases: TestCase[] = [
         [{ warpX: 3 }, /warpX 3 does not tile/],
         [{ rows: 6 }, /rows must be a multiple of 4, got 6/],
       ];
+      await expectThrows(() => matmul(engine, a, a, { splitK: 0 }), /splitK must be a whole number of layers ≥ 1, got 0/, 'splitK 0');
+      await expectThrows(() => matmul(engine, a, a, { splitK: 2.5 }), /splitK must be a whole number of layers ≥ 1, got 2.5/, 'splitK 2.5');
       for (const [change, pattern] of refused) {
         await expectThrows(() => matmul(engine, a, a, { tile: { ...base, ...change } }), pattern, `tile ${JSON.stringify(change)}`);
       }
