@@ -1,7 +1,7 @@
 // Matmul tile sweep: GFLOP/s of candidate tile shapes at large square sizes (for tuning chooseTile on a GPU).
 
 import { Engine } from '../src/engine/engine';
-import { matmul, tileM, tileN, workgroupBytes, type MatmulTile } from '../src/kernels/matmul';
+import { matmul, tileInvocations, tileM, tileN, workgroupBytes, type MatmulTile } from '../src/kernels/matmul';
 import { Random } from '../src/random';
 
 // Round 1 (H100, 2026-11-26: bench/results/h100-2026-11-26-matmul-vec4-tiles.json) swept the vec4
@@ -75,7 +75,7 @@ export async function sweep(engine: Engine, sizes: number[], log: (line: string)
   const candidates = Object.entries(CANDIDATES).filter(([name]) => !only || only.includes(name));
   if (only && candidates.length === 0) throw new Error(`--only ${only.join(',')}: names no candidate`);
   for (const [name, tile] of candidates) {
-    if (workgroupBytes(tile) > engine.limits.maxComputeWorkgroupStorageSize || tile.wgX * tile.wgY > engine.limits.maxComputeInvocationsPerWorkgroup) {
+    if (workgroupBytes(tile) > engine.limits.maxComputeWorkgroupStorageSize || tileInvocations(tile) > engine.limits.maxComputeInvocationsPerWorkgroup) {
       log(`${name}: does not fit this device's limits, skipped`);
       continue;
     }
@@ -179,15 +179,16 @@ export async function splitSweep(engine: Engine, log: (line: string) => void, fi
   const rng = new Random(2);
   const cases = [...stepMatmuls(256), squareMatmul(256), squareMatmul(512), ...stepMatmuls(64).slice(0, 3)].filter((c) => !filter || c.name.includes(filter));
   // Round 1 (H100, bench/results/h100-2026-11-26-split-k.json) set chooseSplit's thresholds and the
-  // 32×32 tile for short K. Round 2 (…-split-k-round2.json), below: the policy against shorter chains
-  // for the small products (32×32 tiles at k 32 or 64, the scalar kernel at k 64, operands straight
-  // from storage); none beat it by more than the run's clock drift.
+  // 32×32 tile for short K. Round 2 (…-split-k-round2.json) tried shorter chains for the small
+  // products (32×32 tiles at k 32 or 64, the scalar kernel at k 64, operands straight from storage):
+  // none beat the policy by more than the run's clock drift. Round 3, below: K split inside the
+  // workgroup (`grouped`) for the N ≤ 32 products against the narrow tile split across workgroups.
   const tiles: Array<[string, MatmulTile | undefined]> = [
     ['default', undefined],
-    ['32x32 k32 s2', { wgX: 8, wgY: 8, rows: 4, cols4: 1, tileK: 32, staging: 'vec4', stages: 2, fma: false }],
-    ['32x32 k64 s1', { wgX: 8, wgY: 8, rows: 4, cols4: 1, tileK: 64, staging: 'vec4', stages: 1, fma: false }],
-    ['scalar 32x32 k64', { wgX: 8, wgY: 8, rows: 4, cols4: 1, tileK: 64 }],
-    ['direct 64x16', { wgX: 4, wgY: 16, rows: 4, cols4: 1, tileK: 32, staging: 'direct' }],
+    ['narrow 128x32', { wgX: 8, wgY: 32, rows: 4, cols4: 1, tileK: 16 }],
+    ['grouped 32x32 g4 k16', { wgX: 8, wgY: 8, rows: 4, cols4: 1, tileK: 16, kGroups: 4 }],
+    ['grouped 16x32 g8 k8', { wgX: 8, wgY: 4, rows: 4, cols4: 1, tileK: 8, kGroups: 8 }],
+    ['grouped 32x32 g2 k16', { wgX: 8, wgY: 8, rows: 4, cols4: 1, tileK: 16, kGroups: 2 }],
   ];
   const rows: SplitRow[] = [];
   for (const c of cases) {

@@ -127,6 +127,65 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_id) lid: ve
   //@ store
 }
 
+// `grouped`: KG groups of WG_X×WG_Y invocations (lid.z) share one output tile, group g taking every
+// KG-th k-tile from the g-th; their sums meet in workgroup memory at the end and group 0 stores. A
+// product with few output tiles and a long K (N ≤ 32 at batch 256: eight 32×32 tiles) gets KG× the
+// invocations and a KG× shorter chain of k-tiles in one dispatch — split-K without a second one.
+var<workgroup> Ag: array<array<array<vec4f, TILE_M / 4u + PAD>, TILE_K>, KG>;
+var<workgroup> Bg: array<array<array<vec4f, TILE_N / 4u + PAD>, TILE_K>, KG>;
+// Groups 1…KG-1's sums, as [group][row of the tile][vec4-column]; group 0 keeps its own (one
+// slot when KG = 1: the array may not be empty, and only `grouped` uses it).
+var<workgroup> group_sums: array<array<array<vec4f, TILE_N / 4u>, TILE_M>, max(KG, 2u) - 1u>;
+
+@compute @workgroup_size(WG_X, WG_Y, KG)
+fn grouped(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_id) lid: vec3u) {
+  let g = lid.z;
+  let tid = lid.y * WG_X + lid.x;
+  let row0 = wid.y * TILE_M;
+  let col0 = wid.x * TILE_N;
+  //@ accumulators
+  let M = params.M;
+  let N = params.N;
+  let K = params.K;
+  //@ k-range
+  // Every group runs the same number of passes (the barriers need it); a group past the end
+  // stages zeros and multiplies nothing.
+  for (var kb = K_BEGIN; kb < K_END; kb += KG * TILE_K) {
+    let k0 = kb + g * TILE_K;
+    let k_inside = k0 + TILE_K <= K_END;
+    let check_a = !(k_inside && row0 + TILE_M <= M);
+    let check_b = !(k_inside && col0 + TILE_N <= N);
+    for (var e = tid; e < TILE_M * TILE_K / 4u; e += WG_X * WG_Y) {
+      var r4: u32;
+      var k: u32;
+      if (TRANS_A) { r4 = e % (TILE_M / 4u); k = e / (TILE_M / 4u); } else { k = e % TILE_K; r4 = e / TILE_K; }
+      Ag[g][k][r4] = load_a4(row0 + r4 * 4u, k0 + k, check_a);
+    }
+    for (var e = tid; e < TILE_N * TILE_K / 4u; e += WG_X * WG_Y) {
+      var c4: u32;
+      var k: u32;
+      if (TRANS_B) { k = e % TILE_K; c4 = e / TILE_K; } else { c4 = e % (TILE_N / 4u); k = e / (TILE_N / 4u); }
+      Bg[g][k][c4] = load_b4(k0 + k, col0 + c4 * 4u, check_b);
+    }
+    workgroupBarrier();
+    let k_count = select(0u, min(TILE_K, K_END - k0), k0 < K_END);
+    for (var k = 0u; k < k_count; k++) {
+      //@ grouped-multiply
+    }
+    workgroupBarrier();
+  }
+  if (g > 0u) {
+    //@ grouped-stash
+  }
+  workgroupBarrier();
+  if (g == 0u) {
+    for (var h = 0u; h < KG - 1u; h++) {
+      //@ grouped-sum
+    }
+    //@ store
+  }
+}
+
 // `direct`: the same per-invocation block, its operands read straight from storage, no workgroup
 // memory and no barrier. On SwiftShader (WebGPU on the CPU) a workgroup with a barrier runs each
 // group of four invocations as a coroutine, and starting those costs as much as a small tile's

@@ -49,6 +49,12 @@ export interface MatmulTile {
    * each half of the multiply, so half as many of its values wait in registers (default false).
    */
   split?: boolean;
+  /**
+   * 'workgroup' only: groups of wgX×wgY invocations that share one output tile, each taking every
+   * kGroups-th k-tile, their sums added in workgroup memory at the end (`grouped` in matmul.wgsl;
+   * default 1: none). A workgroup has wgX·wgY·kGroups invocations.
+   */
+  kGroups?: number;
 }
 
 export const tileM = (t: MatmulTile) => t.wgY * t.rows;
@@ -76,6 +82,7 @@ const GPU_TILES = {
   tiny: { wgX: 8, wgY: 8, rows: 4, cols4: 1, tileK: 16, staging: 'vec4', stages: 2, fma: false },
   small: { wgX: 16, wgY: 16, rows: 4, cols4: 1, tileK: 16, staging: 'vec4', stages: 2, fma: false, block: true },
   narrow: { wgX: 8, wgY: 32, rows: 4, cols4: 1, tileK: 16 },
+  narrowLongK: { wgX: 8, wgY: 8, rows: 4, cols4: 1, tileK: 16, kGroups: 4 },
 } satisfies Record<string, MatmulTile>;
 
 export interface MatmulOptions {
@@ -103,7 +110,9 @@ export function chooseTile(engine: Engine, M: number, N: number, K = Infinity): 
   const pick = (t: MatmulTile) =>
     [t, { ...t, pad: 0 }, { ...t, tileK: 16 }, { ...t, tileK: 8 }].find(fits) ?? { ...t, tileK: 4, stages: 1 as const };
   if (engine.isCpuAdapter) return pick(N <= 32 ? CPU_TILES.narrow : CPU_TILES.wide);
-  if (N <= 32) return pick(GPU_TILES.narrow);
+  // N ≤ 32 with a long K (a batch's class scores, their gradient): 32×32 tiles, four groups of
+  // invocations along K, one dispatch.
+  if (N <= 32) return pick(K >= GROUPED_MIN_K ? GPU_TILES.narrowLongK : GPU_TILES.narrow);
   // Below ~128 workgroups of 128×128 (an H100 has 132 multiprocessors), 64×64 tiles are faster;
   // below 64 of those, 32×32 tiles where K is short (a long K is split instead: chooseSplit).
   if (Math.ceil(M / 128) * Math.ceil(N / 128) >= 128) return pick(GPU_TILES.large);
@@ -114,10 +123,11 @@ export function chooseTile(engine: Engine, M: number, N: number, K = Infinity): 
 /**
  * Split-K, measured on an H100 (bench/README.md): a product whose tiles leave most of a GPU idle
  * runs as layers over ranges of K, so more workgroups share the work and each one's chain of k-tiles
- * is shorter; a second kernel sums the layers. That pays where K is long (from SPLIT_LONG_K, or any K
- * for the narrow N ≤ 32 tile, whose 128-row tiles leave a batch of 256 two workgroups): the
+ * is shorter; a second kernel sums the layers. That pays where K is long (from SPLIT_LONG_K, or from
+ * 64 for the narrow N ≤ 32 tile, whose 128-row tiles leave a batch of 256 two workgroups): the
  * b256 products x·W1 and h1·W2 went from 54 / 39 µs to 32 / 25, h2·W3 from 40 to 25. Where K is
- * short a second dispatch costs more than it saves, and chooseTile takes 32×32 tiles instead.
+ * short a second dispatch costs more than it saves, and chooseTile takes 32×32 tiles instead; N ≤ 32
+ * from K = GROUPED_MIN_K takes the grouped tile (K split inside each workgroup, one dispatch).
  * Layers are added up to about SPLIT_TARGET workgroups, each layer keeping SPLIT_MIN_K of K or more.
  * CPU adapters never split (two cores are busy with any grid).
  */
@@ -125,10 +135,11 @@ const SPLIT_TARGET = 128;
 const SPLIT_MIN_K = 32;
 const SPLIT_MAX = 16;
 const SPLIT_LONG_K = 512;
+const GROUPED_MIN_K = 128;
 
 /** Layers to split K into for an M×N×K product with this tile (1: no split). */
 export function chooseSplit(engine: Engine, M: number, N: number, K: number, tile: MatmulTile): number {
-  if (engine.isCpuAdapter || (K < SPLIT_LONG_K && N > 32)) return 1;
+  if (engine.isCpuAdapter || (K < SPLIT_LONG_K && N > 32) || (tile.kGroups ?? 1) > 1) return 1;
   const workgroups = Math.ceil(M / tileM(tile)) * Math.ceil(N / tileN(tile));
   return Math.max(1, Math.min(SPLIT_MAX, Math.floor(K / SPLIT_MIN_K), Math.floor(SPLIT_TARGET / workgroups)));
 }
@@ -137,11 +148,16 @@ export function chooseSplit(engine: Engine, M: number, N: number, K: number, til
 export function workgroupBytes(t: MatmulTile): number {
   if (t.staging === 'direct') return 0;
   const stages = t.staging === 'vec4' ? (t.stages ?? 2) : 1;
-  return (tileM(t) + tileN(t) + 8 * (t.pad ?? 1)) * t.tileK * 4 * stages;
+  const groups = t.staging === 'vec4' ? 1 : (t.kGroups ?? 1);
+  const sums = groups > 1 ? (groups - 1) * tileM(t) * tileN(t) * 4 : 0;
+  return (tileM(t) + tileN(t) + 8 * (t.pad ?? 1)) * t.tileK * 4 * stages * groups + sums;
 }
 
+/** Invocations in one workgroup of a tile shape. */
+export const tileInvocations = (t: MatmulTile) => t.wgX * t.wgY * (t.staging === 'vec4' || t.staging === 'direct' ? 1 : (t.kGroups ?? 1));
+
 const tileKey = (t: MatmulTile) =>
-  `${t.wgX}x${t.wgY}:${t.rows}x${t.cols4}:${t.tileK}:${t.pad ?? 1}:${t.staging ?? 'workgroup'}` +
+  `${t.wgX}x${t.wgY}:${t.rows}x${t.cols4}:${t.tileK}:${t.pad ?? 1}:${t.staging ?? 'workgroup'}:${t.kGroups ?? 1}` +
   (t.staging === 'vec4' ? `:${t.stages ?? 2}:${t.fma ?? true}:${t.warpX ?? t.wgX}:${t.block ?? false}:${t.unroll ?? t.tileK}:${t.split ?? false}` : '');
 
 /**
@@ -197,13 +213,18 @@ export function matmulSource(t: MatmulTile, ta = false, tb = false, split = fals
   let code = modules.get(key);
   if (code) return code;
   if (t.rows % 4 !== 0) throw new Error(`shadergrad: matmul tile rows must be a multiple of 4, got ${t.rows}`);
+  const groups = t.kGroups ?? 1;
+  if (!(Number.isInteger(groups) && groups >= 1)) throw new Error(`shadergrad: matmul tile kGroups must be a whole number ≥ 1, got ${groups}`);
+  if (groups > 1 && (t.staging ?? 'workgroup') !== 'workgroup') {
+    throw new Error(`shadergrad: matmul tile kGroups ${groups} needs the 'workgroup' staging, got '${t.staging}'`);
+  }
   if (t.staging === 'vec4') {
     code = withKRange(`${params}\n${vec4Source(t, ta, tb)}`, split);
     modules.set(key, code);
     return code;
   }
   const lines = (f: (i: number, j: number) => string) => perElement(t, f).join('\n  ');
-  const constants = tileConstants(t, { ROWS: t.rows });
+  const constants = tileConstants(t, { ROWS: t.rows, KG: groups });
   const accumulators = lines((i, j) => `var acc${i}_${j} = vec4f();`);
   const multiply = [
     ...Array.from({ length: t.cols4 }, (_, j) => `let b${j} = Bs[k][lid.x + ${j * t.wgX}u];`),
@@ -215,6 +236,11 @@ export function matmulSource(t: MatmulTile, ta = false, tb = false, split = fals
     const col = `col0 + (lid.x + ${j * t.wgX}u) * 4u`;
     return `{ let r = ${row}; let c = ${col}; store_c(r, c, acc${i}_${j}.x); store_c(r, c + 1u, acc${i}_${j}.y); store_c(r, c + 2u, acc${i}_${j}.z); store_c(r, c + 3u, acc${i}_${j}.w); }`;
   });
+  // `grouped`: the same multiply on group g's tiles; groups 1… hand their sums to group 0.
+  const groupedMultiply = multiply.replaceAll('As[', 'Ag[g][').replaceAll('Bs[', 'Bg[g][');
+  const sumAt = (i: number, j: number) => `[lid.y * ${t.rows}u + ${i}u][lid.x + ${j * t.wgX}u]`;
+  const groupedStash = lines((i, j) => `group_sums[g - 1u]${sumAt(i, j)} = acc${i}_${j};`);
+  const groupedSum = lines((i, j) => `acc${i}_${j} += group_sums[h]${sumAt(i, j)};`);
   // `direct`: invocation columns interleave by vec4 (col0 + 4·WG_X·j), so neighbouring invocations
   // read neighbouring addresses; per-row and per-column offsets are clamped once, outside the k-loop.
   const colOf = (j: number) => `col0 + ${4 * t.wgX * j}u`;
@@ -236,15 +262,19 @@ export function matmulSource(t: MatmulTile, ta = false, tb = false, split = fals
     const c = colOf(j);
     return `{ let r = row0 + ${i}u; let c = ${c}; store_c(r, c, acc${i}_${j}.x); store_c(r, c + 1u, acc${i}_${j}.y); store_c(r, c + 2u, acc${i}_${j}.z); store_c(r, c + 3u, acc${i}_${j}.w); }`;
   });
-  code = `${params}\n${template}`
-    .replace('//@ constants', constants)
-    .replace('//@ accumulators', accumulators)
-    .replace('//@ multiply', multiply)
-    .replace('//@ store', store)
-    .replace('//@ direct-setup', directSetup)
-    .replace('//@ accumulators', accumulators)
-    .replace('//@ direct-multiply', directMultiply)
-    .replace('//@ direct-store', directStore);
+  const parts: Array<[string, string]> = [
+    ['//@ constants', constants],
+    ['//@ accumulators', accumulators],
+    ['//@ multiply', multiply],
+    ['//@ store', store],
+    ['//@ grouped-multiply', groupedMultiply],
+    ['//@ grouped-stash', groupedStash],
+    ['//@ grouped-sum', groupedSum],
+    ['//@ direct-setup', directSetup],
+    ['//@ direct-multiply', directMultiply],
+    ['//@ direct-store', directStore],
+  ];
+  code = parts.reduce((out, [marker, text]) => out.split(marker).join(text), `${params}\n${template}`);
   code = withKRange(code, split);
   modules.set(key, code);
   return code;
@@ -348,13 +378,14 @@ export function matmulKernel(t: MatmulTile, ta = false, tb = false, split = fals
   let kernel = kernels.get(key);
   if (!kernel) {
     const direct = t.staging === 'direct';
+    const grouped = !direct && t.staging !== 'vec4' && (t.kGroups ?? 1) > 1;
     kernel = defineKernel({
-      name: `matmul_${direct || t.staging === 'vec4' ? `${t.staging}_` : ''}${tileM(t)}x${tileN(t)}${split ? '_split' : ''}`,
+      name: `matmul_${direct || t.staging === 'vec4' ? `${t.staging}_` : grouped ? `grouped${t.kGroups}_` : ''}${tileM(t)}x${tileN(t)}${split ? '_split' : ''}`,
       source: matmulSource(t, ta, tb, split),
-      entryPoint: direct ? 'direct' : 'main',
+      entryPoint: direct ? 'direct' : grouped ? 'grouped' : 'main',
       bindings: ['read', 'read', 'read', 'write'],
       uniforms: ['u32', 'u32', 'u32', 'u32', 'u32'],
-      workgroupSize: t.wgX * t.wgY,
+      workgroupSize: tileInvocations(t),
       constants: { TRANS_A: +ta, TRANS_B: +tb },
     });
     kernels.set(key, kernel);

@@ -17,6 +17,8 @@ const TILES: Record<string, MatmulTile> = {
   'gpu-scalar 128×128, k 32 (the large tile where vec4 does not apply)': { wgX: 16, wgY: 16, rows: 8, cols4: 2, tileK: 32, pad: 0 },
   'gpu-scalar 64×64, k 16': { wgX: 16, wgY: 16, rows: 4, cols4: 1, tileK: 16 },
   'gpu-narrow 128×32': { wgX: 8, wgY: 32, rows: 4, cols4: 1, tileK: 16 },
+  'grouped 32×32, 4 groups along K, k 16': { wgX: 8, wgY: 8, rows: 4, cols4: 1, tileK: 16, kGroups: 4 },
+  'grouped 32×64, 2 groups along K, k 8': { wgX: 8, wgY: 4, rows: 8, cols4: 2, tileK: 8, kGroups: 2 },
   // The GPU defaults (the large one at k 16, as a 32 KiB device gets it) and the other options.
   'gpu-vec4 large 128×128, k 16, 2 stages, a·b + c': { wgX: 16, wgY: 16, rows: 8, cols4: 2, tileK: 16, staging: 'vec4', stages: 2, fma: false, pad: 0 },
   'gpu-vec4 32×128, k 24 (the large default\'s k-step), 2 stages': { wgX: 16, wgY: 8, rows: 4, cols4: 2, tileK: 24, staging: 'vec4', stages: 2, fma: false, pad: 0 },
@@ -190,6 +192,7 @@ export const cases: TestCase[] = [
         ['cpu-direct', TILES['cpu-direct-wide 128×64']!],
         ['workgroup', TILES['workgroup 64×32, k 32']!],
         ['gpu-narrow', TILES['gpu-narrow 128×32']!],
+        ['grouped', TILES['grouped 32×32, 4 groups along K, k 16']!],
         ['vec4 2 stages', TILES['gpu-vec4 32×128, k 24 (the large default\'s k-step), 2 stages']!],
         ['vec4 blocks', TILES['gpu-vec4 small 64×64, k 16, 2 stages, 4×4 blocks, a·b + c']!],
       ];
@@ -236,6 +239,8 @@ export const cases: TestCase[] = [
         [{ tileK: 10 }, /tileK 10 is not a multiple of 4/],
         [{ warpX: 3 }, /warpX 3 does not tile/],
         [{ rows: 6 }, /rows must be a multiple of 4, got 6/],
+        [{ kGroups: 2 }, /kGroups 2 needs the 'workgroup' staging, got 'vec4'/],
+        [{ kGroups: 0, staging: 'workgroup' }, /kGroups must be a whole number ≥ 1, got 0/],
       ];
       await expectThrows(() => matmul(engine, a, a, { splitK: 0 }), /splitK must be a whole number of layers ≥ 1, got 0/, 'splitK 0');
       await expectThrows(() => matmul(engine, a, a, { splitK: 2.5 }), /splitK must be a whole number of layers ≥ 1, got 2.5/, 'splitK 2.5');

@@ -10,7 +10,8 @@ const cpu = { isCpuAdapter: true, limits: { maxComputeWorkgroupStorageSize: 32 *
 /** "tile MxN, split S" for an M×K×N product (the bench's case naming). */
 function policy(engine: Engine, M: number, K: number, N: number): string {
   const tile = chooseTile(engine, M, N, K);
-  return `${tileM(tile)}x${tileN(tile)} k${tile.tileK}, split ${chooseSplit(engine, M, N, K, tile)}`;
+  const groups = (tile.kGroups ?? 1) > 1 ? ` in ${tile.kGroups} groups` : '';
+  return `${tileM(tile)}x${tileN(tile)} k${tile.tileK}${groups}, split ${chooseSplit(engine, M, N, K, tile)}`;
 }
 
 describe('matmul policy on a GPU (48 KiB of workgroup memory)', () => {
@@ -20,10 +21,10 @@ describe('matmul policy on a GPU (48 KiB of workgroup memory)', () => {
     expect(policy(gpu, 1024, 1024, 1024)).toBe('64x64 k16, split 1');
   });
 
-  it('the 784-512-256-10 b256 step: long K is split, short K takes 32×32 tiles, N ≤ 32 is split', () => {
+  it('the 784-512-256-10 b256 step: long K is split, short K takes 32×32 tiles, N ≤ 32 is split inside the workgroup', () => {
     expect(policy(gpu, 256, 784, 512)).toBe('64x64 k16, split 4'); // x·W1
     expect(policy(gpu, 256, 512, 256)).toBe('64x64 k16, split 8'); // h1·W2
-    expect(policy(gpu, 256, 256, 10)).toBe('128x32 k16, split 8'); // h2·W3 (and h2ᵀ·dout3)
+    expect(policy(gpu, 256, 256, 10)).toBe('32x32 k16 in 4 groups, split 1'); // h2·W3 (and h2ᵀ·dout3)
     expect(policy(gpu, 256, 10, 256)).toBe('32x32 k16, split 1'); // dout3·W3ᵀ: K = 10
     expect(policy(gpu, 256, 256, 512)).toBe('32x32 k16, split 1'); // dout2·W2ᵀ
     expect(policy(gpu, 512, 256, 256)).toBe('32x32 k16, split 1'); // h1ᵀ·dout2
@@ -34,6 +35,7 @@ describe('matmul policy on a GPU (48 KiB of workgroup memory)', () => {
     expect(policy(gpu, 512, 512, 512)).toBe('64x64 k16, split 2');
     expect(policy(gpu, 10000, 2, 64)).toBe('64x64 k16, split 1');
     expect(policy(gpu, 64, 40, 16)).toBe('128x32 k16, split 1');
+    expect(policy(gpu, 64, 100, 16)).toBe('128x32 k16, split 3'); // N ≤ 32, K too short for the groups
   });
 });
 
