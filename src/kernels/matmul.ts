@@ -111,8 +111,8 @@ export function chooseTile(engine: Engine, M: number, N: number, K = Infinity): 
     [t, { ...t, pad: 0 }, { ...t, tileK: 16 }, { ...t, tileK: 8 }].find(fits) ?? { ...t, tileK: 4, stages: 1 as const };
   if (engine.isCpuAdapter) return pick(N <= 32 ? CPU_TILES.narrow : CPU_TILES.wide);
   // N ≤ 32 with a long K (a batch's class scores, their gradient): 32×32 tiles, four groups of
-  // invocations along K, one dispatch.
-  if (N <= 32) return pick(K >= GROUPED_MIN_K ? GPU_TILES.narrowLongK : GPU_TILES.narrow);
+  // invocations along K, one dispatch (30 KiB of workgroup memory; less: the narrow tile, split).
+  if (N <= 32) return K >= GROUPED_MIN_K && fits(GPU_TILES.narrowLongK) ? GPU_TILES.narrowLongK : pick(GPU_TILES.narrow);
   // Below ~128 workgroups of 128×128 (an H100 has 132 multiprocessors), 64×64 tiles are faster;
   // below 64 of those, 32×32 tiles where K is short (a long K is split instead: chooseSplit).
   if (Math.ceil(M / 128) * Math.ceil(N / 128) >= 128) return pick(GPU_TILES.large);

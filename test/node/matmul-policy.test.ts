@@ -39,6 +39,16 @@ describe('matmul policy on a GPU (48 KiB of workgroup memory)', () => {
   });
 });
 
+describe('matmul policy on a GPU with 16 KiB of workgroup memory (the WebGPU default)', () => {
+  const small = { isCpuAdapter: false, limits: { maxComputeWorkgroupStorageSize: 16 * 1024 } } as unknown as Engine;
+  it('N ≤ 32 falls back from the grouped tile (30 KiB) to the narrow one, split across workgroups', () => {
+    expect(policy(small, 256, 256, 10)).toBe('128x32 k16, split 8');
+  });
+  it('the large tile shortens its k-step until it fits', () => {
+    expect(policy(small, 4096, 4096, 4096)).toBe('128x128 k8, split 1');
+  });
+});
+
 describe('matmul policy on a CPU adapter', () => {
   it('never splits K', () => {
     expect(policy(cpu, 64, 784, 512).endsWith('split 1')).toBe(true);
