@@ -50,22 +50,39 @@ export async function trainStepBench(engine: Engine, options: StepBenchOptions =
   return rows;
 }
 
+const USAGE = 'usage: train-step.ts [--steps N] [--batch B] [--plain] [--forward-backward] | --profile [--batch B] [--batchnorm] [--dropout]';
+
+/** Checks the flags before the GPU is touched: a misspelt one is an error, not the default. */
+export function parseStepArgs(args: string[]): { steps: number; batch: number; flags: Set<string> } {
+  const valued = new Set(['--steps', '--batch']);
+  const switches = new Set(['--plain', '--forward-backward', '--profile', '--batchnorm', '--dropout']);
+  const values: Record<string, number> = { '--steps': 10, '--batch': 256 };
+  const flags = new Set<string>();
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i]!;
+    if (valued.has(a)) {
+      const v = Number(args[++i]);
+      if (!(Number.isInteger(v) && v > 0)) throw new Error(`train-step: ${a} needs a positive integer, got ${JSON.stringify(args[i])}\n${USAGE}`);
+      values[a] = v;
+    } else if (switches.has(a)) flags.add(a);
+    else throw new Error(`train-step: unknown argument ${JSON.stringify(a)}\n${USAGE}`);
+  }
+  return { steps: values['--steps']!, batch: values['--batch']!, flags };
+}
+
 export async function main(args: string[]): Promise<void> {
-  const arg = (name: string, fallback: number) => {
-    const i = args.indexOf(`--${name}`);
-    return i >= 0 ? Number(args[i + 1]) : fallback;
-  };
+  const { steps, batch, flags } = parseStepArgs(args);
   const engine = await Engine.create();
   const { vendor, architecture, description } = engine.adapterInfo;
   console.log(`adapter: ${vendor} ${architecture} ${description}`);
-  const update = !args.includes('--forward-backward');
-  if (args.includes('--profile')) {
-    await profileStep(engine, arg('batch', 256), args.includes('--batchnorm'), args.includes('--dropout'), update);
+  const update = !flags.has('--forward-backward');
+  if (flags.has('--profile')) {
+    await profileStep(engine, batch, flags.has('--batchnorm'), flags.has('--dropout'), update);
     engine.destroy();
     return;
   }
-  const variants = args.includes('--plain') ? [ALL_VARIANTS[0]!] : undefined;
-  const rows = await trainStepBench(engine, { steps: arg('steps', 10), batch: arg('batch', 256), variants, update });
+  const variants = flags.has('--plain') ? [ALL_VARIANTS[0]!] : undefined;
+  const rows = await trainStepBench(engine, { steps, batch, variants, update });
   console.table(rows.map((r) => ({ ...r, ms: +r.ms.toFixed(2), samplesPerSec: Math.round(r.samplesPerSec), encodeMs: +r.encodeMs.toFixed(3), firstStepMs: Math.round(r.firstStepMs) })));
   engine.destroy();
 }

@@ -73,6 +73,13 @@ function isPlainObject(value: unknown): value is Record<string, unknown> {
   return proto === Object.prototype || proto === null;
 }
 
+/** A lone UTF-16 surrogate: not encodable as UTF-8, so other safetensors readers refuse the header. */
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+
+function checkText(op: string, what: string, text: string): void {
+  if (LONE_SURROGATE.test(text)) fail(op, `${what} ${JSON.stringify(text)} holds a lone UTF-16 surrogate, which UTF-8 cannot encode`);
+}
+
 function checkMetadata(op: string, metadata: unknown): Record<string, string> {
   if (metadata === undefined || metadata === null) return {};
   if (!isPlainObject(metadata)) fail(op, `__metadata__ must be an object of strings, got ${JSON.stringify(metadata)}`);
@@ -80,6 +87,8 @@ function checkMetadata(op: string, metadata: unknown): Record<string, string> {
     if (typeof value !== 'string') {
       fail(op, `__metadata__.${key} must be a string (JSON.stringify other values), got ${typeof value}`);
     }
+    checkText(op, '__metadata__ key', key);
+    checkText(op, `__metadata__.${key}`, value);
   }
   return { ...(metadata as Record<string, string>) };
 }
@@ -120,6 +129,7 @@ export function encodeSafetensors(
   const meta = checkMetadata(op, metadata);
   const entries = Object.entries(record).map(([name, value]) => {
     if (name === '__metadata__') fail(op, "'__metadata__' is reserved for the metadata, not a tensor name");
+    checkText(op, 'tensor name', name);
     const t: HostTensor = value instanceof Float32Array || value instanceof Int32Array ? { data: value, shape: [value.length] } : value;
     if (!t || !(t.data instanceof Float32Array || t.data instanceof Int32Array)) {
       fail(op, `${name}: data must be a Float32Array or an Int32Array`);
@@ -281,6 +291,7 @@ export async function saveCheckpoint(engine: Engine, tensors: Record<string, Ten
     if (t.engine !== engine) fail(op, `${name} belongs to another Engine`);
     if (t.disposed) fail(op, `${name} (shape [${t.shape.join(', ')}]) was disposed`);
     if (name === '__metadata__') fail(op, "'__metadata__' is reserved for the metadata, not a tensor name");
+    checkText(op, 'tensor name', name);
   }
   // Null prototype: a tensor named "__proto__" is an entry like any other.
   const record: Record<string, HostTensor> = Object.create(null);

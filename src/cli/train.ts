@@ -2,6 +2,7 @@
 
 import { parseArgs } from 'node:util';
 import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
+import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { Engine, FullyConnectedNet, Solver, datasets, checkpoint, type Progress, type UpdateRuleName } from '../index';
 import { ProgressBar } from './progress';
@@ -139,8 +140,19 @@ function resumeInfo(path: string, bytes: Uint8Array): ResumeInfo {
   };
 }
 
+/**
+ * `~` or `~/…` at the start of a path flag is the home directory, as the shell would have made it:
+ * the shell leaves `--data=~/fmnist` alone (a tilde after `=` is not expanded).
+ */
+export function expandHome(path: string): string;
+export function expandHome(path: string | undefined): string | undefined;
+export function expandHome(path: string | undefined): string | undefined {
+  if (path === '~') return homedir();
+  return path?.startsWith('~/') ? join(homedir(), path.slice(2)) : path;
+}
+
 export async function train(argv: string[]): Promise<number> {
-  const { values } = parseArgs({
+  const { values: parsed } = parseArgs({
     args: argv,
     options: {
       data: { type: 'string' },
@@ -165,6 +177,7 @@ export async function train(argv: string[]): Promise<number> {
     strict: true,
     allowPositionals: false,
   });
+  const values = { ...parsed, data: expandHome(parsed.data), out: expandHome(parsed.out), resume: expandHome(parsed.resume) };
   if (values.help) {
     process.stdout.write(HELP);
     return 0;

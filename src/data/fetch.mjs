@@ -112,7 +112,8 @@ export function parseArgs(argv, env = process.env) {
     else if (flag === '--help' || flag === '-h') options.help = true;
     else throw new Error(`unknown argument ${arg}. ${usage()}`);
   }
-  options.out = resolve(options.out);
+  // `--out=~/x`: the shell does not expand a tilde after `=`.
+  options.out = resolve(options.out === '~' || options.out.startsWith('~/') ? join(homedir(), options.out.slice(2)) : options.out);
   if (!options.url.endsWith('/')) options.url += '/';
   let parsed;
   try {

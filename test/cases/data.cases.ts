@@ -80,6 +80,10 @@ export const cases: TestCase[] = [
       await expectThrows(() => loadCheckpoint(engine, bytes, wrong), /W1: shape \[2, 3\] in the file, \[3, 2\] in the target/, 'shape mismatch');
       const asF32 = encodeSafetensors({ W1: { data: new Float32Array(6), shape: [2, 3] }, b1: new Float32Array(1), ids: new Float32Array(2) });
       await expectThrows(() => loadCheckpoint(engine, asF32, targets), /ids: F32 in the file, i32 in the target/, 'dtype mismatch');
+      // Names and metadata must be encodable as UTF-8 (Python's reader refuses lone surrogates).
+      await expectThrows(() => encodeSafetensors({ ['W\uD800']: new Float32Array(1) }), /encodeSafetensors: tensor name .* lone UTF-16 surrogate/, 'lone surrogate name');
+      await expectThrows(() => encodeSafetensors({ W: new Float32Array(1) }, { note: 'a\uDC00b' }), /__metadata__\.note .* lone UTF-16 surrogate/, 'lone surrogate metadata');
+      expectTrue(encodeSafetensors({ ['W\u{1F600}']: new Float32Array(1) }).length > 0, 'a paired surrogate (an emoji) is fine');
       expectTrue(same(await targets.b1.read(), [7]) && same(await targets.ids.read(), [3, -4]), 'refused loads wrote nothing');
       expectTrue(same(await wrong.W1.read(), [0, 0, 0, 0, 0, 0]), 'the mismatched target was not written');
       for (const t of [W1, b1, ids, ...Object.values(targets), wrong.W1]) t.dispose();

@@ -2,7 +2,7 @@
 
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { homedir, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { decodeSafetensors } from '../../src/checkpoint/index';
@@ -68,6 +68,8 @@ describe('shadergrad train (CLI)', () => {
       [['--batchnorm', '--no-batchnorm'], /^shadergrad: --batchnorm and --no-batchnorm contradict each other/],
       [['--out', join(work, 'a-file')], /^shadergrad: --out .*a-file: cannot write there \(EEXIST\)/],
       [['--resume', join(work, 'a-file')], /^shadergrad: --resume .*a-file: /],
+      // `--resume=~/…`: the shell leaves a tilde after `=` alone; the CLI expands it.
+      [['--resume=~/shadergrad-no-such-checkpoint.safetensors'], new RegExp(`^shadergrad: --resume ${join(homedir(), 'shadergrad-no-such-checkpoint').replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}`)],
     ];
     for (const [args, pattern] of cases) {
       const r = run('train', '--data', SAMPLE, ...args);
