@@ -568,12 +568,13 @@ async function load(file: File): Promise<void> {
       lr,
       lrDecay: info.lrDecay ?? base.lrDecay,
       batch: info.batchSize ?? base.batch,
+      reg: info.reg,
     };
     // Continue to the epochs it was meant to train, or, if it got there, train as many again as the form says.
     const planned = info.numEpochs ?? settings.epochs;
     settings.epochs = info.epoch < planned ? planned : info.epoch + base.epochs;
     // The new run is tried first: a checkpoint that does not fit leaves the current run alone.
-    candidate = makeRun(settings, { reg: info.reg });
+    candidate = makeRun(settings);
     candidate.solver.loadCheckpoint(bytes);
     if (state.run === previous) discardRun();
     const run = candidate;
@@ -592,7 +593,6 @@ async function load(file: File): Promise<void> {
     dashboard.setAccuracy(run.solver.trainAccHistory.at(-1) ?? null, valAcc);
     dashboard.showNotice(
       `Loaded ${file.name}: epoch ${info.epoch}, iteration ${info.iteration.toLocaleString('en-US')}, validation accuracy ${(valAcc * 100).toFixed(1)}%. ` +
-        (info.reg > 0 ? `It trains with L2 regularization ${info.reg} (kept from the file). ` : '') +
         `Continue trains it to epoch ${settings.epochs}; Reset discards it.`,
     );
     state.busy = false;

@@ -25,8 +25,8 @@ export class Run {
     host: HostData,
     readonly settings: Settings,
     private readonly hooks: RunHooks,
-    /** numEpochs: the schedule's length when it is not the form's (a loaded checkpoint's); reg: L2 strength (a checkpoint's; the form has none). */
-    { numEpochs = settings.epochs, reg = 0 }: { numEpochs?: number; reg?: number } = {},
+    /** numEpochs: the schedule's length when it is not the form's (a loaded checkpoint's); reg: L2 strength when it is not the form's. */
+    { numEpochs = settings.epochs, reg = settings.reg }: { numEpochs?: number; reg?: number } = {},
   ) {
     // One weight scale for every layer: He initialisation (√(2 / fan-in)) for the layers' mean fan-in,
     // which keeps the spiral's first loss near ln 3 and suits Fashion-MNIST's 784-wide input too.

@@ -19,6 +19,8 @@ export interface Settings {
   batch: number;
   epochs: number;
   seed: number;
+  /** L2 regularization strength (the course's `reg`: 0.5·reg·ΣW² added to the loss). */
+  reg: number;
 }
 
 export const UPDATE_RULES: readonly UpdateRuleName[] = ['sgd', 'sgdMomentum', 'sgdNesterovMomentum', 'rmsprop', 'adam'];
@@ -31,9 +33,9 @@ export const UPDATE_RULES: readonly UpdateRuleName[] = ['sgd', 'sgdMomentum', 's
  * epoch, 0.887 after five (0.884 test) in 3 minutes; a real GPU runs the five epochs in seconds.
  */
 export const DEFAULTS: Readonly<Record<DatasetName, Settings>> = {
-  'fashion-full': { dataset: 'fashion-full', hidden: [256, 128], batchnorm: true, dropout: 0.2, update: 'adam', lr: 0.002, lrDecay: 0.85, batch: 128, epochs: 5, seed: 1 },
-  fashion: { dataset: 'fashion', hidden: [256, 128], batchnorm: true, dropout: 0.1, update: 'adam', lr: 0.002, lrDecay: 0.9, batch: 128, epochs: 5, seed: 1 },
-  spiral: { dataset: 'spiral', hidden: [64, 64], batchnorm: false, dropout: 0, update: 'adam', lr: 0.01, lrDecay: 1, batch: 32, epochs: 40, seed: 1 },
+  'fashion-full': { dataset: 'fashion-full', hidden: [256, 128], batchnorm: true, dropout: 0.2, update: 'adam', lr: 0.002, lrDecay: 0.85, batch: 128, epochs: 5, seed: 1, reg: 0 },
+  fashion: { dataset: 'fashion', hidden: [256, 128], batchnorm: true, dropout: 0.1, update: 'adam', lr: 0.002, lrDecay: 0.9, batch: 128, epochs: 5, seed: 1, reg: 0 },
+  spiral: { dataset: 'spiral', hidden: [64, 64], batchnorm: false, dropout: 0, update: 'adam', lr: 0.01, lrDecay: 1, batch: 32, epochs: 40, seed: 1, reg: 0 },
 };
 
 /** Limits that keep a typo from asking the GPU for gigabytes. */
@@ -42,7 +44,7 @@ const MAX_LAYERS = 6;
 
 type Field = Exclude<keyof Settings, 'dataset'>;
 
-/** Each URL parameter (named as in the brief: hidden, batchnorm, dropout, update, lr, decay, batch, epochs, seed). */
+/** Each URL parameter (named as in the brief: hidden, batchnorm, dropout, update, lr, decay, batch, epochs, seed; and reg). */
 const PARAMS: Record<Field, string> = {
   hidden: 'hidden',
   batchnorm: 'batchnorm',
@@ -53,6 +55,7 @@ const PARAMS: Record<Field, string> = {
   batch: 'batch',
   epochs: 'epochs',
   seed: 'seed',
+  reg: 'reg',
 };
 
 const positiveInt = (v: number) => Number.isInteger(v) && v >= 1;
@@ -103,6 +106,9 @@ export function parseField<K extends Field>(field: K, text: string): Settings[K]
     case 'seed':
       parsed = number((v) => Number.isInteger(v) && v >= 0 && v < 2 ** 32, 'an integer ≥ 0');
       break;
+    case 'reg':
+      parsed = number((v) => v >= 0 && v <= 100, 'a number from 0 to 100');
+      break;
   }
   return parsed as Settings[K];
 }
@@ -128,7 +134,7 @@ export function defaultDataset(fullServed: boolean): DatasetName {
 }
 
 /**
- * Reads `?dataset=fashion-full|fashion|spiral&hidden=256,128&batchnorm=1&dropout=0.2&update=adam&lr=0.002&decay=0.9&batch=128&epochs=2&seed=1&autostart=1`;
+ * Reads `?dataset=fashion-full|fashion|spiral&hidden=256,128&batchnorm=1&dropout=0.2&update=adam&lr=0.002&decay=0.9&batch=128&epochs=2&seed=1&reg=0.001&autostart=1`;
  * `fullServed`: whether the full Fashion-MNIST is there (the default dataset then, and fashion-full is usable).
  */
 export function readUrl(search: string, fullServed = false): UrlState {

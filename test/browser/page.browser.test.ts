@@ -431,6 +431,26 @@ it('resumes on a new device from the last epoch when the GPU device is lost', as
   }
 }, TRAIN_MS + SETUP_MS);
 
+it('L2 regularization: the reg field follows the URL, the run trains with it, and its checkpoint brings it back into the form', async () => {
+  const { page, errors } = await open(chromium!.browser, baseUrl, '?dataset=spiral&epochs=2&reg=0.01&autostart=1');
+  try {
+    const reg = () => page.$eval('input[name="reg"]', (input) => (input as HTMLInputElement).value);
+    expect(await reg(), 'the URL parameter in the form').toBe('0.01');
+    await expectDone(page, TRAIN_MS);
+    const downloads = join(ARTIFACTS, 'downloads-reg');
+    rmSync(downloads, { recursive: true, force: true });
+    mkdirSync(downloads, { recursive: true });
+    const file = await downloadCheckpoint(page, downloads);
+    // A fresh page (reg 0 by default) takes the run's reg from the file.
+    await loadIntoSpiralPage(page, join(downloads, file));
+    expect(await reg(), "the checkpoint's reg in the form").toBe('0.01');
+    expect(await page.evaluate(() => location.search)).toMatch(/[?&]reg=0\.01(&|$)/);
+    expect(errors).toEqual([]);
+  } finally {
+    await page.close();
+  }
+}, TRAIN_MS + SETUP_MS);
+
 it('a paused run whose device is lost comes back paused on the new device', async () => {
   const { page, errors } = await open(chromium!.browser, baseUrl, '?dataset=spiral&epochs=40&autostart=1');
   try {
