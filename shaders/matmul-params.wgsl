@@ -1,11 +1,11 @@
 // What both matmul kernels (matmul.wgsl, matmul-vec4.wgsl) share: the uniform block, the transposes
-// as override constants, the epilogue flags and the split of K. matmul.ts puts it in front of either
-// template.
+// as override constants, the epilogue flags and the split of K. matmul-source.ts puts it in front of
+// either template.
 
 // K_SLICE: the k-range of one workgroup layer (z) when a long K is split across layers (split-K:
 // layer z sums k in [z·K_SLICE, min(K, (z+1)·K_SLICE)) and writes its partial product at z·M·N;
-// matmul-split.wgsl adds the layers up). Only the split variant of a kernel reads it (matmul.ts
-// compiles the unsplit one without the layer code).
+// matmul-split.wgsl adds the layers up). Only the split variant of a kernel reads it
+// (matmul-source.ts compiles the unsplit one without the layer code).
 struct Params {
   M: u32,
   N: u32,

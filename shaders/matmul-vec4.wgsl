@@ -7,12 +7,14 @@
 //   (register prefetch: their latency hides behind 16 k-steps of arithmetic);
 // - STAGES = 2: two workgroup buffers, the next tile stored into one while the other is read, so a
 //   k-tile takes one barrier instead of two;
-// - the k-loop is unrolled by matmul.ts with constant offsets into the tiles (the lines marked //@).
+// - the k-loop is unrolled by matmul-source.ts with constant offsets into the tiles (the lines
+//   marked //@).
 // Outside the matrices loads give zeros, so the last, partial k-tile is multiplied whole: its
 // padding adds 0·0.
 
 // Params, TRANS_A/TRANS_B, HAS_BIAS/RELU and flag(): matmul-params.wgsl. The upper-case k-range
-// tokens and the k-range marker line: split-K's layer, written by withKRange in matmul.ts (see matmul.wgsl).
+// tokens and the k-range marker line: split-K's layer, written by withKRange in matmul-source.ts
+// (see matmul.wgsl).
 
 @group(0) @binding(0) var<storage, read> A: array<vec4f>;
 @group(0) @binding(1) var<storage, read> B: array<vec4f>;

@@ -7,14 +7,15 @@
 // flags, read only in the epilogue, so they need no pipelines of their own (a variant compiles
 // in 1–3 s on SwiftShader).
 // A workgroup of WG_X×WG_Y invocations computes a TILE_M×TILE_N block of C; each invocation
-// ROWS rows × (COLS4·4) columns. The per-invocation block is unrolled by matmul.ts (the lines
-// marked //@): SwiftShader (a CPU Vulkan) keeps only unrolled scalars in registers — a loop over a
+// ROWS rows × (COLS4·4) columns. The per-invocation block is unrolled by matmul-source.ts (the
+// lines marked //@): SwiftShader (a CPU Vulkan) keeps only unrolled scalars in registers — a loop over a
 // private array runs 6–8× slower there — and GPUs compile the unrolled form just as well.
 
 // Params, TRANS_A/TRANS_B, HAS_BIAS/RELU and flag(): matmul-params.wgsl. The upper-case k-range
-// tokens (where this workgroup layer's k-range starts and ends, the end the loaders check, where its
-// product goes in C) and the k-range marker line are written by withKRange in matmul.ts: a split-K layer's,
-// or 0, K and nothing, which leaves exactly the code of a kernel without split-K.
+// tokens (where this workgroup layer's k-range starts and ends, the end the loaders check, where
+// its product goes in C) and the k-range marker line are written by withKRange in
+// matmul-source.ts: a split-K layer's, or 0, K and nothing, which leaves exactly the code of a
+// kernel without split-K.
 
 @group(0) @binding(0) var<storage, read> A: array<f32>;
 @group(0) @binding(1) var<storage, read> B: array<f32>;
