@@ -1,7 +1,7 @@
 // Checkpoint files on the page: a download of Solver.saveCheckpoint()'s bytes, and what a chosen file holds before it is loaded.
 
 import { checkpoint, type UpdateRuleName } from '../index';
-import { UPDATE_RULES } from './settings';
+import { DATASET_NAMES, UPDATE_RULES, type DatasetName } from './settings';
 
 /** Saves bytes as a file through a temporary link. */
 export function downloadBytes(bytes: Uint8Array, fileName: string): void {
@@ -33,6 +33,8 @@ export interface CheckpointInfo {
   batchSize: number | null;
   numEpochs: number | null;
   lrDecay: number | null;
+  /** The page's dataset it trained on (`dataset` in the metadata: files the page wrote); null otherwise. */
+  dataset: DatasetName | null;
 }
 
 /** Reads a Solver checkpoint's metadata; throws an Error a person can act on. */
@@ -65,5 +67,6 @@ export function readCheckpointInfo(bytes: Uint8Array): CheckpointInfo {
     batchSize: optional(metadata.batchSize),
     numEpochs: optional(metadata.numEpochs),
     lrDecay: optional(metadata.lrDecay),
+    dataset: (DATASET_NAMES as readonly string[]).includes(metadata.dataset ?? '') ? (metadata.dataset as DatasetName) : null,
   };
 }

@@ -360,7 +360,7 @@ function showProgress(p: Progress): void {
 
 /** Between epochs: keep the state for a lost device, then look at the model's predictions. */
 async function epochEnd(run: Run): Promise<void> {
-  run.lastEpochCheckpoint = await run.solver.saveCheckpoint();
+  run.lastEpochCheckpoint = await saveRunCheckpoint(run);
   state.lastEpoch = run.solver.epoch;
   refreshControls(); // the download offers this checkpoint while the next epoch trains
   await evaluate(run);
@@ -492,7 +492,7 @@ async function download(): Promise<void> {
   if (!run) return;
   try {
     const kept = run.training || !!state.lost;
-    const bytes = kept ? run.lastEpochCheckpoint : await run.solver.saveCheckpoint();
+    const bytes = kept ? run.lastEpochCheckpoint : await saveRunCheckpoint(run);
     if (!bytes) return;
     const epoch = kept ? state.lastEpoch : run.solver.epoch;
     downloadBytes(bytes, `shadergrad-${run.settings.dataset}-epoch${epoch}.safetensors`);
@@ -501,15 +501,26 @@ async function download(): Promise<void> {
   }
 }
 
+/** The run's Solver checkpoint, with the dataset it trains on in the metadata (for loading it back). */
+function saveRunCheckpoint(run: Run): Promise<Uint8Array> {
+  return run.solver.saveCheckpoint({ metadata: { dataset: run.settings.dataset } });
+}
+
 /**
- * The dataset a checkpoint continues on: the spiral, or the Fashion-MNIST it was trained on — told
- * apart by its iterations per epoch (the sample's 5,000 training images against the full set's
- * 55,000), else the one loaded now.
+ * The dataset a checkpoint continues on: the spiral, or the Fashion-MNIST it was trained on — named
+ * in the files the page writes; in others (the CLI's) told apart by its iterations per epoch (the
+ * sample's 5,000 training images against the full set's 55,000), else the one loaded now.
  */
 function checkpointDataset(info: CheckpointInfo): DatasetName {
   if (info.inputDim === 2 && info.numClasses === 3) return 'spiral';
   if (info.inputDim !== 784 || info.numClasses !== 10) {
     throw new Error(`it is for a model with ${info.inputDim} inputs and ${info.numClasses} classes: this page trains Fashion-MNIST (784, 10) and the spiral (2, 3)`);
+  }
+  if (info.dataset === 'fashion' || info.dataset === 'fashion-full') {
+    if (info.dataset === 'fashion-full' && !state.full) {
+      throw new Error('it was trained on the full Fashion-MNIST, which this page is not served with (only the sample is here)');
+    }
+    return info.dataset;
   }
   const trainCounts: Record<'fashion' | 'fashion-full', number> = { fashion: 5000, 'fashion-full': state.full?.train ?? 55_000 };
   const fits = (['fashion', 'fashion-full'] as const).filter((name) => {

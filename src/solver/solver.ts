@@ -522,32 +522,39 @@ export class Solver {
    * (bn1.runningMean, …), optimizer state per parameter (optim.m.W1, …), the best parameters so
    * far (best.W1, …; `best: false` leaves them out) and, in its metadata, the epoch, iteration,
    * histories, hyperparameters and random generators' states. numpy and PyTorch read it with the
-   * `safetensors` package.
+   * `safetensors` package. `metadata`: more string fields for the file's metadata (what the caller
+   * wants to find again, e.g. the dataset it trained on); they may not reuse the Solver's own keys.
    */
-  async saveCheckpoint({ best = true }: { best?: boolean } = {}): Promise<Uint8Array> {
-    const { tensors, views } = this.checkpointTensors(best);
-    const hyper = Object.fromEntries(Object.entries(this.optimConfig).filter(([, v]) => typeof v === 'number'));
+  async saveCheckpoint({ best = true, metadata = {} }: { best?: boolean; metadata?: Record<string, string> } = {}): Promise<Uint8Array> {
     const m = this.model;
+    const hyper = Object.fromEntries(Object.entries(this.optimConfig).filter(([, v]) => typeof v === 'number'));
+    const own: Record<string, string> = {
+      format: 'shadergrad-solver-1',
+      model: JSON.stringify({ inputDim: m.inputDim, hiddenDims: m.hiddenDims, numClasses: m.numClasses, batchnorm: m.useBatchnorm, dropout: m.dropoutP, reg: m.reg }),
+      updateRule: this.updateRule,
+      optimConfig: JSON.stringify(hyper),
+      // The schedule (iterations per epoch follow from the batch size): a reader resumes with the same one.
+      batchSize: String(this.batchSize),
+      numEpochs: String(this.numEpochs),
+      lrDecay: String(this.lrDecay),
+      epoch: String(this.epoch),
+      iteration: String(this.iteration),
+      bestValAcc: String(this.bestValAcc),
+      lossHistory: JSON.stringify(this.lossHistory),
+      trainAccHistory: JSON.stringify(this.trainAccHistory),
+      valAccHistory: JSON.stringify(this.valAccHistory),
+      // Resuming continues the same minibatch and dropout sequences.
+      rng: JSON.stringify(this.rng.getState()),
+      ...(this.model.dropoutRng ? { dropoutRng: JSON.stringify(this.model.dropoutRng.getState()) } : {}),
+    };
+    if (metadata === null || typeof metadata !== 'object' || Array.isArray(metadata)) {
+      throw new Error(`shadergrad: saveCheckpoint: metadata must be an object of strings, got ${JSON.stringify(metadata)}`);
+    }
+    const clashes = Object.keys(metadata).filter((key) => key in own || key === 'dropoutRng');
+    if (clashes.length) throw new Error(`shadergrad: saveCheckpoint: metadata ${clashes.join(', ')} would replace the Solver's own`);
+    const { tensors, views } = this.checkpointTensors(best);
     try {
-      return await saveCheckpoint(this.engine, tensors, {
-        format: 'shadergrad-solver-1',
-        model: JSON.stringify({ inputDim: m.inputDim, hiddenDims: m.hiddenDims, numClasses: m.numClasses, batchnorm: m.useBatchnorm, dropout: m.dropoutP, reg: m.reg }),
-        updateRule: this.updateRule,
-        optimConfig: JSON.stringify(hyper),
-        // The schedule (iterations per epoch follow from the batch size): a reader resumes with the same one.
-        batchSize: String(this.batchSize),
-        numEpochs: String(this.numEpochs),
-        lrDecay: String(this.lrDecay),
-        epoch: String(this.epoch),
-        iteration: String(this.iteration),
-        bestValAcc: String(this.bestValAcc),
-        lossHistory: JSON.stringify(this.lossHistory),
-        trainAccHistory: JSON.stringify(this.trainAccHistory),
-        valAccHistory: JSON.stringify(this.valAccHistory),
-        // Resuming continues the same minibatch and dropout sequences.
-        rng: JSON.stringify(this.rng.getState()),
-        ...(this.model.dropoutRng ? { dropoutRng: JSON.stringify(this.model.dropoutRng.getState()) } : {}),
-      });
+      return await saveCheckpoint(this.engine, tensors, { ...own, ...metadata });
     } finally {
       for (const v of views) v.dispose();
     }

@@ -7,6 +7,7 @@ import { fileURLToPath } from 'node:url';
 import type { Browser, Page } from 'puppeteer-core';
 import { build, preview, type PreviewServer } from 'vite';
 import { afterAll, beforeAll, expect, it } from 'vitest';
+import { decodeSafetensors } from '../../src/checkpoint/index';
 import { launchChromium, type Chromium } from './launch';
 import { FASHION_MNIST_DIR_ENV, FASHION_MNIST_FILES, fashionMnistServedDir } from '../../vite.datasets.ts';
 
@@ -445,6 +446,27 @@ it('L2 regularization: the reg field follows the URL, the run trains with it, an
     await loadIntoSpiralPage(page, join(downloads, file));
     expect(await reg(), "the checkpoint's reg in the form").toBe('0.01');
     expect(await page.evaluate(() => location.search)).toMatch(/[?&]reg=0\.01(&|$)/);
+    expect(errors).toEqual([]);
+  } finally {
+    await page.close();
+  }
+}, TRAIN_MS + SETUP_MS);
+
+it('a checkpoint names its dataset: one paused in epoch 0 on the sample loads back on the sample where the full set is the default', async () => {
+  const { page, errors } = await open(chromium!.browser, baseUrl, '?dataset=fashion&epochs=3&autostart=1');
+  try {
+    await waitForStatus(page, ['training'], SETUP_MS);
+    await page.click('[data-testid="pause"]');
+    await page.waitForFunction(() => /^Paused at iteration/.test(document.getElementById('phase')?.textContent ?? ''), { timeout: SETUP_MS, polling: 100 });
+    const downloads = join(ARTIFACTS, 'downloads-epoch0');
+    rmSync(downloads, { recursive: true, force: true });
+    mkdirSync(downloads, { recursive: true });
+    const file = await downloadCheckpoint(page, downloads);
+    expect(file, 'paused before the first epoch ended').toBe('shadergrad-fashion-epoch0.safetensors');
+    expect(decodeSafetensors(readFileSync(join(downloads, file))).metadata.dataset).toBe('fashion');
+    // Its iterations cannot tell the sample from the full set before an epoch ends: the name does.
+    await loadIntoSpiralPage(page, join(downloads, file));
+    expect(await page.evaluate(() => location.search)).toMatch(/dataset=fashion(&|$)/);
     expect(errors).toEqual([]);
   } finally {
     await page.close();

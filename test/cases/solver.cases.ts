@@ -204,7 +204,11 @@ export const cases: TestCase[] = [
       const m2 = smallNet(engine, { batchnorm: true, dropout: 0.2 });
       const s2 = new Solver(m2, data, { ...options, numEpochs: 1 });
       await s2.train();
-      const bytes = await s2.saveCheckpoint();
+      // The caller's metadata (the page writes its dataset) is kept beside the Solver's, never over it.
+      const bytes = await s2.saveCheckpoint({ metadata: { dataset: 'fashion', note: 'resume me' } });
+      const meta = checkpoint.decodeSafetensors(bytes).metadata;
+      expectTrue(meta.dataset === 'fashion' && meta.note === 'resume me' && meta.format === 'shadergrad-solver-1', `caller metadata kept: ${JSON.stringify(meta.dataset)}`);
+      await expectThrows(() => s2.saveCheckpoint({ metadata: { epoch: '9', format: 'x' } }), /saveCheckpoint: metadata epoch, format would replace the Solver's own/, 'metadata clash');
       const m3 = smallNet(engine, { batchnorm: true, dropout: 0.2, seed: 99 });
       const s3 = new Solver(m3, data, { ...options, numEpochs: 2 });
       s3.loadCheckpoint(bytes);
