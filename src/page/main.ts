@@ -388,6 +388,8 @@ function showRunHistory(run: Run): void {
   dashboard.setProgress(solver.epoch, solver.numEpochs, solver.iteration, solver.numIterations);
   dashboard.setLoss(solver.lossHistory.at(-1) ?? null);
   dashboard.setAccuracy(solver.trainAccHistory.at(-1) ?? null, solver.valAccHistory.at(-1) ?? null);
+  // A restored or loaded run has no rate of its own yet (not the one before the loss or the load).
+  dashboard.setSamplesPerSec(null);
 }
 
 async function train(): Promise<void> {

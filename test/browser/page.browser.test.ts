@@ -485,6 +485,7 @@ it('a paused run whose device is lost comes back paused on the new device', asyn
     await page.waitForFunction(() => /^Paused at iteration/.test(document.getElementById('phase')?.textContent ?? ''), { timeout: SETUP_MS, polling: 100 });
     expect(await text(page, 'status')).toBe('idle');
     expect(await page.$eval('[data-testid="train"]', (b) => b.textContent)).toBe('Continue');
+    expect(await text(page, 'samples-per-sec'), 'no rate before the restored run trains (not the lost one\'s)').toBe('—');
     expect(errors.filter((e) => e.startsWith('uncaught'))).toEqual([]);
   } finally {
     await page.close();
