@@ -45,8 +45,10 @@ const state = {
   gpu: null as GpuData | null,
   run: null as Run | null,
   busy: false,
-  /** The epoch of the run's lastEpochCheckpoint. */
+  /** Where the run's lastCheckpoint is: its epoch and iteration, and whether it was kept at a pause (not an epoch's end). */
   lastEpoch: 0,
+  lastIteration: 0,
+  lastPaused: false,
   views: null as { grid: ImageGrid | null; regions: DecisionRegions | null; confusion: ConfusionMatrix } | null,
   testAcc: null as number | null,
   /** The full Fashion-MNIST's split sizes when it is served with the page (then it is the default dataset). */
@@ -85,7 +87,7 @@ function refreshControls(): void {
   buttons.pause.disabled = !training;
   buttons.reset.disabled = !run || state.busy;
   // While training, or once the device is lost, the download is the last epoch's checkpoint.
-  buttons.download.disabled = !run || ((training || !!state.lost) && !run.lastEpochCheckpoint) || state.busy;
+  buttons.download.disabled = !run || ((training || !!state.lost) && !run.lastCheckpoint) || state.busy;
   buttons.load.disabled = !ready || training;
   // No device (no WebGPU, or lost): nothing the fields choose could load or train.
   const reason = state.lost
@@ -148,21 +150,32 @@ function deviceLost(reason: string): void {
  */
 function showLostBanner(extra = ''): void {
   const reason = state.lost ?? 'unknown reason';
-  const epoch = state.run?.lastEpochCheckpoint ? state.lastEpoch : 0;
-  const finished = !!state.run?.solver.finished && !!state.run.lastEpochCheckpoint;
+  const epoch = state.run?.lastCheckpoint ? state.lastEpoch : 0;
+  const finished = !!state.run?.solver.finished && !!state.run.lastCheckpoint;
   const resume = document.createElement('button');
   resume.type = 'button';
   resume.className = 'primary';
   resume.dataset.testid = 'resume';
-  resume.textContent = finished ? 'Restore the trained model' : epoch ? `Resume from epoch ${epoch}` : state.run ? 'Start again on a new device' : 'Reconnect';
+  const paused = !!state.run?.lastCheckpoint && state.lastPaused && state.lastIteration > 0;
+  resume.textContent = finished
+    ? 'Restore the trained model'
+    : paused
+      ? `Resume from iteration ${state.lastIteration.toLocaleString('en-US')}`
+      : epoch
+        ? `Resume from epoch ${epoch}`
+        : state.run
+          ? 'Start again on a new device'
+          : 'Reconnect';
   resume.addEventListener('click', () => void recover());
   dashboard.showError(
     `The GPU device was lost (${reason}). The browser may have reset the GPU, or another tab used too much of its memory.` +
       (finished
         ? ' The trained model can be restored on a new device, without training it again.'
-        : epoch
-          ? ' Training can resume on a new device from the parameters of the last epoch.'
-          : '') +
+        : paused
+          ? ' Training can resume on a new device from where it was paused.'
+          : epoch
+            ? ' Training can resume on a new device from the parameters of the last epoch.'
+            : '') +
       (extra ? ` ${extra}` : ''),
     resume,
   );
@@ -171,11 +184,12 @@ function showLostBanner(extra = ''): void {
 
 /**
  * Opens a new device after a loss, uploads the data again, and resumes the run from its last
- * epoch's checkpoint (a finished run comes back finished, with its best parameters).
+ * checkpoint — the last epoch's, or where it was paused (a finished run comes back finished, with
+ * its best parameters).
  */
 async function recover(): Promise<void> {
   const old = state.run;
-  const bytes = old?.lastEpochCheckpoint ?? null;
+  const bytes = old?.lastCheckpoint ?? null;
   const numEpochs = old?.solver.numEpochs;
   const reg = old?.model.reg;
   const settings = old?.settings ?? state.settings;
@@ -201,7 +215,7 @@ async function recover(): Promise<void> {
     if (old) {
       const run = newRun(settings, { numEpochs, reg });
       if (bytes) run.solver.loadCheckpoint(bytes);
-      run.lastEpochCheckpoint = bytes;
+      run.lastCheckpoint = bytes;
       showRunHistory(run);
       state.busy = false;
       if (run.solver.finished) {
@@ -212,7 +226,8 @@ async function recover(): Promise<void> {
       } else if (!state.holding) await train();
       else {
         await evaluate(run);
-        setStatus('idle', `Paused at iteration ${run.solver.iteration.toLocaleString('en-US')} (the last epoch's checkpoint)`);
+        const where = state.lastPaused ? '' : " (the last epoch's checkpoint)";
+        setStatus('idle', `Paused at iteration ${run.solver.iteration.toLocaleString('en-US')}${where}`);
       }
     } else {
       state.busy = false;
@@ -340,6 +355,8 @@ function discardRun(): void {
   state.run?.dispose();
   state.run = null;
   state.lastEpoch = 0;
+  state.lastIteration = 0;
+  state.lastPaused = false;
   charts.clear();
   dashboard.clearReadouts();
   if (state.host) buildViews(state.host);
@@ -358,10 +375,17 @@ function showProgress(p: Progress): void {
   dashboard.setStatus('training', `Training: epoch ${Math.min(p.epoch + 1, p.numEpochs)} of ${p.numEpochs}`);
 }
 
+/** Keeps the run's state on the host (a lost device resumes from it): at an epoch's end, or at a pause. */
+async function keepCheckpoint(run: Run, paused: boolean): Promise<void> {
+  run.lastCheckpoint = await saveRunCheckpoint(run);
+  state.lastEpoch = run.solver.epoch;
+  state.lastIteration = run.solver.iteration;
+  state.lastPaused = paused;
+}
+
 /** Between epochs: keep the state for a lost device, then look at the model's predictions. */
 async function epochEnd(run: Run): Promise<void> {
-  run.lastEpochCheckpoint = await saveRunCheckpoint(run);
-  state.lastEpoch = run.solver.epoch;
+  await keepCheckpoint(run, false);
   refreshControls(); // the download offers this checkpoint while the next epoch trains
   await evaluate(run);
 }
@@ -439,6 +463,15 @@ async function train(): Promise<void> {
   }
   if (state.run !== run || state.lost) return;
   if (!run.solver.finished) {
+    // Paused on purpose: a device lost while paused comes back here, not at the epoch's start.
+    if (state.holding && run.solver.iteration > 0) {
+      try {
+        await keepCheckpoint(run, true);
+      } catch (error) {
+        console.warn('[shadergrad page] the paused state was not kept', error);
+      }
+    }
+    if (state.run !== run || state.lost) return;
     setStatus('idle', `Paused at iteration ${run.solver.iteration.toLocaleString('en-US')}`);
     return;
   }
@@ -494,7 +527,7 @@ async function download(): Promise<void> {
   if (!run) return;
   try {
     const kept = run.training || !!state.lost;
-    const bytes = kept ? run.lastEpochCheckpoint : await saveRunCheckpoint(run);
+    const bytes = kept ? run.lastCheckpoint : await saveRunCheckpoint(run);
     if (!bytes) return;
     const epoch = kept ? state.lastEpoch : run.solver.epoch;
     downloadBytes(bytes, `shadergrad-${run.settings.dataset}-epoch${epoch}.safetensors`);
@@ -595,8 +628,10 @@ async function load(file: File): Promise<void> {
     state.run = run;
     state.testAcc = null;
     state.holding = true; // loaded, not continued yet
-    run.lastEpochCheckpoint = bytes;
+    run.lastCheckpoint = bytes;
     state.lastEpoch = run.solver.epoch;
+    state.lastIteration = run.solver.iteration;
+    state.lastPaused = true; // held where the file left it, like a pause
     state.settings = settings;
     controls.show(settings);
     updateUrl();

@@ -14,8 +14,8 @@ export interface RunHooks {
 export class Run {
   readonly model: FullyConnectedNet;
   readonly solver: Solver;
-  /** The Solver's state after the last epoch (safetensors bytes): a new device resumes from it. */
-  lastEpochCheckpoint: Uint8Array | null = null;
+  /** The Solver's state after the last epoch, or where it was paused (safetensors bytes): a new device resumes from it. */
+  lastCheckpoint: Uint8Array | null = null;
   private pauseRequested = false;
   private running: Promise<void> | null = null;
 

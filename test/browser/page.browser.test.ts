@@ -473,16 +473,20 @@ it('a checkpoint names its dataset: one paused in epoch 0 on the sample loads ba
   }
 }, TRAIN_MS + SETUP_MS);
 
-it('a paused run whose device is lost comes back paused on the new device', async () => {
+it('a paused run whose device is lost comes back paused on the new device, at the iteration it was paused at', async () => {
   const { page, errors } = await open(chromium!.browser, baseUrl, '?dataset=spiral&epochs=40&autostart=1');
   try {
     await page.waitForFunction(() => Number(document.querySelector('[data-testid="epoch"]')?.textContent) >= 3, { timeout: TRAIN_MS, polling: 100 });
     await page.click('[data-testid="pause"]');
-    await page.waitForFunction((s) => document.querySelector(s)?.textContent === 'idle', { timeout: SETUP_MS, polling: 100 }, STATUS);
+    await page.waitForFunction(() => /^Paused at iteration/.test(document.getElementById('phase')?.textContent ?? ''), { timeout: SETUP_MS, polling: 100 });
+    const paused = await page.$eval('#phase', (e) => e.textContent ?? '');
+    const iteration = /^Paused at iteration ([\d,]+)/.exec(paused)![1]!;
     await page.evaluate(() => window.shadergradPage!.loseDevice());
     await waitForStatus(page, ['error'], SETUP_MS);
+    expect(await page.$eval('[data-testid="resume"]', (b) => b.textContent)).toBe(`Resume from iteration ${iteration}`);
     await page.click('[data-testid="resume"]');
     await page.waitForFunction(() => /^Paused at iteration/.test(document.getElementById('phase')?.textContent ?? ''), { timeout: SETUP_MS, polling: 100 });
+    expect(await page.$eval('#phase', (e) => e.textContent), "not back at the epoch's start").toBe(`Paused at iteration ${iteration}`);
     expect(await text(page, 'status')).toBe('idle');
     expect(await page.$eval('[data-testid="train"]', (b) => b.textContent)).toBe('Continue');
     expect(await text(page, 'samples-per-sec'), 'no rate before the restored run trains (not the lost one\'s)').toBe('—');
