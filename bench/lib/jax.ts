@@ -135,7 +135,7 @@ export class JaxBench implements ImplBench {
     return new JaxRunnable(this, () => f(A.ref, B.ref), [A, B, f], 4 * c.M * c.N);
   }
 
-  elementwise(c: ElementwiseCase, x: Float32Array, dy: Float32Array): Runnable {
+  elementwise(c: ElementwiseCase, x: Float32Array, dy: Float32Array): ReadableRunnable {
     const { numpy: np, nn, random, jit } = this.jax;
     const X = this.array(x, [x.length]);
     const D = this.array(dy, [dy.length]);

@@ -6,6 +6,7 @@ import { refUpdate } from '../../src/reference/optim';
 import {
   ADAM,
   ALL_VARIANTS,
+  DROPOUT_P,
   MODEL,
   SQUARE_SIZES,
   elementwiseCases,
@@ -17,6 +18,7 @@ import {
   squareMatmul,
   stepMatmuls,
   trainCases,
+  type ElementwiseCase,
   type MatmulCase,
   type TrainCase,
 } from './cases';
@@ -41,6 +43,11 @@ const MATMUL_TOLERANCE = 1e-4;
 const LOSS_TOLERANCE = 1e-4;
 /** After one Adam step the f32 implementations may differ a little more: Adam's first step is ±lr·sign(g) where |g| ≫ ε, and sensitive where g ≈ 0. */
 const UPDATED_LOSS_TOLERANCE = 1e-3;
+/** ReLU forward/backward and dropout's kept values are exact in f32 (a copy, a mask, a multiply by 2). */
+const ELEMENTWISE_TOLERANCE = 1e-6;
+/** Dropout's kept fraction over ELEMENTWISE_CHECK_N draws: 5σ of a binomial at p = 0.5 is ±7.8%. */
+const DROPOUT_FRACTION_TOLERANCE = 0.1;
+const ELEMENTWISE_CHECK_N = 4099;
 
 export class BenchRun {
   readonly rows: Row[] = [];
@@ -226,6 +233,42 @@ export class BenchRun {
           this.check({ name: `matmul ${c.name}`, impl, value: null, reference: null, against: 'float64 CPU', relErr: relativeError(got, ref), tolerance: MATMUL_TOLERANCE });
         } catch (error) {
           this.failedCheck(`matmul ${c.name}`, impl, error);
+        } finally {
+          r?.dispose();
+        }
+      }
+    }
+    // Elementwise ops on an odd size: ReLU forward and backward against float64; dropout by what it
+    // must do (each output 0 or x / (1 − p), about 1 − p of them kept), as the three draw differently.
+    const n = ELEMENTWISE_CHECK_N;
+    const x = seededArray(n, 31);
+    const dy = seededArray(n, 32);
+    const keep = 1 - DROPOUT_P;
+    for (const op of ['relu-forward', 'relu-backward', 'dropout'] as const) {
+      const c: ElementwiseCase = { name: `${op.replace('-', ' ')} ${n}`, op, n, bytes: 0 };
+      for (const [impl, bench] of this.benches) {
+        let r: ReturnType<ImplBench['elementwise']> | null = null;
+        try {
+          r = bench.elementwise(c, x, dy);
+          r.run();
+          await r.sync();
+          const got = await r.read();
+          if (op !== 'dropout') {
+            const ref = Float64Array.from(x, (v, i) => (v > 0 ? (op === 'relu-forward' ? v : dy[i]!) : 0));
+            this.check({ name: c.name, impl, value: null, reference: null, against: 'float64 CPU', relErr: relativeError(got, ref), tolerance: ELEMENTWISE_TOLERANCE });
+            continue;
+          }
+          let kept = 0;
+          let worst = got.length === n ? 0 : Infinity;
+          for (let i = 0; i < got.length; i++) {
+            if (got[i] === 0) continue;
+            kept++;
+            worst = Math.max(worst, Math.abs(got[i]! - x[i]! / keep) / Math.abs(x[i]! / keep));
+          }
+          this.check({ name: `${c.name}: kept values are x / ${keep}`, impl, value: null, reference: null, against: 'float64 CPU', relErr: worst, tolerance: ELEMENTWISE_TOLERANCE });
+          this.check({ name: `${c.name}: kept fraction`, impl, value: kept / n, reference: keep, against: `p = ${DROPOUT_P}`, relErr: Math.abs(kept / n - keep) / keep, tolerance: DROPOUT_FRACTION_TOLERANCE });
+        } catch (error) {
+          this.failedCheck(c.name, impl, error);
         } finally {
           r?.dispose();
         }

@@ -91,7 +91,7 @@ export class ShadergradBench implements ImplBench {
     return Object.assign(r, { read: () => r.step!.result.read() as Promise<Float32Array> });
   }
 
-  elementwise(c: ElementwiseCase, x: Float32Array, dy: Float32Array): Runnable {
+  elementwise(c: ElementwiseCase, x: Float32Array, dy: Float32Array): ReadableRunnable {
     const e = this.engine;
     const X = e.tensor(x);
     const D = e.tensor(dy);
@@ -103,7 +103,8 @@ export class ShadergradBench implements ImplBench {
       e.host(() => void seed++);
       return dropoutApply(e, X, DROPOUT_P, () => seed, 0);
     };
-    return new CapturedRunnable(e, record, [X, D], `bench.${c.op}`);
+    const r = new CapturedRunnable(e, record, [X, D], `bench.${c.op}`);
+    return Object.assign(r, { read: () => r.step!.result.read() as Promise<Float32Array> });
   }
 
   /** Train-mode batchnorm of an N×D batch: forward (statistics, normalization, running averages) or backward (dx, dgamma, dbeta). */

@@ -98,7 +98,7 @@ export class TfjsBench implements ImplBench {
     return new TfRunnable(this, () => tf.matMul(A, B, c.transA, c.transB), [A, B]);
   }
 
-  elementwise(c: ElementwiseCase, x: Float32Array, dy: Float32Array): Runnable {
+  elementwise(c: ElementwiseCase, x: Float32Array, dy: Float32Array): ReadableRunnable {
     const tf = this.tf;
     const X = tf.tensor1d(x);
     const D = tf.tensor1d(dy);
