@@ -198,7 +198,7 @@ export const cases: TestCase[] = [
       ];
       // K = 200 in 3 layers of whole k-tiles (the last one shorter); 7 layers of K = 100 would leave
       // some empty with k-tiles of 24 or 32 (they are dropped); M, N, K multiples of 4 so the vec4
-      // paths run.
+      // paths run, then M = N = 1 (the scalar kernel for every tile).
       for (const [name, tile] of paths) {
         const [pa, pb] = [upload(engine, randn(rng, [68, 200])), upload(engine, randn(rng, [200, 36]))];
         const probe = engine.capture(() => matmul(engine, pa, pb, { tile, splitK: 3 }), 'split-probe');
@@ -207,7 +207,7 @@ export const cases: TestCase[] = [
         probe.dispose();
         pa.dispose();
         pb.dispose();
-        for (const [M, N, K, splitK] of [[68, 36, 200, 3], [12, 8, 100, 7], [36, 12, 96, 2]] as const) {
+        for (const [M, N, K, splitK] of [[68, 36, 200, 3], [12, 8, 100, 7], [36, 12, 96, 2], [1, 1, 100, 3]] as const) {
           for (const [transA, transB] of [[false, false], [false, true], [true, false]] as const) {
             const a = randn(rng, transA ? [K, M] : [M, K]);
             const b = randn(rng, transB ? [N, K] : [K, N]);
