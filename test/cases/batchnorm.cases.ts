@@ -233,10 +233,11 @@ export const cases: TestCase[] = [
     },
   },
   {
-    name: 'batchnorm column reductions in every layout (CPU 32×8, GPU 4×64, 8×32, 64×4, 1×256, 3×5) match float64',
+    name: 'batchnorm column reductions in every layout (CPU 128×1, GPU 4×64, 32×8, 8×32, 64×4, 1×256, 3×5) match float64',
     async run(engine) {
       // The engine picks one layout per device: force the others so every device runs them all.
       const layouts: ColumnLayout[] = [
+        { cols: 128, slices: 1 },
         { cols: 32, slices: 8 },
         { cols: 4, slices: 64 },
         { cols: 8, slices: 32 },
