@@ -8,6 +8,7 @@ import {
   ALL_VARIANTS,
   DROPOUT_P,
   MODEL,
+  MODEL_NAME,
   SQUARE_SIZES,
   elementwiseCases,
   flops,
@@ -37,6 +38,8 @@ interface RowSpec {
   samplesPerRun?: number;
   /** Time the training step by wall clock even where timestamps exist (a step's cost is more than its kernels). */
   wallOnly?: boolean;
+  /** The case as fields (Row.params). */
+  params?: Row['params'];
 }
 
 const MATMUL_TOLERANCE = 1e-4;
@@ -192,6 +195,7 @@ export class BenchRun {
       samples: useGpu ? m.gpuSamples : m.samples,
       reps: useGpu ? 1 : m.reps,
       firstMs: round(m.firstMs),
+      ...(spec.params ? { params: spec.params } : {}),
     };
     // Rates only from a positive time (JSON would write Infinity as null).
     if (ms > 0 && spec.flops) row.gflops = round(spec.flops / ms / 1e6);
@@ -339,7 +343,8 @@ export class BenchRun {
           this.skip(impl, `matmul ${c.name}`, '--quick on a CPU adapter: tfjs takes 2–3 s per 1024³ run here, and a row runs it at least 4 times');
           continue;
         }
-        await this.time({ suite: 'matmul', case: c.name, impl, flops: flops(c) }, () => bench.matmul(c, a, b));
+        const params = { M: c.M, K: c.K, N: c.N, transA: c.transA, transB: c.transB };
+        await this.time({ suite: 'matmul', case: c.name, impl, flops: flops(c), params }, () => bench.matmul(c, a, b));
       }
     }
   }
@@ -352,7 +357,7 @@ export class BenchRun {
       const x = seededArray(c.n, 3);
       const dy = seededArray(c.n, 4);
       for (const [impl, bench] of this.benches) {
-        await this.time({ suite: 'elementwise', case: c.name, impl, bytes: c.bytes }, () => bench.elementwise(c, x, dy));
+        await this.time({ suite: 'elementwise', case: c.name, impl, bytes: c.bytes, params: { op: c.op, n: c.n } }, () => bench.elementwise(c, x, dy));
       }
     }
   }
@@ -369,7 +374,7 @@ export class BenchRun {
         const bytes = 12 * N * D;
         const x = seededArray(N * D, 5);
         const dout = seededArray(N * D, 6);
-        await this.time({ suite: 'batchnorm', case: name, impl: 'shadergrad', bytes }, () => this.ours.batchnorm(N, D, direction, x, dout));
+        await this.time({ suite: 'batchnorm', case: name, impl: 'shadergrad', bytes, params: { direction, N, D } }, () => this.ours.batchnorm(N, D, direction, x, dout));
       }
     }
   }
@@ -383,7 +388,7 @@ export class BenchRun {
       if (!this.wanted(name)) continue;
       const scores = seededArray(N * C, 7, 3);
       const labels = seededLabels(N, C, 8);
-      await this.time({ suite: 'softmax', case: name, impl: 'shadergrad', bytes: 8 * N * C + 4 * N }, () => this.ours.softmax(N, C, scores, labels));
+      await this.time({ suite: 'softmax', case: name, impl: 'shadergrad', bytes: 8 * N * C + 4 * N, params: { N, C } }, () => this.ours.softmax(N, C, scores, labels));
     }
   }
 
@@ -396,7 +401,7 @@ export class BenchRun {
       if (!this.wanted(name)) continue;
       const w = seededArray(n, 9);
       const dw = seededArray(n, 10, 1e-2);
-      await this.time({ suite: 'optimizer', case: name, impl: 'shadergrad', bytes: 28 * n }, () => this.ours.adam(w, dw));
+      await this.time({ suite: 'optimizer', case: name, impl: 'shadergrad', bytes: 28 * n, params: { params: n } }, () => this.ours.adam(w, dw));
     }
   }
 
@@ -419,7 +424,8 @@ export class BenchRun {
           this.skip(impl, `train ${c.name}`, `${quick ? '--quick ' : ''}on a CPU adapter: seconds per step`);
           continue;
         }
-        await this.time({ suite: 'train', case: c.name, impl, samplesPerRun: c.batch, wallOnly: true }, () => bench.train(c, weights, X, y));
+        const params = { model: MODEL_NAME, batch: c.batch, batchnorm: c.batchnorm, dropout: c.dropout };
+        await this.time({ suite: 'train', case: c.name, impl, samplesPerRun: c.batch, wallOnly: true, params }, () => bench.train(c, weights, X, y));
       }
     }
   }

@@ -40,6 +40,12 @@ export interface Row {
   encodeMs?: number;
   /** Dispatches (and copies) per captured step: ours, train suite. */
   dispatches?: number;
+  /**
+   * The case's sizes and switches as fields, for tools that read the JSON (what `case` says in
+   * words): matmul { M, K, N, transA, transB }, elementwise { op, n }, batchnorm { direction, N, D },
+   * softmax { N, C }, optimizer { params }, train { model, batch, batchnorm, dropout }.
+   */
+  params?: Record<string, number | boolean | string>;
   note?: string;
 }
 
