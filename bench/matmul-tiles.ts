@@ -13,29 +13,30 @@ import { Random } from '../src/random';
 // (k40 35.2, k48 32.0: more registers wait for the next tile), partial unrolling lost 5–7%, 128-
 // invocation workgroups lost half, and 128×256 without blocks reached 38.6 (41.1 with Dawn's
 // robustness off). bench/README.md has the tables. Round 4, below, works around two stages of k24:
-// the next tile fetched in two halves (split: fewer registers), shorter k-steps, fewer invocations
-// with two stages, and a·b + c against fma() again. One stage and a·b + c unless named.
+// the next tile fetched in two halves (`halves`, named "split" below: fewer registers), shorter
+// k-steps, fewer invocations with two stages, and a·b + c against fma() again. One stage and
+// a·b + c unless named.
 const v4 = (tile: Omit<MatmulTile, 'staging'>): MatmulTile => ({ stages: 1, fma: false, ...tile, staging: 'vec4' });
 export const CANDIDATES: Record<string, MatmulTile> = {
   'vec4 128x128 k32 (large default)': v4({ wgX: 16, wgY: 16, rows: 8, cols4: 2, tileK: 32 }),
   'vec4 64x64 k16 s2 block (small default)': v4({ wgX: 16, wgY: 16, rows: 4, cols4: 1, tileK: 16, stages: 2, block: true }),
   'vec4 128x128 k24 s2 pad0': v4({ wgX: 16, wgY: 16, rows: 8, cols4: 2, tileK: 24, pad: 0, stages: 2 }),
-  'vec4 128x128 k24 s2 pad0 split': v4({ wgX: 16, wgY: 16, rows: 8, cols4: 2, tileK: 24, pad: 0, stages: 2, split: true }),
+  'vec4 128x128 k24 s2 pad0 split': v4({ wgX: 16, wgY: 16, rows: 8, cols4: 2, tileK: 24, pad: 0, stages: 2, halves: true }),
   'vec4 128x128 k24 s2 pad0 warp8x4': v4({ wgX: 16, wgY: 16, rows: 8, cols4: 2, tileK: 24, pad: 0, stages: 2, warpX: 8 }),
-  'vec4 128x128 k24 s2 pad0 split warp8x4': v4({ wgX: 16, wgY: 16, rows: 8, cols4: 2, tileK: 24, pad: 0, stages: 2, split: true, warpX: 8 }),
+  'vec4 128x128 k24 s2 pad0 split warp8x4': v4({ wgX: 16, wgY: 16, rows: 8, cols4: 2, tileK: 24, pad: 0, stages: 2, halves: true, warpX: 8 }),
   'vec4 128x128 k24 s2 pad0 fma': v4({ wgX: 16, wgY: 16, rows: 8, cols4: 2, tileK: 24, pad: 0, stages: 2, fma: true }),
   'vec4 128x128 k20 s2': v4({ wgX: 16, wgY: 16, rows: 8, cols4: 2, tileK: 20, stages: 2 }),
-  'vec4 128x128 k20 s2 split': v4({ wgX: 16, wgY: 16, rows: 8, cols4: 2, tileK: 20, stages: 2, split: true }),
-  'vec4 128x128 k16 s2 split': v4({ wgX: 16, wgY: 16, rows: 8, cols4: 2, tileK: 16, stages: 2, split: true }),
+  'vec4 128x128 k20 s2 split': v4({ wgX: 16, wgY: 16, rows: 8, cols4: 2, tileK: 20, stages: 2, halves: true }),
+  'vec4 128x128 k16 s2 split': v4({ wgX: 16, wgY: 16, rows: 8, cols4: 2, tileK: 16, stages: 2, halves: true }),
   'vec4 128x128 wg8x16 8x16 k16 s2 pad0': v4({ wgX: 8, wgY: 16, rows: 8, cols4: 4, tileK: 16, pad: 0, stages: 2 }),
-  'vec4 128x128 wg8x16 8x16 k24 s2 pad0 split': v4({ wgX: 8, wgY: 16, rows: 8, cols4: 4, tileK: 24, pad: 0, stages: 2, split: true }),
+  'vec4 128x128 wg8x16 8x16 k24 s2 pad0 split': v4({ wgX: 8, wgY: 16, rows: 8, cols4: 4, tileK: 24, pad: 0, stages: 2, halves: true }),
   'vec4 128x256 k24 pad0': v4({ wgX: 16, wgY: 16, rows: 8, cols4: 4, tileK: 24, pad: 0 }),
   'vec4 128x256 k12 s2 pad0': v4({ wgX: 16, wgY: 16, rows: 8, cols4: 4, tileK: 12, pad: 0, stages: 2 }),
-  'vec4 128x256 k16 s2 pad0 split': v4({ wgX: 16, wgY: 16, rows: 8, cols4: 4, tileK: 16, pad: 0, stages: 2, split: true }),
+  'vec4 128x256 k16 s2 pad0 split': v4({ wgX: 16, wgY: 16, rows: 8, cols4: 4, tileK: 16, pad: 0, stages: 2, halves: true }),
   'vec4 256x128 k12 s2 pad0': v4({ wgX: 16, wgY: 16, rows: 16, cols4: 2, tileK: 12, pad: 0, stages: 2 }),
   'vec4 64x64 k32': v4({ wgX: 16, wgY: 16, rows: 4, cols4: 1, tileK: 32 }),
   'vec4 64x64 k32 s2': v4({ wgX: 16, wgY: 16, rows: 4, cols4: 1, tileK: 32, stages: 2 }),
-  'vec4 64x64 k48 s2 pad0 split': v4({ wgX: 16, wgY: 16, rows: 4, cols4: 1, tileK: 48, pad: 0, stages: 2, split: true }),
+  'vec4 64x64 k48 s2 pad0 split': v4({ wgX: 16, wgY: 16, rows: 4, cols4: 1, tileK: 48, pad: 0, stages: 2, halves: true }),
 };
 
 export interface TileRow {

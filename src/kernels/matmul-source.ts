@@ -27,8 +27,8 @@ function tileConstants(t: MatmulTile, extra: Record<string, number>): string {
  * code of a kernel without split-K (the driver's schedule of the large tile moved by 11% when the
  * unsplit kernel computed a layer range of one).
  */
-function withKRange(code: string, split: boolean): string {
-  const r = split
+function withKRange(code: string, layered: boolean): string {
+  const r = layered
     ? { range: 'set_layer(wid.z);\n  let ks = k_range(wid.z);', begin: 'ks.x', end: 'ks.y', limit: 'layer_k_end', base: 'layer_c_base + ', base4: 'layer_c_base / 4u + ' }
     : { range: '', begin: '0u', end: 'K', limit: 'params.K', base: '', base4: '' };
   const tokens: Array<[string, string]> = [
@@ -42,10 +42,10 @@ function withKRange(code: string, split: boolean): string {
   return tokens.reduce((out, [token, value]) => out.split(token).join(value), code);
 }
 
-/** WGSL for one tile shape (split: the split-K variant): the template with its unrolled accumulate, multiply and store. */
-export function matmulSource(t: MatmulTile, ta = false, tb = false, split = false): string {
+/** WGSL for one tile shape (layered: the split-K variant): the template with its unrolled accumulate, multiply and store. */
+export function matmulSource(t: MatmulTile, ta = false, tb = false, layered = false): string {
   // Blocked vec4 staging is shaped by the transposes: one module each.
-  const key = `${t.staging === 'vec4' && t.block ? `${tileKey(t)}:${ta}${tb}` : tileKey(t)}:${split}`;
+  const key = `${t.staging === 'vec4' && t.block ? `${tileKey(t)}:${ta}${tb}` : tileKey(t)}:${layered}`;
   let code = modules.get(key);
   if (code) return code;
   if (t.rows % 4 !== 0) throw new Error(`shadergrad: matmul tile rows must be a multiple of 4, got ${t.rows}`);
@@ -55,7 +55,7 @@ export function matmulSource(t: MatmulTile, ta = false, tb = false, split = fals
     throw new Error(`shadergrad: matmul tile kGroups ${groups} needs the 'workgroup' staging, got '${t.staging}'`);
   }
   if (t.staging === 'vec4') {
-    code = withKRange(`${params}\n${vec4Source(t, ta, tb)}`, split);
+    code = withKRange(`${params}\n${vec4Source(t, ta, tb)}`, layered);
     modules.set(key, code);
     return code;
   }
@@ -111,7 +111,7 @@ export function matmulSource(t: MatmulTile, ta = false, tb = false, split = fals
     ['//@ direct-store', directStore],
   ];
   code = parts.reduce((out, [marker, text]) => out.split(marker).join(text), `${params}\n${template}`);
-  code = withKRange(code, split);
+  code = withKRange(code, layered);
   modules.set(key, code);
   return code;
 }
@@ -131,8 +131,8 @@ function vec4Source(t: MatmulTile, ta: boolean, tb: boolean): string {
   const bLoads = Math.ceil(bItems / wg);
   const problems = [
     t.tileK % 4 !== 0 && `tileK ${t.tileK} is not a multiple of 4`,
-    t.split && stages !== 2 && `split needs 2 stages`,
-    t.split && t.unroll !== undefined && t.unroll !== t.tileK && `split needs the whole k-tile unrolled`,
+    t.halves && stages !== 2 && `halves needs 2 stages`,
+    t.halves && t.unroll !== undefined && t.unroll !== t.tileK && `halves needs the whole k-tile unrolled`,
     t.unroll !== undefined && !(Number.isInteger(t.unroll) && t.unroll >= 1 && t.tileK % t.unroll === 0) && `unroll ${t.unroll} does not divide tileK ${t.tileK}`,
     (32 % warpX !== 0 || t.wgX % warpX !== 0 || t.wgY % (32 / warpX) !== 0) && `warpX ${warpX} does not tile a ${t.wgX}×${t.wgY} workgroup in 32s`,
   ].filter(Boolean);
@@ -163,9 +163,9 @@ function vec4Source(t: MatmulTile, ta: boolean, tb: boolean): string {
   const fetch = (group: Load[], k0: string, decl = false) =>
     group.map((x) => (decl ? `var ${x.reg} = ${x.type}(); ` : '') + guarded(x.total, x.l, `${x.reg} = ${x.load.replace('K0', k0)};`));
   const stash = (group: Load[], stage: string) => group.map((x) => guarded(x.total, x.l, `${x.stash.replace('STAGE', stage)};`));
-  // split: the first half of the loads during the first half of the multiply, the rest during the second.
+  // halves: the first half of the loads during the first half of the multiply, the rest during the second.
   const half = Math.ceil(loads.length / 2);
-  const [early, late] = t.split ? [loads.slice(0, half), loads.slice(half)] : [loads, []];
+  const [early, late] = t.halves ? [loads.slice(0, half), loads.slice(half)] : [loads, []];
   const madd = (acc: string, a: string, b: string) => (t.fma ?? true ? `${acc} = fma(vec4f(${a}), ${b}, ${acc});` : `${acc} += ${a} * ${b};`);
   // The whole k-tile unrolled (constant offsets), or a loop over passes of `unroll` k-steps.
   const unroll = t.unroll ?? t.tileK;
@@ -182,7 +182,7 @@ function vec4Source(t: MatmulTile, ta: boolean, tb: boolean): string {
   }
   const indent = (block: string[]) => block.map((l) => `  ${l}`);
   let multiply = unroll === t.tileK ? steps : [`for (var kp = 0u; kp < TILE_K; kp += ${unroll}u) {`, ...indent(steps), '}'];
-  if (t.split) {
+  if (t.halves) {
     // Halfway through the multiply (the other stage is free: everyone passed the last barrier), the
     // early half goes to workgroup memory and the late half is fetched.
     const at = (steps.length / t.tileK) * (t.tileK / 2);
@@ -191,7 +191,7 @@ function vec4Source(t: MatmulTile, ta: boolean, tb: boolean): string {
   // One stage: every invocation must be done reading before the next tile overwrites it.
   const stashNext =
     stages === 2
-      ? ['if (more) {', ...indent(stash(t.split ? late : loads, '1u - s')), '}', 'workgroupBarrier();']
+      ? ['if (more) {', ...indent(stash(t.halves ? late : loads, '1u - s')), '}', 'workgroupBarrier();']
       : ['workgroupBarrier();', 'if (more) {', ...indent(stash(loads, '0u')), '}', 'workgroupBarrier();'];
   const store = lines((i, j) => `store_c4(row0 + ty * ${t.rows}u + ${i}u, col0 / 4u + tx + ${j * t.wgX}u, acc${i}_${j});`);
   return vec4Template

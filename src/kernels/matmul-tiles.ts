@@ -43,7 +43,7 @@ export interface MatmulTile {
    * 'vec4' with 2 stages only: the next k-tile is fetched and stored in two halves, one during
    * each half of the multiply, so half as many of its values wait in registers (default false).
    */
-  split?: boolean;
+  halves?: boolean;
   /**
    * 'workgroup' only: groups of wgX×wgY invocations that share one output tile, each taking every
    * kGroups-th k-tile, their sums added in workgroup memory at the end (`grouped` in matmul.wgsl;
@@ -137,7 +137,7 @@ export const tileInvocations = (t: MatmulTile) => t.wgX * t.wgY * (t.staging ===
 /** Everything about a tile shape that changes its WGSL (kernel and module cache keys). */
 export const tileKey = (t: MatmulTile) =>
   `${t.wgX}x${t.wgY}:${t.rows}x${t.cols4}:${t.tileK}:${t.pad ?? 1}:${t.staging ?? 'workgroup'}:${t.kGroups ?? 1}` +
-  (t.staging === 'vec4' ? `:${t.stages ?? 2}:${t.fma ?? true}:${t.warpX ?? t.wgX}:${t.block ?? false}:${t.unroll ?? t.tileK}:${t.split ?? false}` : '');
+  (t.staging === 'vec4' ? `:${t.stages ?? 2}:${t.fma ?? true}:${t.warpX ?? t.wgX}:${t.block ?? false}:${t.unroll ?? t.tileK}:${t.halves ?? false}` : '');
 
 /**
  * Whether the vec4 kernel can run op(A)·op(B): every row it loads holds whole vec4s (K for a

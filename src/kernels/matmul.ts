@@ -30,16 +30,16 @@ export interface MatmulOptions {
 
 const kernels = new Map<string, Kernel>();
 
-/** The matmul kernel of one tile shape, transposition and split (bias and ReLU are uniform flags). */
-export function matmulKernel(t: MatmulTile, ta = false, tb = false, split = false): Kernel {
-  const key = `${tileKey(t)}:${ta}${tb}:${split}`;
+/** The matmul kernel of one tile shape and transposition, split-K's variant when `layered` (bias and ReLU are uniform flags). */
+export function matmulKernel(t: MatmulTile, ta = false, tb = false, layered = false): Kernel {
+  const key = `${tileKey(t)}:${ta}${tb}:${layered}`;
   let kernel = kernels.get(key);
   if (!kernel) {
     const direct = t.staging === 'direct';
     const grouped = !direct && t.staging !== 'vec4' && (t.kGroups ?? 1) > 1;
     kernel = defineKernel({
-      name: `matmul_${direct || t.staging === 'vec4' ? `${t.staging}_` : grouped ? `grouped${t.kGroups}_` : ''}${tileM(t)}x${tileN(t)}${split ? '_split' : ''}`,
-      source: matmulSource(t, ta, tb, split),
+      name: `matmul_${direct || t.staging === 'vec4' ? `${t.staging}_` : grouped ? `grouped${t.kGroups}_` : ''}${tileM(t)}x${tileN(t)}${layered ? '_split' : ''}`,
+      source: matmulSource(t, ta, tb, layered),
       entryPoint: direct ? 'direct' : grouped ? 'grouped' : 'main',
       bindings: ['read', 'read', 'read', 'write'],
       uniforms: ['u32', 'u32', 'u32', 'u32', 'u32'],
