@@ -23,19 +23,17 @@ fn flag(bit: u32) -> bool {
   return (params.flags & bit) != 0u;
 }
 
-// Split variant only. A workgroup layer's k-range [x, y): from uniforms and the workgroup id only,
-// so the k-loops around barriers may depend on it.
-fn k_range(layer: u32) -> vec2u {
-  let begin = layer * params.K_SLICE;
-  return vec2u(begin, min(params.K, begin + params.K_SLICE));
-}
-
-// The same range's end for the loaders, and where this layer's product goes in C, for the stores
-// (set once at the top of an entry point).
+// Split variant only: this workgroup layer's k end for the loaders and the offset of its product
+// in C, for the stores (set once at the top of an entry point).
 var<private> layer_k_end: u32;
 var<private> layer_c_base: u32;
 
-fn set_layer(layer: u32) {
-  layer_k_end = k_range(layer).y;
+// Sets them, and returns the layer's k-range [x, y): from uniforms and the workgroup id only, so
+// the k-loops around barriers may depend on it.
+fn set_layer(layer: u32) -> vec2u {
+  let begin = layer * params.K_SLICE;
+  let end = min(params.K, begin + params.K_SLICE);
+  layer_k_end = end;
   layer_c_base = layer * params.M * params.N;
+  return vec2u(begin, end);
 }

@@ -29,7 +29,7 @@ function tileConstants(t: MatmulTile, extra: Record<string, number>): string {
  */
 function withKRange(code: string, layered: boolean): string {
   const r = layered
-    ? { range: 'set_layer(wid.z);\n  let ks = k_range(wid.z);', begin: 'ks.x', end: 'ks.y', limit: 'layer_k_end', base: 'layer_c_base + ', base4: 'layer_c_base / 4u + ' }
+    ? { range: 'let ks = set_layer(wid.z);', begin: 'ks.x', end: 'ks.y', limit: 'layer_k_end', base: 'layer_c_base + ', base4: 'layer_c_base / 4u + ' }
     : { range: '', begin: '0u', end: 'K', limit: 'params.K', base: '', base4: '' };
   const tokens: Array<[string, string]> = [
     ['//@ k-range', r.range],
