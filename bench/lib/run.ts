@@ -23,7 +23,7 @@ import {
   type MatmulCase,
   type TrainCase,
 } from './cases';
-import type { ImplBench } from './impl';
+import type { ImplBench, ReadableRunnable } from './impl';
 import { matmulReference, measure, relativeError, type Budget, type Measurement, type Runnable } from './measure';
 import { ShadergradBench } from './shadergrad';
 import type { BenchOptions, Check, Impl, ImplInfo, Log, Report, Row, Suite } from './types';
@@ -51,6 +51,18 @@ const ELEMENTWISE_TOLERANCE = 1e-6;
 /** Dropout's kept fraction over ELEMENTWISE_CHECK_N draws: 5σ of a binomial at p = 0.5 is ±7.8%. */
 const DROPOUT_FRACTION_TOLERANCE = 0.1;
 const ELEMENTWISE_CHECK_N = 4099;
+
+/** One run of a fresh runnable, its result read back; the runnable is freed whatever happens. */
+async function readOnce(make: () => ReadableRunnable): Promise<Float32Array> {
+  const r = make();
+  try {
+    r.run();
+    await r.sync();
+    return await r.read();
+  } finally {
+    r.dispose();
+  }
+}
 
 export class BenchRun {
   readonly rows: Row[] = [];
@@ -228,17 +240,11 @@ export class BenchRun {
       const b = seededArray(c.K * c.N, 12);
       const ref = matmulReference(a, b, c.M, c.K, c.N, c.transA, c.transB);
       for (const [impl, bench] of this.benches) {
-        let r: ReturnType<ImplBench['matmul']> | null = null;
         try {
-          r = bench.matmul(c, a, b);
-          r.run();
-          await r.sync();
-          const got = await r.read();
+          const got = await readOnce(() => bench.matmul(c, a, b));
           this.check({ name: `matmul ${c.name}`, impl, value: null, reference: null, against: 'float64 CPU', relErr: relativeError(got, ref), tolerance: MATMUL_TOLERANCE });
         } catch (error) {
           this.failedCheck(`matmul ${c.name}`, impl, error);
-        } finally {
-          r?.dispose();
         }
       }
     }
@@ -251,12 +257,8 @@ export class BenchRun {
     for (const op of ['relu-forward', 'relu-backward', 'dropout'] as const) {
       const c: ElementwiseCase = { name: `${op.replace('-', ' ')} ${n}`, op, n, bytes: 0 };
       for (const [impl, bench] of this.benches) {
-        let r: ReturnType<ImplBench['elementwise']> | null = null;
         try {
-          r = bench.elementwise(c, x, dy);
-          r.run();
-          await r.sync();
-          const got = await r.read();
+          const got = await readOnce(() => bench.elementwise(c, x, dy));
           if (op !== 'dropout') {
             const ref = Float64Array.from(x, (v, i) => (v > 0 ? (op === 'relu-forward' ? v : dy[i]!) : 0));
             this.check({ name: c.name, impl, value: null, reference: null, against: 'float64 CPU', relErr: relativeError(got, ref), tolerance: ELEMENTWISE_TOLERANCE });
@@ -273,8 +275,6 @@ export class BenchRun {
           this.check({ name: `${c.name}: kept fraction`, impl, value: kept / n, reference: keep, against: `p = ${DROPOUT_P}`, relErr: Math.abs(kept / n - keep) / keep, tolerance: DROPOUT_FRACTION_TOLERANCE });
         } catch (error) {
           this.failedCheck(c.name, impl, error);
-        } finally {
-          r?.dispose();
         }
       }
     }

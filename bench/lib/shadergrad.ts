@@ -63,6 +63,11 @@ export class CapturedRunnable<T> implements Runnable {
   }
 }
 
+/** A captured step whose result tensor reads back (after a run). */
+function readable(r: CapturedRunnable<Tensor>): CapturedRunnable<Tensor> & ReadableRunnable {
+  return Object.assign(r, { read: () => r.step!.result.read() as Promise<Float32Array> });
+}
+
 export class ShadergradBench implements ImplBench {
   readonly impl = 'shadergrad' as const;
 
@@ -87,8 +92,7 @@ export class ShadergradBench implements ImplBench {
     const e = this.engine;
     const A = e.tensor(a, c.transA ? [c.K, c.M] : [c.M, c.K]);
     const B = e.tensor(b, c.transB ? [c.N, c.K] : [c.K, c.N]);
-    const r = new CapturedRunnable(e, () => matmul(e, A, B, { transA: c.transA, transB: c.transB }), [A, B], `bench.matmul`);
-    return Object.assign(r, { read: () => r.step!.result.read() as Promise<Float32Array> });
+    return readable(new CapturedRunnable(e, () => matmul(e, A, B, { transA: c.transA, transB: c.transB }), [A, B], `bench.matmul`));
   }
 
   elementwise(c: ElementwiseCase, x: Float32Array, dy: Float32Array): ReadableRunnable {
@@ -103,8 +107,7 @@ export class ShadergradBench implements ImplBench {
       e.host(() => void seed++);
       return dropoutApply(e, X, DROPOUT_P, () => seed, 0);
     };
-    const r = new CapturedRunnable(e, record, [X, D], `bench.${c.op}`);
-    return Object.assign(r, { read: () => r.step!.result.read() as Promise<Float32Array> });
+    return readable(new CapturedRunnable(e, record, [X, D], `bench.${c.op}`));
   }
 
   /** Train-mode batchnorm of an N×D batch: forward (statistics, normalization, running averages) or backward (dx, dgamma, dbeta). */
