@@ -45,10 +45,6 @@ const state = {
   gpu: null as GpuData | null,
   run: null as Run | null,
   busy: false,
-  /** Where the run's lastCheckpoint is: its epoch and iteration, and whether it was kept at a pause (not an epoch's end). */
-  lastEpoch: 0,
-  lastIteration: 0,
-  lastPaused: false,
   views: null as { grid: ImageGrid | null; regions: DecisionRegions | null; confusion: ConfusionMatrix } | null,
   testAcc: null as number | null,
   /** The full Fashion-MNIST's split sizes when it is served with the page (then it is the default dataset). */
@@ -150,17 +146,18 @@ function deviceLost(reason: string): void {
  */
 function showLostBanner(extra = ''): void {
   const reason = state.lost ?? 'unknown reason';
-  const epoch = state.run?.lastCheckpoint ? state.lastEpoch : 0;
-  const finished = !!state.run?.solver.finished && !!state.run.lastCheckpoint;
+  const kept = state.run?.lastCheckpoint ?? null;
+  const epoch = kept?.epoch ?? 0;
+  const finished = !!state.run?.solver.finished && !!kept;
   const resume = document.createElement('button');
   resume.type = 'button';
   resume.className = 'primary';
   resume.dataset.testid = 'resume';
-  const paused = !!state.run?.lastCheckpoint && state.lastPaused && state.lastIteration > 0;
+  const paused = !!kept?.paused && kept.iteration > 0;
   resume.textContent = finished
     ? 'Restore the trained model'
     : paused
-      ? `Resume from iteration ${state.lastIteration.toLocaleString('en-US')}`
+      ? `Resume from iteration ${kept.iteration.toLocaleString('en-US')}`
       : epoch
         ? `Resume from epoch ${epoch}`
         : state.run
@@ -189,7 +186,7 @@ function showLostBanner(extra = ''): void {
  */
 async function recover(): Promise<void> {
   const old = state.run;
-  const bytes = old?.lastCheckpoint ?? null;
+  const kept = old?.lastCheckpoint ?? null;
   const numEpochs = old?.solver.numEpochs;
   const reg = old?.model.reg;
   const settings = old?.settings ?? state.settings;
@@ -214,8 +211,8 @@ async function recover(): Promise<void> {
     state.gpu = uploadData(state.engine, state.host!);
     if (old) {
       const run = newRun(settings, { numEpochs, reg });
-      if (bytes) run.solver.loadCheckpoint(bytes);
-      run.lastCheckpoint = bytes;
+      if (kept) run.solver.loadCheckpoint(kept.bytes);
+      run.lastCheckpoint = kept;
       showRunHistory(run);
       state.busy = false;
       if (run.solver.finished) {
@@ -226,7 +223,7 @@ async function recover(): Promise<void> {
       } else if (!state.holding) await train();
       else {
         await evaluate(run);
-        const where = state.lastPaused ? '' : " (the last epoch's checkpoint)";
+        const where = kept?.paused ? '' : " (the last epoch's checkpoint)";
         setStatus('idle', `Paused at iteration ${run.solver.iteration.toLocaleString('en-US')}${where}`);
       }
     } else {
@@ -354,9 +351,6 @@ function makeRun(settings: Settings, options: { numEpochs?: number; reg?: number
 function discardRun(): void {
   state.run?.dispose();
   state.run = null;
-  state.lastEpoch = 0;
-  state.lastIteration = 0;
-  state.lastPaused = false;
   charts.clear();
   dashboard.clearReadouts();
   if (state.host) buildViews(state.host);
@@ -377,10 +371,8 @@ function showProgress(p: Progress): void {
 
 /** Keeps the run's state on the host (a lost device resumes from it): at an epoch's end, or at a pause. */
 async function keepCheckpoint(run: Run, paused: boolean): Promise<void> {
-  run.lastCheckpoint = await saveRunCheckpoint(run);
-  state.lastEpoch = run.solver.epoch;
-  state.lastIteration = run.solver.iteration;
-  state.lastPaused = paused;
+  const bytes = await saveRunCheckpoint(run);
+  run.lastCheckpoint = { bytes, epoch: run.solver.epoch, iteration: run.solver.iteration, paused };
 }
 
 /** Between epochs: keep the state for a lost device, then look at the model's predictions. */
@@ -526,11 +518,10 @@ async function download(): Promise<void> {
   const run = state.run;
   if (!run) return;
   try {
-    const kept = run.training || !!state.lost;
-    const bytes = kept ? run.lastCheckpoint : await saveRunCheckpoint(run);
-    if (!bytes) return;
-    const epoch = kept ? state.lastEpoch : run.solver.epoch;
-    downloadBytes(bytes, `shadergrad-${run.settings.dataset}-epoch${epoch}.safetensors`);
+    // While training the Solver owns the model, and a lost device holds none: the last kept checkpoint is offered.
+    const kept = run.training || state.lost ? run.lastCheckpoint : { bytes: await saveRunCheckpoint(run), epoch: run.solver.epoch };
+    if (!kept) return;
+    downloadBytes(kept.bytes, `shadergrad-${run.settings.dataset}-epoch${kept.epoch}.safetensors`);
   } catch (error) {
     fail(error);
   }
@@ -628,10 +619,8 @@ async function load(file: File): Promise<void> {
     state.run = run;
     state.testAcc = null;
     state.holding = true; // loaded, not continued yet
-    run.lastCheckpoint = bytes;
-    state.lastEpoch = run.solver.epoch;
-    state.lastIteration = run.solver.iteration;
-    state.lastPaused = true; // held where the file left it, like a pause
+    // Held where the file left it, like a pause.
+    run.lastCheckpoint = { bytes, epoch: run.solver.epoch, iteration: run.solver.iteration, paused: true };
     state.settings = settings;
     controls.show(settings);
     updateUrl();

@@ -11,11 +11,20 @@ export interface RunHooks {
   epochEnd(run: Run): Promise<void>;
 }
 
+/** A Solver checkpoint kept on the host, and where in the run it was taken. */
+export interface KeptCheckpoint {
+  bytes: Uint8Array;
+  epoch: number;
+  iteration: number;
+  /** Taken where the run was paused (or loaded), not at an epoch's end. */
+  paused: boolean;
+}
+
 export class Run {
   readonly model: FullyConnectedNet;
   readonly solver: Solver;
-  /** The Solver's state after the last epoch, or where it was paused (safetensors bytes): a new device resumes from it. */
-  lastCheckpoint: Uint8Array | null = null;
+  /** The Solver's state after the last epoch, or where it was paused: a new device resumes from it. */
+  lastCheckpoint: KeptCheckpoint | null = null;
   private pauseRequested = false;
   private running: Promise<void> | null = null;
 
