@@ -117,7 +117,7 @@ const GROUPED_MIN_K = 128;
 
 /** Layers to split K into for an M×N×K product with this tile (1: no split). */
 export function chooseSplit(engine: Engine, M: number, N: number, K: number, tile: MatmulTile): number {
-  if (engine.isCpuAdapter || (K < SPLIT_LONG_K && N > 32) || (tile.kGroups ?? 1) > 1) return 1;
+  if (engine.isCpuAdapter || (K < SPLIT_LONG_K && N > 32) || kGroupsOf(tile) > 1) return 1;
   const workgroups = Math.ceil(M / tileM(tile)) * Math.ceil(N / tileN(tile));
   return Math.max(1, Math.min(SPLIT_MAX, Math.floor(K / SPLIT_MIN_K), Math.floor(SPLIT_TARGET / workgroups)));
 }
@@ -126,13 +126,16 @@ export function chooseSplit(engine: Engine, M: number, N: number, K: number, til
 export function workgroupBytes(t: MatmulTile): number {
   if (t.staging === 'direct') return 0;
   const stages = t.staging === 'vec4' ? (t.stages ?? 2) : 1;
-  const groups = t.staging === 'vec4' ? 1 : (t.kGroups ?? 1);
+  const groups = kGroupsOf(t);
   const sums = groups > 1 ? (groups - 1) * tileM(t) * tileN(t) * 4 : 0;
   return (tileM(t) + tileN(t) + 8 * (t.pad ?? 1)) * t.tileK * 4 * stages * groups + sums;
 }
 
+/** Groups of invocations along K in one workgroup: kGroups for the 'workgroup' kernel (its `grouped` entry point), 1 for the others. */
+export const kGroupsOf = (t: MatmulTile) => ((t.staging ?? 'workgroup') === 'workgroup' ? (t.kGroups ?? 1) : 1);
+
 /** Invocations in one workgroup of a tile shape. */
-export const tileInvocations = (t: MatmulTile) => t.wgX * t.wgY * (t.staging === 'vec4' || t.staging === 'direct' ? 1 : (t.kGroups ?? 1));
+export const tileInvocations = (t: MatmulTile) => t.wgX * t.wgY * kGroupsOf(t);
 
 /** Everything about a tile shape that changes its WGSL (kernel and module cache keys). */
 export const tileKey = (t: MatmulTile) =>

@@ -5,7 +5,7 @@ import type { Engine } from '../engine/engine';
 import { Tensor, fmt } from '../tensor';
 import { defineKernel, elementGrid, type Kernel } from './kernel';
 import { matmulSource } from './matmul-source';
-import { chooseSplit, chooseTile, tileInvocations, tileKey, tileM, tileN, vec4Applies, type MatmulTile } from './matmul-tiles';
+import { chooseSplit, chooseTile, kGroupsOf, tileInvocations, tileKey, tileM, tileN, vec4Applies, type MatmulTile } from './matmul-tiles';
 
 // The tile policy and the WGSL generator are their own files; their public names are matmul's too.
 export { chooseSplit, chooseTile, tileInvocations, tileM, tileN, vec4Applies, workgroupBytes, type MatmulTile } from './matmul-tiles';
@@ -36,7 +36,7 @@ export function matmulKernel(t: MatmulTile, ta = false, tb = false, layered = fa
   let kernel = kernels.get(key);
   if (!kernel) {
     const direct = t.staging === 'direct';
-    const grouped = !direct && t.staging !== 'vec4' && (t.kGroups ?? 1) > 1;
+    const grouped = kGroupsOf(t) > 1;
     kernel = defineKernel({
       name: `matmul_${direct || t.staging === 'vec4' ? `${t.staging}_` : grouped ? `grouped${t.kGroups}_` : ''}${tileM(t)}x${tileN(t)}${layered ? '_split' : ''}`,
       source: matmulSource(t, ta, tb, layered),
