@@ -4,7 +4,7 @@ import { parseArgs } from 'node:util';
 import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { Engine, FullyConnectedNet, Solver, datasets, checkpoint, type Progress, type UpdateRuleName } from '../index';
+import { Engine, FullyConnectedNet, Solver, datasets, checkpoint, type CheckpointInfo, type Progress, type UpdateRuleName } from '../index';
 import { ProgressBar } from './progress';
 import { trainingPlotSvg } from './plot';
 
@@ -107,37 +107,13 @@ async function prepareOut(out: string): Promise<void> {
   }
 }
 
-/** What a checkpoint to resume from was trained with (its metadata). */
-interface ResumeInfo {
-  hiddenDims: number[];
-  batchnorm: boolean;
-  dropout: number;
-  reg: number;
-  updateRule: UpdateRuleName;
-  batchSize: number;
-  lrDecay: number;
-  numEpochs: number;
-}
-
-function resumeInfo(path: string, bytes: Uint8Array): ResumeInfo {
-  let meta: Record<string, string>;
+/** What a checkpoint to resume from was trained with (its metadata), or a UsageError naming the file. */
+function resumeInfo(path: string, bytes: Uint8Array): CheckpointInfo {
   try {
-    meta = checkpoint.decodeSafetensors(bytes).metadata;
+    return Solver.checkpointInfo(bytes);
   } catch (error) {
-    throw new UsageError(`--resume ${path}: not a safetensors file (${(error as Error).message.replace(/^shadergrad: /, '')})`);
+    throw new UsageError(`--resume ${path}: ${(error as Error).message.replace(/^shadergrad: Solver\.checkpointInfo: /, '')}`);
   }
-  if (meta.format !== 'shadergrad-solver-1') throw new UsageError(`--resume ${path}: not a checkpoint written by shadergrad train (format ${meta.format ?? 'missing'})`);
-  const model = JSON.parse(meta.model ?? '{}') as { hiddenDims?: number[]; batchnorm?: boolean; dropout?: number; reg?: number };
-  return {
-    hiddenDims: model.hiddenDims ?? [],
-    batchnorm: !!model.batchnorm,
-    dropout: model.dropout ?? 0,
-    reg: model.reg ?? 0,
-    updateRule: meta.updateRule as UpdateRuleName,
-    batchSize: Number(meta.batchSize ?? DEFAULTS.batch),
-    lrDecay: Number(meta.lrDecay ?? DEFAULTS.lrDecay),
-    numEpochs: Number(meta.numEpochs ?? DEFAULTS.epochs),
-  };
 }
 
 /**
@@ -209,6 +185,7 @@ export async function train(argv: string[]): Promise<number> {
 
   // --resume: the model and schedule come from the checkpoint; flags may not contradict them.
   let resumeBytes: Uint8Array | null = null;
+  let resumed: CheckpointInfo | null = null;
   if (values.resume) {
     try {
       resumeBytes = await checkpoint.readCheckpointFile(values.resume);
@@ -216,22 +193,24 @@ export async function train(argv: string[]): Promise<number> {
       throw new UsageError(`--resume ${values.resume}: ${(error as Error).message.replace(/^shadergrad: (readCheckpointFile: )?/, '')}`);
     }
     const info = resumeInfo(values.resume, resumeBytes);
+    resumed = info;
+    const infoBatch = info.batchSize ?? DEFAULTS.batch;
     const conflicts = [
-      values.hidden !== undefined && hidden.join() !== info.hiddenDims.join() && `--hidden ${hidden.join()} (the checkpoint has ${info.hiddenDims.join()})`,
-      (values.batchnorm || values['no-batchnorm']) && batchnorm !== info.batchnorm && `--${batchnorm ? '' : 'no-'}batchnorm (the checkpoint has ${info.batchnorm ? '' : 'no '}batchnorm)`,
+      values.hidden !== undefined && hidden.join() !== info.model.hiddenDims.join() && `--hidden ${hidden.join()} (the checkpoint has ${info.model.hiddenDims.join()})`,
+      (values.batchnorm || values['no-batchnorm']) && batchnorm !== info.model.batchnorm && `--${batchnorm ? '' : 'no-'}batchnorm (the checkpoint has ${info.model.batchnorm ? '' : 'no '}batchnorm)`,
       values.update !== undefined && update !== info.updateRule && `--update ${update} (the checkpoint has ${info.updateRule})`,
-      values.batch !== undefined && batch !== info.batchSize && `--batch ${batch} (the checkpoint has ${info.batchSize})`,
+      values.batch !== undefined && batch !== infoBatch && `--batch ${batch} (the checkpoint has ${infoBatch})`,
       values.lr !== undefined && '--lr (the checkpoint carries its optimizer state and current learning rate)',
     ].filter(Boolean);
     if (conflicts.length) throw new UsageError(`--resume ${values.resume}: these flags contradict the checkpoint: ${conflicts.join('; ')}`);
-    hiddenDims = info.hiddenDims;
-    batchnorm = info.batchnorm;
+    hiddenDims = info.model.hiddenDims;
+    batchnorm = info.model.batchnorm;
     updateRule = info.updateRule;
-    batch = info.batchSize;
-    if (values.dropout === undefined) dropout = info.dropout;
-    if (values.reg === undefined) reg = info.reg;
-    if (values['lr-decay'] === undefined) lrDecay = info.lrDecay;
-    if (values.epochs === undefined) epochs = info.numEpochs;
+    batch = infoBatch;
+    if (values.dropout === undefined) dropout = info.model.dropout;
+    if (values.reg === undefined) reg = info.model.reg;
+    if (values['lr-decay'] === undefined) lrDecay = info.lrDecay ?? DEFAULTS.lrDecay;
+    if (values.epochs === undefined) epochs = info.numEpochs ?? DEFAULTS.epochs;
   }
   await prepareOut(out);
 
@@ -247,6 +226,11 @@ export async function train(argv: string[]): Promise<number> {
   const nVal = Math.min(valWanted, Math.floor(trainHost.count / 10));
   const nTrain = trainHost.count - nVal;
   if (nVal < valWanted && values.val !== undefined) say(`--val ${valWanted}: at most 10% of the ${trainHost.count} training images are held out: ${nVal}`);
+  // A checkpoint counts its epochs in this many training images: other data would resume a wrong schedule.
+  const resumedData = resumed?.metadata.data === undefined ? '' : ` (${resumed.metadata.data})`;
+  if (resumed?.trainSamples != null && resumed.trainSamples !== nTrain) {
+    throw new UsageError(`--resume ${values.resume}: the checkpoint was trained on ${resumed.trainSamples} training images${resumedData}, this run has ${nTrain} (${trainHost.source}): use the same --data, --limit and --val`);
+  }
 
   const engine = await Engine.create();
   const adapter = [engine.adapterInfo.vendor, engine.adapterInfo.architecture, engine.adapterInfo.description].filter(Boolean).join(' ');
@@ -324,6 +308,8 @@ export async function train(argv: string[]): Promise<number> {
     // The learning rate this run starts from: --lr, or the resumed checkpoint's (already decayed).
     const startLr = typeof solver.optimConfig.learningRate === 'number' ? solver.optimConfig.learningRate : lr;
     const checkpointPath = join(out, 'model.safetensors');
+    // Where its data came from, for a person (and a --resume) to find again.
+    const dataMeta = { data: trainHost.source };
     const trainStart = performance.now();
     const iterationsBefore = solver.iteration;
     let failure: Error | null = null;
@@ -332,7 +318,7 @@ export async function train(argv: string[]): Promise<number> {
       while (!solver.finished && !interrupted) {
         epochEnded = false;
         await solver.train();
-        if (epochEnded && !interrupted) await writeAllAtomic([[checkpointPath, await solver.saveCheckpoint()]]);
+        if (epochEnded && !interrupted) await writeAllAtomic([[checkpointPath, await solver.saveCheckpoint({ metadata: dataMeta })]]);
       }
     } catch (error) {
       failure = error instanceof Error ? error : new Error(String(error));
@@ -366,7 +352,7 @@ export async function train(argv: string[]): Promise<number> {
     };
     const title = `${[D, ...hiddenDims, 10].join('-')}${batchnorm ? ' batchnorm' : ''}${dropout ? ` dropout ${dropout}` : ''}, ${updateRule} lr ${Number(startLr.toPrecision(4))}: test acc ${testAcc.toFixed(4)}`;
     await writeAllAtomic([
-      [checkpointPath, await solver.saveCheckpoint()],
+      [checkpointPath, await solver.saveCheckpoint({ metadata: dataMeta })],
       [join(out, 'history.json'), `${JSON.stringify(history, null, 1)}\n`],
       [join(out, 'training.svg'), trainingPlotSvg({ ...solver, title })],
     ]);

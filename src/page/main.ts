@@ -1,8 +1,8 @@
 // The page's script: trains a network on this browser's GPU with live charts, predictions and checkpoints (index.html).
 
-import { Engine, type Progress } from '../index';
+import { Engine, type CheckpointInfo, type Progress } from '../index';
 import { TrainingCharts } from './charts';
-import { downloadBytes, readCheckpointInfo, type CheckpointInfo } from './checkpoint-file';
+import { downloadBytes, namedDataset, readCheckpointInfo } from './checkpoint-file';
 import { ConfusionMatrix } from './confusion';
 import { Controls } from './controls';
 import { Dashboard, type Status } from './dashboard';
@@ -534,22 +534,20 @@ function saveRunCheckpoint(run: Run): Promise<Uint8Array> {
 
 /**
  * The dataset a checkpoint continues on: the spiral, or the Fashion-MNIST it was trained on — named
- * in the files the page writes; in others (the CLI's) told apart by its iterations per epoch (the
- * sample's 5,000 training images against the full set's 55,000), else the one loaded now.
+ * in the files the page writes; in others (the CLI's) told by their number of training images, or in
+ * files older than that record by their iterations per epoch; else the one loaded now.
  */
 function checkpointDataset(info: CheckpointInfo): DatasetName {
-  if (info.inputDim === 2 && info.numClasses === 3) return 'spiral';
-  if (info.inputDim !== 784 || info.numClasses !== 10) {
-    throw new Error(`it is for a model with ${info.inputDim} inputs and ${info.numClasses} classes: this page trains Fashion-MNIST (784, 10) and the spiral (2, 3)`);
-  }
-  if (info.dataset === 'fashion' || info.dataset === 'fashion-full') {
-    if (info.dataset === 'fashion-full' && !state.full) {
-      throw new Error('it was trained on the full Fashion-MNIST, which this page is not served with (only the sample is here)');
-    }
-    return info.dataset;
+  const { inputDim, numClasses } = info.model;
+  if (inputDim === 2 && numClasses === 3) return 'spiral';
+  if (inputDim !== 784 || numClasses !== 10) {
+    throw new Error(`it is for a model with ${inputDim} inputs and ${numClasses} classes: this page trains Fashion-MNIST (784, 10) and the spiral (2, 3)`);
   }
   const trainCounts: Record<'fashion' | 'fashion-full', number> = { fashion: 5000, 'fashion-full': state.full?.train ?? 55_000 };
+  const named = namedDataset(info);
   const fits = (['fashion', 'fashion-full'] as const).filter((name) => {
+    if (named !== null) return name === named;
+    if (info.trainSamples !== null) return info.trainSamples === trainCounts[name];
     const perEpoch = Math.max(Math.floor(trainCounts[name] / (info.batchSize ?? 0)), 1);
     return info.batchSize !== null && info.epoch >= 1 && Math.floor(info.iteration / perEpoch) === info.epoch;
   });
@@ -560,15 +558,16 @@ function checkpointDataset(info: CheckpointInfo): DatasetName {
     }
     return name;
   }
-  const loaded = state.host?.name;
-  const name = loaded === 'fashion' || loaded === 'fashion-full' ? loaded : defaultDataset(!!state.full);
-  if (info.epoch >= 1 && info.batchSize !== null && fits.length === 0) {
-    throw new Error(
-      `its ${info.iteration} iterations over ${info.epoch} epochs at batch ${info.batchSize} fit neither the Fashion-MNIST sample (${trainCounts.fashion.toLocaleString('en-US')} training images) ` +
-        `nor the full set (${trainCounts['fashion-full'].toLocaleString('en-US')}): it was trained on other data (shadergrad train --limit?)`,
-    );
+  const count = (n: number) => n.toLocaleString('en-US');
+  const sets = `neither the Fashion-MNIST sample (${count(trainCounts.fashion)} training images) nor the full set (${count(trainCounts['fashion-full'])})`;
+  if (info.trainSamples !== null && fits.length === 0) {
+    throw new Error(`it was trained on ${count(info.trainSamples)} training images: ${sets}; it was trained on other data (shadergrad train --limit or --val?)`);
   }
-  return name;
+  if (info.epoch >= 1 && info.batchSize !== null && fits.length === 0) {
+    throw new Error(`its ${info.iteration} iterations over ${info.epoch} epochs at batch ${info.batchSize} fit ${sets}: it was trained on other data (shadergrad train --limit?)`);
+  }
+  const loaded = state.host?.name;
+  return loaded === 'fashion' || loaded === 'fashion-full' ? loaded : defaultDataset(!!state.full);
 }
 
 /**
@@ -594,18 +593,19 @@ async function load(file: File): Promise<void> {
     const current = controls.read().settings;
     const base = current.dataset === dataset ? current : DEFAULTS[dataset];
     // A learning rate decayed over epochs: rounded to what a person would type (no float noise in the form and URL).
-    const lr = info.learningRate === null ? base.lr : Number(info.learningRate.toPrecision(6));
+    const learningRate = info.optimConfig.learningRate;
+    const lr = learningRate === undefined ? base.lr : Number(learningRate.toPrecision(6));
     const settings: Settings = {
       ...base,
       dataset,
-      hidden: info.hiddenDims,
-      batchnorm: info.batchnorm,
-      dropout: info.dropout,
+      hidden: info.model.hiddenDims,
+      batchnorm: info.model.batchnorm,
+      dropout: info.model.dropout,
       update: info.updateRule,
       lr,
       lrDecay: info.lrDecay ?? base.lrDecay,
       batch: info.batchSize ?? base.batch,
-      reg: info.reg,
+      reg: info.model.reg,
     };
     // Continue to the epochs it was meant to train, or, if it got there, train as many again as the form says.
     const planned = info.numEpochs ?? settings.epochs;

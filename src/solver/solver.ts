@@ -10,8 +10,10 @@ import { checkConfig } from '../optim/rules';
 import { Random } from '../random';
 import { Tensor, checkTensors, fmt } from '../tensor';
 import { decodeSafetensors, loadCheckpoint, saveCheckpoint, writeCheckpointFile } from '../checkpoint/index';
+import { SOLVER_FORMAT, SOLVER_KEYS, parseSolverMeta, readSolverMeta, type CheckpointInfo } from './checkpoint-meta';
 
 export type { UpdateRuleName } from '../optim/index';
+export type { CheckpointInfo, CheckpointModel } from './checkpoint-meta';
 
 /** An optimizer config: hyperparameters (learningRate, …) and, once used, its state tensors. */
 export type OptimConfig = Record<string, unknown> & { learningRate?: number };
@@ -529,7 +531,7 @@ export class Solver {
     const m = this.model;
     const hyper = Object.fromEntries(Object.entries(this.optimConfig).filter(([, v]) => typeof v === 'number'));
     const own: Record<string, string> = {
-      format: 'shadergrad-solver-1',
+      format: SOLVER_FORMAT,
       model: JSON.stringify({ inputDim: m.inputDim, hiddenDims: m.hiddenDims, numClasses: m.numClasses, batchnorm: m.useBatchnorm, dropout: m.dropoutP, reg: m.reg }),
       updateRule: this.updateRule,
       optimConfig: JSON.stringify(hyper),
@@ -537,6 +539,8 @@ export class Solver {
       batchSize: String(this.batchSize),
       numEpochs: String(this.numEpochs),
       lrDecay: String(this.lrDecay),
+      // The data's size: a checkpoint resumed on other data would count other epochs.
+      trainSamples: String(this.data.XTrain.shape[0]),
       epoch: String(this.epoch),
       iteration: String(this.iteration),
       bestValAcc: String(this.bestValAcc),
@@ -550,7 +554,7 @@ export class Solver {
     if (metadata === null || typeof metadata !== 'object' || Array.isArray(metadata)) {
       throw new Error(`shadergrad: saveCheckpoint: metadata must be an object of strings, got ${JSON.stringify(metadata)}`);
     }
-    const clashes = Object.keys(metadata).filter((key) => key in own || key === 'dropoutRng');
+    const clashes = Object.keys(metadata).filter((key) => SOLVER_KEYS.includes(key));
     if (clashes.length) throw new Error(`shadergrad: saveCheckpoint: metadata ${clashes.join(', ')} would replace the Solver's own`);
     const { tensors, views } = this.checkpointTensors(best);
     try {
@@ -561,25 +565,38 @@ export class Solver {
   }
 
   /**
+   * What a checkpoint written by saveCheckpoint holds besides its tensors — the model, update rule,
+   * schedule, where it stopped, its histories and the caller's own metadata — read from its bytes
+   * without a GPU, to build the model and Solver that load it. Throws an Error naming what is wrong.
+   */
+  static checkpointInfo(bytes: Uint8Array): CheckpointInfo {
+    const { rng: _rng, dropoutRng: _dropoutRng, ...info } = readSolverMeta(bytes, 'shadergrad: Solver.checkpointInfo');
+    return info;
+  }
+
+  /**
    * Restores a checkpoint written by saveCheckpoint: train() then resumes from its iteration.
    * Everything is checked before anything is written: a corrupt or mismatched file throws and
    * changes nothing.
    */
   loadCheckpoint(bytes: Uint8Array): void {
+    const op = 'shadergrad: Solver.loadCheckpoint';
     const packed = this.model.packParams();
     const header = decodeSafetensors(bytes);
-    const meta = header.metadata;
-    if (meta.format !== 'shadergrad-solver-1') throw new Error(`shadergrad: Solver.loadCheckpoint: not a shadergrad Solver checkpoint (format ${meta.format ?? 'missing'})`);
-    if (meta.updateRule !== this.updateRule) {
-      throw new Error(`shadergrad: Solver.loadCheckpoint: the checkpoint was written with update rule ${meta.updateRule}, this Solver uses ${this.updateRule}`);
+    const state = parseSolverMeta(header.metadata, op); // throws before anything is written
+    if (state.updateRule !== this.updateRule) {
+      throw new Error(`${op}: the checkpoint was written with update rule ${state.updateRule}, this Solver uses ${this.updateRule}`);
     }
-    const state = parseSolverMeta(meta); // throws before anything is written
-    if (meta.batchSize !== undefined && Number(meta.batchSize) !== this.batchSize) {
-      throw new Error(`shadergrad: Solver.loadCheckpoint: the checkpoint was written with batch size ${meta.batchSize}, this Solver uses ${this.batchSize} (epochs would not count the same iterations)`);
+    if (state.batchSize !== null && state.batchSize !== this.batchSize) {
+      throw new Error(`${op}: the checkpoint was written with batch size ${state.batchSize}, this Solver uses ${this.batchSize} (epochs would not count the same iterations)`);
+    }
+    const nTrain = this.data.XTrain.shape[0]!;
+    if (state.trainSamples !== null && state.trainSamples !== nTrain) {
+      throw new Error(`${op}: the checkpoint was trained on ${state.trainSamples} training images, this Solver has ${nTrain}: was it trained on other data?`);
     }
     if (Math.floor(state.iteration / this.iterationsPerEpoch) !== state.epoch) {
       throw new Error(
-        `shadergrad: Solver.loadCheckpoint: the checkpoint is at epoch ${state.epoch}, iteration ${state.iteration}, but this Solver has ` +
+        `${op}: the checkpoint is at epoch ${state.epoch}, iteration ${state.iteration}, but this Solver has ` +
           `${this.iterationsPerEpoch} iterations per epoch: was it trained on other data (another number of training images)?`,
       );
     }
@@ -650,52 +667,4 @@ export class Solver {
     this.best = null;
     this.bestParams = {};
   }
-}
-
-/** A Solver checkpoint's metadata, parsed and checked whole before loadCheckpoint writes anything. */
-function parseSolverMeta(meta: Record<string, string>) {
-  const op = 'shadergrad: Solver.loadCheckpoint';
-  const json = (key: string, fallback: string): unknown => {
-    try {
-      return JSON.parse(meta[key] ?? fallback);
-    } catch (cause) {
-      throw new Error(`${op}: metadata ${key} is not JSON: ${(cause as Error).message}`, { cause });
-    }
-  };
-  const count = (key: string): number => {
-    const v = Number(meta[key] ?? 0);
-    if (!Number.isInteger(v) || v < 0) throw new Error(`${op}: metadata ${key} must be a non-negative integer, got ${meta[key]}`);
-    return v;
-  };
-  const numbers = (key: string): number[] => {
-    const v = json(key, '[]');
-    if (!Array.isArray(v) || v.some((x) => typeof x !== 'number' && x !== null)) throw new Error(`${op}: metadata ${key} must be a list of numbers`);
-    return v as number[];
-  };
-  const rngState = (key: string): number[] | null => {
-    if (!meta[key]) return null;
-    const v = json(key, 'null');
-    const probe = new Random();
-    try {
-      probe.setState(v as number[]);
-    } catch (cause) {
-      throw new Error(`${op}: metadata ${key}: ${(cause as Error).message.replace(/^shadergrad: /, '')}`, { cause });
-    }
-    return v as number[];
-  };
-  const optimConfig = json('optimConfig', '{}');
-  if (optimConfig === null || typeof optimConfig !== 'object' || Array.isArray(optimConfig)) throw new Error(`${op}: metadata optimConfig must be an object`);
-  const bestValAcc = Number(meta.bestValAcc ?? 0);
-  if (!(bestValAcc >= 0 && bestValAcc <= 1)) throw new Error(`${op}: metadata bestValAcc must be in [0, 1], got ${meta.bestValAcc}`);
-  return {
-    optimConfig: optimConfig as Record<string, unknown>,
-    epoch: count('epoch'),
-    iteration: count('iteration'),
-    bestValAcc,
-    lossHistory: numbers('lossHistory'),
-    trainAccHistory: numbers('trainAccHistory'),
-    valAccHistory: numbers('valAccHistory'),
-    rng: rngState('rng'),
-    dropoutRng: rngState('dropoutRng'),
-  };
 }

@@ -7,7 +7,7 @@ import { fileURLToPath } from 'node:url';
 import type { Browser, Page } from 'puppeteer-core';
 import { build, preview, type PreviewServer } from 'vite';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { decodeSafetensors } from '../../src/checkpoint/index';
+import { decodeSafetensors, encodeSafetensors } from '../../src/checkpoint/index';
 import { launchChromium, type Chromium } from './launch';
 import { FASHION_MNIST_DIR_ENV, FASHION_MNIST_FILES, fashionMnistServedDir } from '../../vite.datasets.ts';
 
@@ -160,9 +160,26 @@ it('trains the Fashion-MNIST sample with ?dataset=fashion&autostart=1&epochs=2: 
     mkdirSync(downloads, { recursive: true });
     const file = await downloadCheckpoint(page, downloads);
     expect(file).toBe('shadergrad-fashion-epoch2.safetensors');
-    await loadIntoSpiralPage(page, join(downloads, file));
+    const input = await loadIntoSpiralPage(page, join(downloads, file));
     expect(await page.evaluate(() => location.search)).toMatch(/dataset=fashion&/);
     expect(await text(page, 'epoch')).toBe('2');
+    // A file that does not name the page's dataset (the CLI's) is placed by the training images it
+    // counts; a count that fits neither the sample nor the full set is refused, and says so.
+    const decoded = decodeSafetensors(readFileSync(join(downloads, file)));
+    const { dataset: _dataset, ...unnamed } = decoded.metadata;
+    const tensors = Object.fromEntries(Object.entries(decoded.tensors).map(([name, t]) => [name, { data: t.data as Float32Array | Int32Array, shape: t.shape }]));
+    for (const [name, trainSamples] of [['as-the-cli-writes', '5000'], ['other-data', '1234']] as const) {
+      writeFileSync(join(downloads, `${name}.safetensors`), encodeSafetensors(tensors, { ...unnamed, trainSamples, data: '/somewhere/fashion-mnist' }));
+    }
+    await input.uploadFile(join(downloads, 'as-the-cli-writes.safetensors'));
+    await page.waitForFunction(() => /Loaded as-the-cli-writes/.test(document.getElementById('notice')?.textContent ?? ''), { timeout: SETUP_MS, polling: 250 });
+    expect(await page.evaluate(() => location.search)).toMatch(/dataset=fashion&/);
+    await input.uploadFile(join(downloads, 'other-data.safetensors'));
+    await page.waitForFunction(() => /Could not load/.test(document.querySelector('[data-testid="error"]')?.textContent ?? ''), { timeout: SETUP_MS, polling: 200 });
+    expect(await text(page, 'error')).toMatch(
+      /^Could not load other-data\.safetensors: It was trained on 1,234 training images: neither the Fashion-MNIST sample \(5,000 training images\) nor the full set \([\d,]+\)/,
+    );
+    expect(await text(page, 'epoch'), 'the loaded run stays').toBe('2');
     expect(errors).toEqual([]);
   } finally {
     await page.close();

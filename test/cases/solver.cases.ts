@@ -209,6 +209,28 @@ export const cases: TestCase[] = [
       const meta = checkpoint.decodeSafetensors(bytes).metadata;
       expectTrue(meta.dataset === 'fashion' && meta.note === 'resume me' && meta.format === 'shadergrad-solver-1', `caller metadata kept: ${JSON.stringify(meta.dataset)}`);
       await expectThrows(() => s2.saveCheckpoint({ metadata: { epoch: '9', format: 'x' } }), /saveCheckpoint: metadata epoch, format would replace the Solver's own/, 'metadata clash');
+      // What the file holds, read without a GPU: the model, the schedule, where it stopped, and the caller's own fields apart.
+      const info = Solver.checkpointInfo(bytes);
+      const { lossHistory, trainAccHistory, valAccHistory, ...rest } = info;
+      expectTrue(
+        JSON.stringify(rest) ===
+          JSON.stringify({
+            model: { inputDim: 784, hiddenDims: [64, 32], numClasses: 10, batchnorm: true, dropout: 0.2, reg: 0 },
+            updateRule: 'adam',
+            optimConfig: { learningRate: 1e-3, beta1: 0.9, beta2: 0.999, epsilon: 1e-8, t: 4 },
+            epoch: 1,
+            iteration: 4,
+            bestValAcc: s2.bestValAcc,
+            batchSize: 30,
+            numEpochs: 1,
+            lrDecay: 1,
+            trainSamples: 120,
+            metadata: { dataset: 'fashion', note: 'resume me' },
+          }),
+        `checkpointInfo: ${JSON.stringify(rest)}`,
+      );
+      expectTrue(lossHistory.join() === s2.lossHistory.join() && trainAccHistory.length === 2 && valAccHistory.length === 2, 'checkpointInfo histories');
+      await expectThrows(() => Solver.checkpointInfo(bytes.slice(0, 100)), /^shadergrad: Solver\.checkpointInfo: not a safetensors file/, 'checkpointInfo of a truncated file');
       const m3 = smallNet(engine, { batchnorm: true, dropout: 0.2, seed: 99 });
       const s3 = new Solver(m3, data, { ...options, numEpochs: 2 });
       s3.loadCheckpoint(bytes);
@@ -225,6 +247,16 @@ export const cases: TestCase[] = [
       const after = await download(other.params.W1!);
       expectTrue(before.every((v, i) => v === after[i]), 'nothing was written');
       await expectThrows(() => s4.loadCheckpoint(bytes.slice(0, 100)), /shadergrad/, 'truncated checkpoint');
+      // Other data whose epochs happen to count the same iterations (90 images: 3 per epoch, so iteration 4 is still
+      // epoch 1) is refused by the training images the file records.
+      const fewer = await sample(engine, 90);
+      const s6 = new Solver(smallNet(engine, { batchnorm: true, dropout: 0.2 }), { XTrain: fewer.X, yTrain: fewer.y, XVal: X, yVal: y }, { ...options, numEpochs: 2 });
+      await expectThrows(() => s6.loadCheckpoint(bytes), /Solver\.loadCheckpoint: the checkpoint was trained on 120 training images, this Solver has 90/, 'other data');
+      expectTrue(s6.iteration === 0 && s6.epoch === 0, 'other data: nothing loaded');
+      s6.dispose();
+      s6.model.dispose();
+      fewer.X.dispose();
+      fewer.y.dispose();
       // Bad metadata in a file that otherwise fits: refused before a tensor or a counter changes.
       const decoded = checkpoint.decodeSafetensors(bytes);
       const withMeta = (changes: Record<string, string>) =>
@@ -239,6 +271,10 @@ export const cases: TestCase[] = [
         [{ rng: '[0,0,0,0]' }, /Solver.loadCheckpoint: metadata rng: Random.setState: expected four 32-bit unsigned integers/],
         [{ lossHistory: 'oops' }, /Solver.loadCheckpoint: metadata lossHistory is not JSON/],
         [{ iteration: '-3' }, /Solver.loadCheckpoint: metadata iteration must be a non-negative integer, got -3/],
+        [{ model: '{"inputDim":784,"hiddenDims":[64,32]}' }, /Solver.loadCheckpoint: metadata model numClasses must be a positive integer/],
+        [{ updateRule: 'nesterov' }, /Solver.loadCheckpoint: metadata updateRule names no update rule shadergrad knows: nesterov/],
+        [{ trainSamples: 'many' }, /Solver.loadCheckpoint: metadata trainSamples must be a positive integer, got many/],
+        [{ optimConfig: '{"learningRate":"fast"}' }, /Solver.loadCheckpoint: metadata optimConfig must hold finite numbers, got learningRate "fast"/],
       ] as const) {
         await expectThrows(() => s5.loadCheckpoint(withMeta(changes)), pattern, `bad metadata ${JSON.stringify(changes)}`);
         const now = await download(m5.params.W1!);

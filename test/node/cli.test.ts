@@ -98,6 +98,9 @@ describe('shadergrad train (CLI)', () => {
     const checkpoint = decodeSafetensors(readFileSync(join(out, 'model.safetensors')));
     expect(Object.keys(checkpoint.tensors)).toEqual(expect.arrayContaining(['W1', 'b1', 'gamma1', 'bn1.runningMean', 'optim.m.W1', 'W2']));
     expect(checkpoint.metadata.epoch).toBe('2');
+    // It names its data and counts its training images (1500 - 150 held out): a resume on other data is refused.
+    expect(checkpoint.metadata.data).toContain('fashion-mnist-sample');
+    expect(checkpoint.metadata.trainSamples).toBe('1350');
     expect(readdirSync(out).filter((f) => f.includes('.tmp-'))).toEqual([]);
     // Resume from the checkpoint for a third epoch.
     const resumed = run('train', ...args.map((a) => (a === '2' ? '3' : a)), '--resume', join(out, 'model.safetensors'), '--out', join(work, 'resumed'));
@@ -108,6 +111,9 @@ describe('shadergrad train (CLI)', () => {
     const conflicting = run('train', '--data', SAMPLE, '--limit', '1500', '--hidden', '32', '--batch', '50', '--resume', join(out, 'model.safetensors'), '--out', join(work, 'conflict'));
     expect(conflicting.code).toBe(2);
     expect(conflicting.stderr).toMatch(/these flags contradict the checkpoint: --hidden 32 \(the checkpoint has 48\); --batch 50 \(the checkpoint has 100\)/);
+    const otherData = run('train', '--data', SAMPLE, '--limit', '1400', '--quiet', '--resume', join(out, 'model.safetensors'), '--out', join(work, 'other-data'));
+    expect(otherData.code).toBe(2);
+    expect(otherData.stderr).toMatch(/--resume .*model\.safetensors: the checkpoint was trained on 1350 training images \(.*fashion-mnist-sample\), this run has 1260 \(.*fashion-mnist-sample\): use the same --data, --limit and --val/);
   }, 600_000);
 
   it('Ctrl-C stops after the current iteration and writes the checkpoint, history and plot (exit 130); the checkpoint is on disk after every epoch', async () => {
