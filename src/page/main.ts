@@ -154,9 +154,12 @@ function showLostBanner(extra = ''): void {
   resume.className = 'primary';
   resume.dataset.testid = 'resume';
   const paused = !!kept?.paused && kept.iteration > 0;
+  // Kept inside an epoch (a long one): it resumes at that iteration, not at an epoch's start.
+  const perEpoch = state.run?.solver.iterationsPerEpoch ?? 1;
+  const midEpoch = !!kept && kept.iteration > 0 && (paused || kept.iteration % perEpoch !== 0);
   resume.textContent = finished
     ? 'Restore the trained model'
-    : paused
+    : midEpoch
       ? `Resume from iteration ${kept.iteration.toLocaleString('en-US')}`
       : epoch
         ? `Resume from epoch ${epoch}`
@@ -170,7 +173,9 @@ function showLostBanner(extra = ''): void {
         ? ' The trained model can be restored on a new device, without training it again.'
         : paused
           ? ' Training can resume on a new device from where it was paused.'
-          : epoch
+          : midEpoch
+            ? ` Training can resume on a new device from iteration ${kept.iteration.toLocaleString('en-US')}, where its state was last kept.`
+            : epoch
             ? ' Training can resume on a new device from the parameters of the last epoch.'
             : '') +
       (extra ? ` ${extra}` : ''),
@@ -181,8 +186,8 @@ function showLostBanner(extra = ''): void {
 
 /**
  * Opens a new device after a loss, uploads the data again, and resumes the run from its last
- * checkpoint — the last epoch's, or where it was paused (a finished run comes back finished, with
- * its best parameters).
+ * checkpoint — the last epoch's, the one kept inside a long epoch, or where it was paused (a finished
+ * run comes back finished, with its best parameters).
  */
 async function recover(): Promise<void> {
   const old = state.run;
@@ -223,7 +228,7 @@ async function recover(): Promise<void> {
       } else if (!state.holding) await train();
       else {
         await evaluate(run);
-        const where = kept?.paused ? '' : " (the last epoch's checkpoint)";
+        const where = kept?.paused ? '' : ' (where its state was last kept)';
         setStatus('idle', `Paused at iteration ${run.solver.iteration.toLocaleString('en-US')}${where}`);
       }
     } else {
@@ -345,7 +350,7 @@ function newRun(settings: Settings, options: { numEpochs?: number; reg?: number 
 
 /** A run on the data loaded now, not yet the page's (a checkpoint is tried on it first). */
 function makeRun(settings: Settings, options: { numEpochs?: number; reg?: number } = {}): Run {
-  return new Run(state.engine!, state.gpu!, state.host!, settings, { progress: showProgress, epochEnd }, options);
+  return new Run(state.engine!, state.gpu!, state.host!, settings, { progress: showProgress, epochEnd, keepDue, keep: keepDuringEpoch }, options);
 }
 
 function discardRun(): void {
@@ -373,6 +378,23 @@ function showProgress(p: Progress): void {
 async function keepCheckpoint(run: Run, paused: boolean): Promise<void> {
   const bytes = await saveRunCheckpoint(run);
   run.lastCheckpoint = { bytes, epoch: run.solver.epoch, iteration: run.solver.iteration, paused };
+}
+
+/**
+ * How often a long epoch stops to keep the state on the host: at most this much training is lost with
+ * the device. Each keep reads every parameter back (about 8 MB for 784-512-256-10 with Adam), so not
+ * after every report; on a fast GPU epochs end sooner than this and their ends keep it.
+ */
+const KEEP_EVERY_MS = 10_000;
+
+function keepDue(msSinceKept: number): boolean {
+  return msSinceKept >= (window.shadergradPage?.keepEveryMs ?? KEEP_EVERY_MS);
+}
+
+/** Inside a long epoch: keep the state for a lost device (the download offers it too). */
+async function keepDuringEpoch(run: Run): Promise<void> {
+  await keepCheckpoint(run, false);
+  refreshControls();
 }
 
 /** Between epochs: keep the state for a lost device, then look at the model's predictions. */
@@ -665,13 +687,16 @@ buttons.load.addEventListener('change', () => {
   if (file) void load(file);
 });
 
-/** For automated tests: `shadergradPage.loseDevice()` destroys the GPU device as a driver reset would. */
+/**
+ * For automated tests: `shadergradPage.loseDevice()` destroys the GPU device as a driver reset would;
+ * `keepEveryMs` sets how often a long epoch keeps the state (KEEP_EVERY_MS).
+ */
 declare global {
   interface Window {
-    shadergradPage?: { loseDevice(): void };
+    shadergradPage?: { loseDevice(): void; keepEveryMs: number };
   }
 }
-window.shadergradPage = { loseDevice: () => state.engine?.device.destroy() };
+window.shadergradPage = { loseDevice: () => state.engine?.device.destroy(), keepEveryMs: KEEP_EVERY_MS };
 
 /** Offers the full Fashion-MNIST in the dataset control, first. */
 function offerFullDataset(full: FullFashionMnist): void {

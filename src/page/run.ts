@@ -9,6 +9,10 @@ export interface RunHooks {
   progress(progress: Progress): void;
   /** After each epoch (training is paused meanwhile), and once more when the run has finished. */
   epochEnd(run: Run): Promise<void>;
+  /** Whether the state is due to be kept, this long after it last was (at an epoch's end or here). */
+  keepDue(msSinceKept: number): boolean;
+  /** Inside a long epoch, when keepDue says so (training is paused meanwhile): keep the state for a lost device. */
+  keep(run: Run): Promise<void>;
 }
 
 /** A Solver checkpoint kept on the host, and where in the run it was taken. */
@@ -16,16 +20,19 @@ export interface KeptCheckpoint {
   bytes: Uint8Array;
   epoch: number;
   iteration: number;
-  /** Taken where the run was paused (or loaded), not at an epoch's end. */
+  /** Taken where the run was paused (or loaded): not at an epoch's end, nor during training. */
   paused: boolean;
 }
 
 export class Run {
   readonly model: FullyConnectedNet;
   readonly solver: Solver;
-  /** The Solver's state after the last epoch, or where it was paused: a new device resumes from it. */
+  /** The Solver's state after the last epoch, inside a long one, or where it was paused: a new device resumes from it. */
   lastCheckpoint: KeptCheckpoint | null = null;
   private pauseRequested = false;
+  private keepRequested = false;
+  /** When the state was last kept (performance.now()), while training. */
+  private keptAt = 0;
   private running: Promise<void> | null = null;
 
   constructor(
@@ -87,10 +94,15 @@ export class Run {
     this.pauseRequested = false;
     this.running = (async () => {
       try {
+        this.keptAt = performance.now();
         while (!this.solver.finished && !this.pauseRequested) {
           const epoch = this.solver.epoch;
+          this.keepRequested = false;
           await this.solver.train();
           if (this.solver.epoch !== epoch) await this.hooks.epochEnd(this);
+          else if (this.keepRequested && !this.pauseRequested) await this.hooks.keep(this);
+          else continue;
+          this.keptAt = performance.now();
         }
       } finally {
         this.running = null;
@@ -115,6 +127,11 @@ export class Run {
     const perEpoch = this.solver.iterationsPerEpoch;
     // Stop at each epoch's end: train() looks at the model, then goes on.
     if (progress.valAcc !== undefined && (progress.iteration % perEpoch === 0 || progress.iteration === progress.numIterations)) this.solver.stop();
+    // Inside a long epoch (a slow GPU, a large dataset): stop to keep the state now and then.
+    else if (this.hooks.keepDue(performance.now() - this.keptAt)) {
+      this.keepRequested = true;
+      this.solver.stop();
+    }
     this.hooks.progress(progress);
   }
 }

@@ -490,6 +490,36 @@ it('a checkpoint names its dataset: one paused in epoch 0 on the sample loads ba
   }
 }, TRAIN_MS + SETUP_MS);
 
+it('a long epoch keeps its state now and then: a device lost inside the first epoch resumes from the iteration last kept', async () => {
+  // 50 iterations per epoch; the state is kept every 300 ms of training instead of every 10 s.
+  const { page, errors } = await open(chromium!.browser, baseUrl, '?dataset=fashion&epochs=2&batch=100&autostart=1');
+  try {
+    await page.evaluate(() => (window.shadergradPage!.keepEveryMs = 300));
+    // Lost inside the first epoch once a state was kept (Download is offered): checked and lost in one task of the page.
+    await page.waitForFunction(
+      () => {
+        const at = /^iteration (\d+) of/.exec(document.getElementById('progress-text')?.textContent ?? '');
+        const download = document.querySelector<HTMLButtonElement>('[data-testid="download"]');
+        if (!at || Number(at[1]) >= 50 || !download || download.disabled) return false;
+        window.shadergradPage!.loseDevice();
+        return true;
+      },
+      { timeout: TRAIN_MS, polling: 20 },
+    );
+    await waitForStatus(page, ['error'], SETUP_MS);
+    const resume = await page.$eval('[data-testid="resume"]', (b) => b.textContent ?? '');
+    expect(resume).toMatch(/^Resume from iteration ([1-9]|[1-4]\d)$/);
+    expect(await text(page, 'error')).toMatch(/resume on a new device from iteration \d+, where its state was last kept/);
+    await page.click('[data-testid="resume"]');
+    await expectDone(page, TRAIN_MS);
+    expect(Number(await text(page, 'epoch'))).toBe(2);
+    expect(Number(await text(page, 'val-acc'))).toBeGreaterThanOrEqual(0.7);
+    expect(errors.filter((e) => e.startsWith('uncaught'))).toEqual([]);
+  } finally {
+    await page.close();
+  }
+}, TRAIN_MS + SETUP_MS);
+
 it('a paused run whose device is lost comes back paused on the new device, at the iteration it was paused at', async () => {
   const { page, errors } = await open(chromium!.browser, baseUrl, '?dataset=spiral&epochs=40&autostart=1');
   try {
