@@ -131,19 +131,30 @@ export function typeName(value: unknown): string {
 
 /**
  * An op's guard, before it allocates or dispatches anything: each named input is a live Tensor of
- * one Engine. Returns that engine. The Error names the op and the input, not a kernel.
+ * one Engine, in the plain f32/i32 layout unless `packed` names it as one that may hold packed 8-bit
+ * data (a dataset's X). Returns that engine. The Error names the op and the input, not a kernel.
  */
-export function checkTensors(op: string, inputs: ReadonlyArray<readonly [name: string, value: unknown]>): Engine {
+export function checkTensors(op: string, inputs: ReadonlyArray<readonly [name: string, value: unknown]>, { packed = [] }: { packed?: readonly string[] } = {}): Engine {
   let first: [string, Tensor] | null = null;
   for (const [name, value] of inputs) {
     if (!(value instanceof Tensor)) throw new Error(`shadergrad: ${op}: ${name} must be a Tensor, got ${typeName(value)}`);
     if (value.disposed) throw new Error(`shadergrad: ${op}: ${name} ${fmt(value.shape)} was disposed`);
+    if (value.format === 'unorm8' && !packed.includes(name)) {
+      throw new Error(
+        `shadergrad: ${op}: ${name} ${fmt(value.shape)} holds 8-bit data packed on the GPU (a dataset); ` +
+          'unpack rows of it with datasets.toFloat32(X, start, count) first (model.loss, model.predict and the Solver take it as it is)',
+      );
+    }
     if (!first) first = [name, value];
     else if (value.engine !== first[1].engine) throw new Error(`shadergrad: ${op}: ${name} and ${first[0]} belong to different Engines`);
   }
   if (!first) throw new Error(`shadergrad: ${op}: no tensors given`);
   return first[1].engine;
 }
+
+/** The largest finite f32, and the smallest normal one (GPUs may flush smaller values to 0). */
+export const F32_MAX = 3.4028234663852886e38;
+export const F32_MIN_NORMAL = 1.1754943508222875e-38;
 
 /** Shape as text for error messages. */
 export function fmt(shape: readonly number[]): string {

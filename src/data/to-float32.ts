@@ -10,7 +10,7 @@ import { type Tensor, checkTensors, fmt } from '../tensor';
  */
 export function toFloat32(X: Tensor, start = 0, count?: number): Tensor {
   const op = 'toFloat32';
-  const engine = checkTensors(op, [['X', X]]);
+  const engine = checkTensors(op, [['X', X]], { packed: ['X'] });
   if (X.dtype !== 'f32' || X.rank < 1) throw new Error(`shadergrad: ${op}: X must be f32 (N, …), got ${X.dtype} ${fmt(X.shape)}`);
   const N = X.shape[0]!;
   const rows = count ?? N - start;

@@ -6,7 +6,7 @@ import { PipelineCache } from './pipelines';
 import { UniformArena, type UniformValue } from './uniforms';
 import { profileCommands, type KernelTime } from './profiler';
 import type { Kernel } from '../kernels/kernel';
-import { Tensor, type DType, type TensorData, checkShape, shapeSize } from '../tensor';
+import { Tensor, type DType, type TensorData, checkShape, fmt, shapeSize } from '../tensor';
 
 export interface EngineOptions extends AdapterRequest {
   /** Use this adapter instead of requesting one. */
@@ -212,6 +212,7 @@ export class Engine {
     if (data.length !== shapeSize(shape)) {
       throw new Error(`shadergrad: tensorUnorm8: data has ${data.length} bytes but shape [${shape.join(', ')}] needs ${shapeSize(shape)}`);
     }
+    this.checkBindable('tensorUnorm8', shape, Math.ceil(data.length / 4) * 4);
     const buf = this.pool.acquire(Math.ceil(data.length / 4) * 4, 'unorm8');
     const out = new Tensor(this, buf, shape, 'f32', 'unorm8');
     const padded = data.length % 4 ? new Uint8Array(Math.ceil(data.length / 4) * 4) : data;
@@ -250,8 +251,23 @@ export class Engine {
   empty(shape: readonly number[], dtype: DType = 'f32', label = 'tensor'): Tensor {
     checkShape(label, shape);
     if (dtype !== 'f32' && dtype !== 'i32') throw new Error(`shadergrad: ${label}: dtype must be 'f32' or 'i32', got ${JSON.stringify(dtype) ?? String(dtype)}`);
+    this.checkBindable(label, shape, shapeSize(shape) * 4);
     const buf = this.pool.acquire(shapeSize(shape) * 4, label);
     return new Tensor(this, buf, shape, dtype);
+  }
+
+  /**
+   * Refuses, by op and shape and before a buffer is made, a tensor too large for the device to bind
+   * to a kernel whole (maxStorageBufferBindingSize; WebGPU's default is 128 MiB, most GPUs give more).
+   */
+  private checkBindable(op: string, shape: readonly number[], bytes: number): void {
+    const limit = this.limits.maxStorageBufferBindingSize;
+    if (bytes <= limit) return;
+    const mib = (n: number) => `${(n / 2 ** 20).toFixed(n < 2 ** 24 ? 1 : 0)} MiB`;
+    throw new Error(
+      `shadergrad: ${op}: a tensor of shape ${fmt(shape)} takes ${mib(bytes)}, more than this device binds to a kernel ` +
+        `(maxStorageBufferBindingSize: ${mib(limit)}); split it into smaller tensors`,
+    );
   }
 
   zeros(shape: readonly number[], dtype: DType = 'f32', label = 'zeros'): Tensor {
@@ -418,6 +434,7 @@ export class Engine {
       offsets[name] = bytes;
       bytes += Math.ceil((shapeSize(shape) * 4) / align) * align;
     }
+    this.checkBindable(label, [bytes / 4], bytes);
     const buf = this.pool.acquire(bytes, label);
     // Zeroed now (not by a recorded command): the padding between views stays zero for good.
     this.writeZeros(buf, 0, bytes);
@@ -678,7 +695,17 @@ function encodeCommands(encoder: GPUCommandEncoder, commands: readonly Command[]
 }
 
 function toTypedArray(data: TensorData, dtype: DType): Float32Array | Int32Array {
-  if (dtype === 'f32') return data instanceof Float32Array ? data : Float32Array.from(data as ArrayLike<number>);
+  if (dtype === 'f32') {
+    if (data instanceof Float32Array) return data;
+    // Typed arrays hold numbers; a plain array may hold anything, which Float32Array.from would make NaN.
+    if (!ArrayBuffer.isView(data)) {
+      for (let i = 0; i < data.length; i++) {
+        const v = (data as ArrayLike<unknown>)[i];
+        if (typeof v !== 'number') throw new Error(`shadergrad: tensor: f32 data holds ${typeof v === 'string' ? JSON.stringify(v) : v === null ? 'null' : typeof v} at index ${i}, not a number`);
+      }
+    }
+    return Float32Array.from(data as ArrayLike<number>);
+  }
   if (data instanceof Int32Array) return data;
   const out = new Int32Array(data.length);
   for (let i = 0; i < data.length; i++) {

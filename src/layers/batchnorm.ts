@@ -2,7 +2,7 @@
 
 import { affine, type AffineSaved } from '../ops/affine';
 import { batchnorm, checkBatchnorm, type BatchnormSaved, type BnParam } from '../ops/batchnorm';
-import type { Tensor } from '../tensor';
+import { type Tensor, checkTensors } from '../tensor';
 
 export type { BnParam };
 export type BatchnormCache = BatchnormSaved;
@@ -38,6 +38,7 @@ export function affineBatchnormReluForward(
   bnParam: BnParam,
 ): { out: Tensor; cache: AffineBatchnormReluCache } {
   // Check the batchnorm arguments before the affine kernels run (the affine op checks x, w, b).
+  checkTensors('affineBatchnormReluForward', [['x', x], ['w', w], ['b', b], ['gamma', gamma], ['beta', beta]]);
   if (x.rank >= 1 && w.rank === 2) {
     checkBatchnorm('affineBatchnormReluForward', [x.shape[0]!, w.shape[1]!], 'x·w', gamma, beta, bnParam);
   }

@@ -11,7 +11,7 @@ import { batchnorm, type BnParam } from '../ops/batchnorm';
 import { dropout, type DropoutParam } from '../ops/dropout';
 import { classificationLoss } from '../kernels/loss';
 import { Random } from '../random';
-import { Tensor, checkTensors, fmt } from '../tensor';
+import { F32_MAX, Tensor, checkTensors, fmt, typeName } from '../tensor';
 
 export interface NetworkConfig {
   inputDim: number;
@@ -87,8 +87,12 @@ export class Network {
     for (const [name, v] of [['inputDim', inputDim], ['numClasses', numClasses], ...hiddenDims.map((h, i) => [`hiddenDims[${i}]`, h] as const)] as const) {
       if (!Number.isInteger(v) || (v as number) < 1) throw new Error(`shadergrad: ${this.modelName}: ${name} must be a positive integer, got ${v}`);
     }
-    if (!(p >= 0 && p < 1)) throw new Error(`shadergrad: ${this.modelName}: dropout must be in [0, 1), got ${p}`);
-    if (!(weightScale >= 0)) throw new Error(`shadergrad: ${this.modelName}: weightScale must be ≥ 0, got ${weightScale}`);
+    if (typeof p !== 'number' || !(p >= 0 && p < 1)) throw new Error(`shadergrad: ${this.modelName}: dropout must be a number in [0, 1), got ${show(p)}`);
+    if (typeof weightScale !== 'number' || !(weightScale >= 0 && weightScale <= F32_MAX)) {
+      throw new Error(`shadergrad: ${this.modelName}: weightScale must be a finite f32 number ≥ 0, got ${show(weightScale)}`);
+    }
+    if (typeof config.batchnorm !== 'boolean') throw new Error(`shadergrad: ${this.modelName}: batchnorm must be true or false, got ${show(config.batchnorm)}`);
+    checkSeed(this.modelName, config.seed);
     checkReg(this.modelName, config.reg);
     this.engine = engine;
     this.inputDim = inputDim;
@@ -384,7 +388,7 @@ export class Network {
 
   private checkInputs(X: Tensor, y: Tensor | undefined, name = `${this.modelName}.loss`): void {
     checkReg(name, this.reg);
-    if (checkTensors(name, [['X', X], ...(y !== undefined ? [['y', y] as const] : [])]) !== this.engine) {
+    if (checkTensors(name, [['X', X], ...(y !== undefined ? [['y', y] as const] : [])], { packed: ['X'] }) !== this.engine) {
       throw new Error(`shadergrad: ${name}: X belongs to another Engine than the model`);
     }
     const D = X.shape.slice(1).reduce((a, b) => a * b, 1);
@@ -402,7 +406,10 @@ export class Network {
     for (const [key, shape] of Object.entries(expected)) {
       const t = this.params[key];
       if (!t) throw new Error(`shadergrad: ${name}: params.${key} is missing`);
+      if (!(t instanceof Tensor)) throw new Error(`shadergrad: ${name}: params.${key} must be a Tensor, got ${typeName(t)}`);
       if (t.disposed) throw new Error(`shadergrad: ${name}: params.${key} was disposed`);
+      if (t.engine !== this.engine) throw new Error(`shadergrad: ${name}: params.${key} belongs to another Engine than the model`);
+      if (t.format !== 'native') throw new Error(`shadergrad: ${name}: params.${key} holds packed 8-bit data; parameters must be plain f32 tensors`);
       if (t.dtype !== 'f32' || t.shape.join() !== shape.join()) {
         throw new Error(`shadergrad: ${name}: params.${key} must be f32 ${fmt(shape)}, got ${t.dtype} ${fmt(t.shape)}`);
       }
@@ -426,8 +433,8 @@ export class Network {
 
 /** reg is writable: checked when the model is made and at each call. */
 function checkReg(name: string, reg: unknown): void {
-  if (typeof reg !== 'number' || !(reg >= 0) || !Number.isFinite(reg)) {
-    throw new Error(`shadergrad: ${name}: reg must be a finite number ≥ 0, got ${String(reg)}`);
+  if (typeof reg !== 'number' || !(reg >= 0 && reg <= F32_MAX)) {
+    throw new Error(`shadergrad: ${name}: reg must be a finite f32 number ≥ 0, got ${show(reg)}`);
   }
 }
 
@@ -435,7 +442,22 @@ function checkReg(name: string, reg: unknown): void {
  * A model's options object holds only names it knows: a misspelt or snake_case one (hidden_dim,
  * useBatchnorm) would otherwise be ignored silently and give another model than asked for.
  */
-export function checkModelOptions(model: string, options: object, known: readonly string[]): void {
+/** A seed: absent, or an integer in [0, 2³²) (a fraction or a string would be truncated to another seed). */
+export function checkSeed(name: string, seed: unknown): void {
+  if (seed !== undefined && (typeof seed !== 'number' || !Number.isInteger(seed) || seed < 0 || seed >= 2 ** 32)) {
+    throw new Error(`shadergrad: ${name}: seed must be an integer in [0, 2^32), got ${show(seed)}`);
+  }
+}
+
+/** A value as an error message shows it: strings quoted, so '0.5' is not mistaken for 0.5. */
+export function show(value: unknown): string {
+  return typeof value === 'string' ? JSON.stringify(value) : String(value);
+}
+
+export function checkModelOptions(model: string, options: unknown, known: readonly string[]): void {
+  if (options === null || typeof options !== 'object' || Array.isArray(options)) {
+    throw new Error(`shadergrad: ${model}: options must be an object, got ${Array.isArray(options) ? 'an array' : show(options)}`);
+  }
   const unknown = Object.keys(options).filter((key) => !known.includes(key));
   if (!unknown.length) return;
   const hint = (key: string) => {

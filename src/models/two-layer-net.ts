@@ -20,7 +20,7 @@ export class TwoLayerNet extends Network {
   static override readonly modelName: string = 'TwoLayerNet';
 
   constructor(engine: Engine, options: TwoLayerNetOptions = {}) {
-    checkModelOptions('TwoLayerNet', options ?? {}, ['inputDim', 'hiddenDim', 'numClasses', 'dropout', 'weightScale', 'reg', 'seed']);
+    checkModelOptions('TwoLayerNet', options, ['inputDim', 'hiddenDim', 'numClasses', 'dropout', 'weightScale', 'reg', 'seed']);
     const { inputDim = 3 * 32 * 32, hiddenDim = 100, numClasses = 10, dropout = 0, weightScale = 1e-3, reg = 0, seed } = options;
     super(engine, { inputDim, hiddenDims: [hiddenDim], numClasses, dropout, batchnorm: false, reg, weightScale, seed });
   }

@@ -16,7 +16,6 @@ export interface AffineSaved {
 
 function checkAffine(op: string, x: Tensor, w: Tensor, b: Tensor): void {
   checkTensors(op, [['x', x], ['w', w], ['b', b]]);
-  if (x.format !== 'native') x.storageFor(op); // a packed dataset: says how to unpack it
   const rows = x.shape[0];
   const D = x.shape.slice(1).reduce((p, d) => p * d, 1);
   if (x.rank < 2 || w.rank !== 2 || b.rank !== 1 || w.shape[0] !== D || b.shape[0] !== w.shape[1]) {

@@ -2,7 +2,7 @@
 
 import { batchnormGrads, batchnormTest, batchnormTrain } from '../kernels/batchnorm';
 import { reluBackward } from '../kernels/relu';
-import { Tensor, checkTensors, fmt, typeName } from '../tensor';
+import { F32_MAX, F32_MIN_NORMAL, Tensor, checkTensors, fmt, typeName } from '../tensor';
 import { defineOp } from './op';
 
 /** The course's bn_param. Absent running statistics are created (zeros, shape (D)) and stored here. */
@@ -45,8 +45,9 @@ export function checkBatchnorm(op: string, shape: readonly number[], input: stri
   if (mode !== 'train' && mode !== 'test') {
     throw new Error(`shadergrad: ${op}: bnParam.mode must be 'train' or 'test', got ${JSON.stringify(mode) ?? String(mode)}`);
   }
-  if (typeof eps !== 'number' || !(eps >= 0) || !Number.isFinite(eps)) {
-    throw new Error(`shadergrad: ${op}: bnParam.eps must be a finite number ≥ 0, got ${String(eps)}`);
+  // 0 would divide by 0 on a constant column (NaN in training, Infinity in test mode with fresh running averages).
+  if (typeof eps !== 'number' || !(eps >= F32_MIN_NORMAL && eps <= F32_MAX)) {
+    throw new Error(`shadergrad: ${op}: bnParam.eps must be a normal f32 number > 0 (1.2e-38 to 3.4e38), got ${String(eps)}`);
   }
   if (typeof momentum !== 'number' || !(momentum >= 0 && momentum <= 1)) {
     throw new Error(`shadergrad: ${op}: bnParam.momentum must be a number in [0, 1], got ${String(momentum)}`);

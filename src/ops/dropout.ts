@@ -49,6 +49,10 @@ function checkParam(x: Tensor, param: DropoutParam): { p: number; stream: number
     throw new Error(`shadergrad: dropoutForward: mode must be 'train' or 'test', got ${JSON.stringify(mode)}`);
   }
   if (seed != null && !Number.isInteger(seed)) throw new Error(`shadergrad: dropoutForward: seed must be an integer, got ${seed}`);
+  const { rng } = param;
+  if (rng != null && typeof (rng as { nextU32?: unknown }).nextU32 !== 'function') {
+    throw new Error(`shadergrad: dropoutForward: rng must be a Random (an object with nextU32()), got ${typeName(rng)}`);
+  }
   if (!(Number.isInteger(stream) && stream >= 0 && stream < 2 ** 32)) {
     throw new Error(`shadergrad: dropoutForward: stream must be an integer in [0, 2^32), got ${stream}`);
   }

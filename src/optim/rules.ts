@@ -5,7 +5,7 @@ import type { GpuBuffer } from '../engine/pool';
 import type { UniformValue } from '../engine/uniforms';
 import { elementGrid, type Kernel } from '../kernels/kernel';
 import { adamKernel, rmspropKernel, sgdKernel, sgdMomentumKernel, sgdNesterovMomentumKernel } from '../kernels/optim';
-import { Tensor, fmt, typeName } from '../tensor';
+import { F32_MAX, F32_MIN_NORMAL, Tensor, fmt, typeName } from '../tensor';
 
 /** `optim.sgd`: w −= learningRate·dw. */
 export interface SgdConfig {
@@ -67,13 +67,20 @@ interface Hyperparameter {
   expected: string;
 }
 
-const finiteAtLeast0 = (value: number) => Number.isFinite(value) && value >= 0;
+// The kernels compute in f32: a value f32 cannot hold would become Infinity (or 0) there.
+const f32AtLeast0 = (value: number) => value >= 0 && value <= F32_MAX;
 const in0to1 = (value: number) => value >= 0 && value <= 1;
 const in0toBelow1 = (value: number) => value >= 0 && value < 1;
 
-const learningRate = (fallback: number): Hyperparameter => ({ key: 'learningRate', fallback, valid: finiteAtLeast0, expected: 'a finite number ≥ 0' });
+const learningRate = (fallback: number): Hyperparameter => ({ key: 'learningRate', fallback, valid: f32AtLeast0, expected: 'a finite f32 number ≥ 0' });
 const momentum: Hyperparameter = { key: 'momentum', fallback: 0.9, valid: in0to1, expected: 'a number in [0, 1]' };
-const epsilon: Hyperparameter = { key: 'epsilon', fallback: 1e-8, valid: finiteAtLeast0, expected: 'a finite number ≥ 0' };
+// 0 would divide 0 by 0 wherever a gradient stays 0 (a dead ReLU unit): NaN weights.
+const epsilon: Hyperparameter = {
+  key: 'epsilon',
+  fallback: 1e-8,
+  valid: (value) => value >= F32_MIN_NORMAL && value <= F32_MAX,
+  expected: 'a normal f32 number > 0 (1.2e-38 to 3.4e38)',
+};
 
 interface RuleSpec {
   name: string;
@@ -202,14 +209,17 @@ function withDefaults(spec: RuleSpec, config: Config): Config {
   return out;
 }
 
+/** Every config key is one of the rule's: a misspelt or another rule's key would be ignored, its default used. */
 function checkKeys(spec: RuleSpec, config: Config): void {
-  const known = new Set([...spec.hyperparameters.map((h) => h.key), ...spec.state]);
+  const known = [...spec.hyperparameters.map((h) => h.key), ...spec.state];
   for (const key of Object.keys(config)) {
-    if (!key.includes('_')) continue;
+    if (known.includes(key)) continue;
     const camel = key.replace(/_([a-z0-9])/g, (_, c: string) => c.toUpperCase());
-    if (known.has(camel)) {
-      throw new Error(`shadergrad: ${spec.name}: config key '${key}' is spelled '${camel}' in shadergrad`);
-    }
+    if (known.includes(camel)) throw new Error(`shadergrad: ${spec.name}: config key '${key}' is spelled '${camel}' in shadergrad`);
+    const alike = known.find((k) => k.toLowerCase() === key.toLowerCase());
+    const owners = Object.values(SPECS).filter((other) => other.hyperparameters.some((h) => h.key === key) || other.state.includes(key));
+    const hint = alike ? ` (did you mean '${alike}'?)` : owners.length ? ` (it is ${owners.map((o) => o.name).join("'s and ")}'s)` : '';
+    throw new Error(`shadergrad: ${spec.name}: unknown config key '${key}'${hint}; ${spec.name} takes ${known.join(', ')}`);
   }
 }
 
@@ -279,9 +289,6 @@ function checkStillBound(spec: RuleSpec, config: Config, w: Tensor, dw: Tensor, 
     if (state[i]!.disposed) throw new Error(`shadergrad: ${spec.name}: config.${key} was disposed but a captured step updates it`);
   });
 }
-
-/** Zeros written in pieces of at most this many elements (a model-sized flat state needs no model-sized host array). */
-
 
 // ---- the public rules -----------------------------------------------------------------------------
 

@@ -4,11 +4,11 @@ import type { CapturedStep, Engine } from '../engine/engine';
 import { countCorrect } from '../kernels/accuracy';
 import { storeScalar } from '../kernels/elementwise';
 import { gatherRows } from '../kernels/gather';
-import type { Network } from '../models/network';
+import { Network, checkSeed, show } from '../models/network';
 import * as optim from '../optim/index';
 import { checkConfig } from '../optim/rules';
 import { Random } from '../random';
-import { Tensor, checkTensors, fmt } from '../tensor';
+import { Tensor, checkTensors, fmt, typeName } from '../tensor';
 import { decodeSafetensors, loadCheckpoint, saveCheckpoint, writeCheckpointFile } from '../checkpoint/index';
 import { SOLVER_FORMAT, SOLVER_KEYS, parseSolverMeta, readSolverMeta, type CheckpointInfo } from './checkpoint-meta';
 
@@ -134,9 +134,13 @@ export class Solver {
   private evalRows = 0;
   /** Losses of iterations [lossesRead, iteration) are still on the GPU only. */
   private lossesRead = 0;
+  /** Whether the labels were read back and found in range (once, at the first train()). */
+  private labelsChecked = false;
   private stopRequested = false;
 
   constructor(model: Network, data: SolverData, options: SolverOptions = {}) {
+    if (!(model instanceof Network)) throw new Error(`shadergrad: Solver: model must be a TwoLayerNet or FullyConnectedNet, got ${typeName(model)}`);
+    if (options === null || typeof options !== 'object') throw new Error(`shadergrad: Solver: options must be an object, got ${typeName(options)}`);
     const unknown = Object.keys(options).filter((k) => !OPTION_NAMES.has(k));
     if (unknown.length) throw new Error(`Unrecognized arguments ${unknown.join(', ')}`);
     const {
@@ -160,7 +164,12 @@ export class Solver {
     for (const [name, v] of [['batchSize', batchSize], ['numEpochs', numEpochs], ['printEvery', printEvery]] as const) {
       if (!Number.isInteger(v) || v < 1) throw new Error(`shadergrad: Solver: ${name} must be a positive integer, got ${v}`);
     }
-    if (!(lrDecay > 0)) throw new Error(`shadergrad: Solver: lrDecay must be positive, got ${lrDecay}`);
+    if (typeof lrDecay !== 'number' || !(lrDecay > 0) || !Number.isFinite(lrDecay)) throw new Error(`shadergrad: Solver: lrDecay must be a finite number > 0, got ${show(lrDecay)}`);
+    checkSeed('Solver', seed);
+    for (const [name, f] of [['onProgress', onProgress], ['log', log]] as const) {
+      if (f !== undefined && typeof f !== 'function') throw new Error(`shadergrad: Solver: ${name} must be a function, got ${typeName(f)}`);
+    }
+    if (checkpointName !== null && typeof checkpointName !== 'string') throw new Error(`shadergrad: Solver: checkpointName must be a string or null, got ${typeName(checkpointName)}`);
     for (const [name, v] of [['numTrainSamples', numTrainSamples], ['numValSamples', numValSamples]] as const) {
       if (v !== null && (!Number.isInteger(v) || v < 1)) throw new Error(`shadergrad: Solver: ${name} must be a positive integer or null, got ${v}`);
     }
@@ -214,6 +223,7 @@ export class Solver {
    */
   async train(): Promise<void> {
     this.stopRequested = false;
+    if (!this.labelsChecked) await this.checkLabels();
     const perEpoch = this.iterationsPerEpoch;
     const total = this.numIterations;
     let since = performance.now();
@@ -276,7 +286,7 @@ export class Solver {
 
   /** Fraction of rows of X whose predicted class is y (numSamples: a random subsample, with replacement). */
   async checkAccuracy(X: Tensor, y: Tensor, { numSamples, batchSize = 100 }: { numSamples?: number; batchSize?: number } = {}): Promise<number> {
-    checkTensors('checkAccuracy', [['X', X], ['y', y]]);
+    if (checkTensors('checkAccuracy', [['X', X], ['y', y]], { packed: ['X'] }) !== this.engine) throw new Error('shadergrad: checkAccuracy: X and y belong to another Engine than the model');
     if (!Number.isInteger(batchSize) || batchSize < 1) throw new Error(`shadergrad: checkAccuracy: batchSize must be a positive integer, got ${batchSize}`);
     if (numSamples != null && (!Number.isInteger(numSamples) || numSamples < 1)) {
       throw new Error(`shadergrad: checkAccuracy: numSamples must be a positive integer, got ${numSamples}`);
@@ -482,9 +492,27 @@ export class Solver {
     this.engine.flush();
   }
 
-  private checkData({ XTrain, yTrain, XVal, yVal }: SolverData): void {
+  /**
+   * Labels outside [0, numClasses) would make the loss NaN at the first step, and the message would
+   * blame the learning rate: read them back once, before the first step, and name the first bad one.
+   */
+  private async checkLabels(): Promise<void> {
+    const C = this.model.numClasses;
+    for (const [name, y] of [['yTrain', this.data.yTrain], ['yVal', this.data.yVal]] as const) {
+      const labels = await y.read();
+      const bad = labels.findIndex((v) => !(v >= 0 && v < C));
+      if (bad >= 0) throw new Error(`shadergrad: Solver: data.${name}[${bad}] is ${labels[bad]}: labels must be in [0, ${C}) for a model with ${C} classes`);
+    }
+    this.labelsChecked = true;
+  }
+
+  private checkData(data: SolverData): void {
+    if (data === null || typeof data !== 'object') throw new Error(`shadergrad: Solver: data must be { XTrain, yTrain, XVal, yVal }, got ${typeName(data)}`);
+    const { XTrain, yTrain, XVal, yVal } = data;
+    // Tensors, not disposed, on the model's Engine: checked here, not at the first GPU step.
+    const engine = checkTensors('Solver: data', [['XTrain', XTrain], ['yTrain', yTrain], ['XVal', XVal], ['yVal', yVal]], { packed: ['XTrain', 'XVal'] });
+    if (engine !== this.model.engine) throw new Error('shadergrad: Solver: data and the model belong to different Engines');
     for (const [name, X, y] of [['train', XTrain, yTrain], ['val', XVal, yVal]] as const) {
-      if (!(X instanceof Tensor) || !(y instanceof Tensor)) throw new Error(`shadergrad: Solver: data.X${name === 'train' ? 'Train' : 'Val'} and y must be Tensors`);
       const D = X.shape.slice(1).reduce((a, b) => a * b, 1);
       if (X.dtype !== 'f32' || D !== this.model.inputDim || !X.shape[0]) {
         throw new Error(`shadergrad: Solver: ${name} images must be f32 (N, …) with ${this.model.inputDim} features, got ${X} ${fmt(X.shape)}`);

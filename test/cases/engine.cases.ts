@@ -1,6 +1,6 @@
 // Engine cases: tensors round-trip, bad input is refused before GPU work, buffers are reused.
 
-import { layers } from '../../src/index';
+import { datasets, layers, optim } from '../../src/index';
 import { axpyInPlace } from '../../src/kernels/elementwise';
 import { gatherRows } from '../../src/kernels/gather';
 import { matmul } from '../../src/kernels/matmul';
@@ -65,6 +65,14 @@ export const cases: TestCase[] = [
       await expectThrows(() => engine.tensor([2 ** 31], [1], 'i32'), /i32 data holds 2147483648 at index 0, outside/, 'i32 overflow');
       await expectThrows(() => engine.tensor([1, 2], [2], 'f16' as never), /tensor: dtype must be 'f32' or 'i32', got "f16"/, 'unknown dtype');
       await expectThrows(() => engine.tensor(null as never), /tensor: data must be an array/, 'no data');
+      await expectThrows(() => engine.tensor(['a', 'b'] as never, [2]), /tensor: f32 data holds "a" at index 0, not a number/, 'strings as f32');
+      await expectThrows(() => engine.tensor([1, null] as never, [2]), /tensor: f32 data holds null at index 1, not a number/, 'null as f32');
+      // Larger than the device binds to a kernel: refused by shape, no buffer made (it would be invalid).
+      const { liveTensors, bytesAllocated } = engine.stats();
+      const tooMany = Math.floor(engine.limits.maxStorageBufferBindingSize / 4) + 1;
+      await expectThrows(() => engine.zeros([tooMany]), new RegExp(`zeros: a tensor of shape \\[${tooMany}\\] takes \\d+ MiB, more than this device binds to a kernel \\(maxStorageBufferBindingSize: \\d+ MiB\\)`), 'too large');
+      await expectThrows(() => engine.tensorUnorm8(new Uint8Array(0), [tooMany * 4]), /tensorUnorm8: data has 0 bytes/, 'unorm8 data missing');
+      expectTrue(engine.stats().liveTensors === liveTensors && engine.stats().bytesAllocated === bytesAllocated, 'a refused allocation left a tensor or bytes behind');
       expectTrue(engine.stats().dispatches === before, 'no dispatch was recorded by the rejected calls');
     },
   },
@@ -114,6 +122,11 @@ export const cases: TestCase[] = [
         [() => layers.affineForward(gone, w, b), /affineForward: x \[2, 3\] was disposed/, 'affine of a disposed tensor'],
         [() => layers.softmaxLoss(gone, y), /softmaxLoss: x \[2, 3\] was disposed/, 'loss of a disposed tensor'],
         [() => layers.dropoutForward(gone, { p: 0.5, mode: 'train' }), /dropoutForward: x \[2, 3\] was disposed/, 'dropout of a disposed tensor'],
+        [() => layers.affineBatchnormReluForward(undefined as never, w, b, b, b, { mode: 'train' }), /affineBatchnormReluForward: x must be a Tensor, got undefined/, 'fused layer without x'],
+        [() => layers.softmaxLoss(x, y, { strategy: 'foo' as never }), /softmaxLoss: strategy must be 'row' or 'workgroup', got "foo"/, 'unknown loss strategy'],
+        [() => layers.softmaxLoss(x, y, null as never), /softmaxLoss: options must be an object, got null/, 'null loss options'],
+        [() => layers.svmLoss(x, y, { strategie: 'row' } as never), /svmLoss: unrecognized option strategie; known: strategy/, 'misspelt loss option'],
+        [() => layers.dropoutForward(x, { p: 0.5, mode: 'train', rng: {} as never }), /dropoutForward: rng must be a Random \(an object with nextU32\(\)\), got Object/, 'dropout rng without nextU32'],
       ];
       for (const [fn, pattern, what] of refusals) await expectThrows(fn, pattern, what);
       expectTrue(engine.stats().liveTensors === live, `refused calls left ${engine.stats().liveTensors - live} tensors behind`);
@@ -139,6 +152,41 @@ export const cases: TestCase[] = [
         other.destroy();
       }
       for (const t of [x, w, b, y, out, square, fc, dropped, transposed, column]) t.dispose();
+    },
+  },
+  {
+    name: "a dataset's packed 8-bit tensor is refused by the layer functions and optimizers, by name, before any GPU work, leaking nothing",
+    async run(engine) {
+      const u = engine.tensorUnorm8(Uint8Array.from({ length: 6 }, (_, i) => i * 40), [2, 3]);
+      const x = engine.tensor(new Float32Array(6).fill(1), [2, 3]);
+      const w = engine.tensor(new Float32Array(6).fill(0.5), [3, 2]);
+      const b = engine.tensor(new Float32Array(2), [2]);
+      const y = engine.tensor(new Int32Array([0, 1]));
+      const packedW = engine.tensorUnorm8(new Uint8Array(6), [3, 2]);
+      const packedB = engine.tensorUnorm8(new Uint8Array(2), [2]);
+      const { out: reluOut, cache: reluCache } = layers.reluForward(x);
+      const live = engine.stats().liveTensors;
+      const dispatches = engine.stats().dispatches;
+      const packed = 'holds 8-bit data packed on the GPU \\(a dataset\\); unpack rows of it with datasets\\.toFloat32';
+      const refusals: Array<[() => unknown, RegExp]> = [
+        [() => layers.reluForward(u), new RegExp(`^shadergrad: reluForward: x \\[2, 3\\] ${packed}`)],
+        [() => layers.reluBackward(u, reluCache), new RegExp(`^shadergrad: reluBackward: dout \\[2, 3\\] ${packed}`)],
+        [() => layers.softmaxLoss(u, y), new RegExp(`^shadergrad: softmaxLoss: x \\[2, 3\\] ${packed}`)],
+        [() => layers.svmLoss(u, y), new RegExp(`^shadergrad: svmLoss: x \\[2, 3\\] ${packed}`)],
+        [() => layers.dropoutForward(u, { p: 0.5, mode: 'train' }), new RegExp(`^shadergrad: dropoutForward: x \\[2, 3\\] ${packed}`)],
+        [() => layers.affineForward(u, w, b), new RegExp(`^shadergrad: affineForward: x \\[2, 3\\] ${packed}`)],
+        [() => layers.affineForward(x, packedW, b), new RegExp(`^shadergrad: affineForward: w \\[3, 2\\] ${packed}`)],
+        [() => layers.affineForward(x, w, packedB), new RegExp(`^shadergrad: affineForward: b \\[2\\] ${packed}`)],
+        [() => optim.sgd(packedW, w), /^shadergrad: sgd: w must be an f32 tensor, got f32 \(unorm8\) \[3, 2\]/],
+      ];
+      for (const [fn, pattern] of refusals) await expectThrows(fn, pattern, pattern.source.slice(12, 40));
+      expectTrue(engine.stats().liveTensors === live, `refused calls left ${engine.stats().liveTensors - live} tensors behind`);
+      expectTrue(engine.stats().dispatches === dispatches, 'refused calls recorded GPU work');
+      // toFloat32 is the way in: its rows are the values / 255.
+      const unpacked = datasets.toFloat32(u);
+      const values = await unpacked.read();
+      expectTrue(values.every((v, i) => Math.abs(v - (i * 40) / 255) < 1e-6), `toFloat32: ${Array.from(values)}`);
+      for (const t of [u, x, w, b, y, packedW, packedB, unpacked, reluOut]) t.dispose();
     },
   },
   {

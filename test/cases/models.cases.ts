@@ -269,7 +269,16 @@ export const cases: TestCase[] = [
       model.params.W2 = engine.tensor(new Float32Array(8), [4, 2]);
       await expectThrows(() => model.loss(X), /params.W2 must be f32 \[4, 3\], got f32 \[4, 2\]/, 'wrong parameter shape');
       await expectThrows(() => new FullyConnectedNet(engine, { hiddenDims: [0] }), /hiddenDims\[0\] must be a positive integer/, 'zero hidden size');
-      await expectThrows(() => new FullyConnectedNet(engine, { hiddenDims: [3], dropout: 1 }), /dropout must be in \[0, 1\)/, 'dropout 1');
+      await expectThrows(() => new FullyConnectedNet(engine, { hiddenDims: [3], dropout: 1 }), /dropout must be a number in \[0, 1\), got 1/, 'dropout 1');
+      // Options of the wrong type are refused when the model is made, not at its first loss (or never).
+      await expectThrows(() => new TwoLayerNet(engine, { dropout: '0.5' as never }), /TwoLayerNet: dropout must be a number in \[0, 1\), got "0.5"/, 'string dropout');
+      await expectThrows(() => new FullyConnectedNet(engine, { hiddenDims: [3], batchnorm: 'no' as never }), /FullyConnectedNet: batchnorm must be true or false, got "no"/, 'string batchnorm');
+      for (const seed of [1.5, 'abc', 2 ** 32, -1]) {
+        await expectThrows(() => new FullyConnectedNet(engine, { hiddenDims: [3], dropout: 0.5, seed: seed as never }), /FullyConnectedNet: seed must be an integer in \[0, 2\^32\)/, `seed ${seed}`);
+      }
+      await expectThrows(() => new TwoLayerNet(engine, { weightScale: Infinity }), /TwoLayerNet: weightScale must be a finite f32 number ≥ 0, got Infinity/, 'infinite weightScale');
+      await expectThrows(() => new TwoLayerNet(engine, { reg: 1e300 }), /TwoLayerNet: reg must be a finite f32 number ≥ 0, got 1e\+300/, 'reg past f32');
+      await expectThrows(() => new TwoLayerNet(engine, null as never), /TwoLayerNet: options must be an object, got null/, 'null options');
       // Options it does not know are refused, not ignored (a course user's snake_case among them); reg is checked.
       await expectThrows(
         () => new TwoLayerNet(engine, { inputDim: 4, hidden_dim: 3, numClasses: 2 } as never),
@@ -277,13 +286,17 @@ export const cases: TestCase[] = [
         'snake_case option',
       );
       await expectThrows(() => new FullyConnectedNet(engine, { hiddenDims: [3], useBatchnorm: true } as never), /FullyConnectedNet: unrecognized option useBatchnorm/, 'unknown option');
-      await expectThrows(() => new TwoLayerNet(engine, { reg: Number.NaN }), /TwoLayerNet: reg must be a finite number ≥ 0, got NaN/, 'reg NaN');
-      await expectThrows(() => new FullyConnectedNet(engine, { hiddenDims: [3], reg: -1 }), /reg must be a finite number ≥ 0, got -1/, 'reg < 0');
+      await expectThrows(() => new TwoLayerNet(engine, { reg: Number.NaN }), /TwoLayerNet: reg must be a finite f32 number ≥ 0, got NaN/, 'reg NaN');
+      await expectThrows(() => new FullyConnectedNet(engine, { hiddenDims: [3], reg: -1 }), /reg must be a finite f32 number ≥ 0, got -1/, 'reg < 0');
       model.params.W2 = engine.tensor(new Float32Array(12), [4, 3]);
       model.reg = -2;
-      await expectThrows(() => model.loss(X), /TwoLayerNet.loss: reg must be a finite number ≥ 0, got -2/, 'reg assigned < 0');
+      await expectThrows(() => model.loss(X), /TwoLayerNet.loss: reg must be a finite f32 number ≥ 0, got -2/, 'reg assigned < 0');
       model.reg = 0;
       await expectThrows(() => model.loss(new Float32Array(12) as never), /TwoLayerNet.loss: X must be a Tensor, got Float32Array/, 'X as an array');
+      const W1 = model.params.W1!;
+      model.params.W1 = new Float32Array(24) as never;
+      await expectThrows(() => model.loss(X), /TwoLayerNet.loss: params.W1 must be a Tensor, got Float32Array/, 'a parameter as an array');
+      model.params.W1 = W1;
       await expectThrows(() => model.predict(X, { batchSize: 0 }), /TwoLayerNet.predict: batchSize must be a positive integer, got 0/, 'predict batch 0');
       model.dispose();
     },

@@ -411,7 +411,7 @@ export const cases: TestCase[] = [
       config.m.dispose();
       config.m = m;
       config.learningRate = Number.NaN;
-      await expectThrows(() => step.replay(), /^shadergrad: adam: learningRate must be a finite number ≥ 0, got NaN/, 'replay with a NaN learning rate');
+      await expectThrows(() => step.replay(), /^shadergrad: adam: learningRate must be a finite f32 number ≥ 0, got NaN/, 'replay with a NaN learning rate');
       step.dispose();
       expectClose(await download(config.m!), refConfig.m!, TOL.elementwise, 'm after the step was disposed');
       [w, dw, config.m!, config.v!].forEach((t) => t.dispose());
@@ -506,14 +506,22 @@ export const cases: TestCase[] = [
       await expectThrows(() => optim.rmsprop(w, dw, { cache: wrongState }), /^shadergrad: rmsprop: config\.cache is f32 \[6\]/, 'cache shape');
       await expectThrows(() => optim.adam(w, dw, { m: wrongState, v: wrongState }), /^shadergrad: adam: config\.m is f32 \[6\]/, 'm shape');
       await expectThrows(() => optim.adam(w, dw, { m: other }), /^shadergrad: adam: config has m but not v/, 'm without v');
-      await expectThrows(() => optim.adam(w, dw, { learningRate: -1e-3 }), /^shadergrad: adam: learningRate must be a finite number ≥ 0, got -0\.001/, 'negative lr');
-      await expectThrows(() => optim.adam(w, dw, { learningRate: Number.NaN }), /^shadergrad: adam: learningRate must be a finite number ≥ 0, got NaN/, 'NaN lr');
-      await expectThrows(() => optim.sgd(w, dw, { learningRate: '0.1' as unknown as number }), /^shadergrad: sgd: learningRate must be a finite number ≥ 0, got "0\.1" \(string\)/, 'string lr');
+      await expectThrows(() => optim.adam(w, dw, { learningRate: -1e-3 }), /^shadergrad: adam: learningRate must be a finite f32 number ≥ 0, got -0\.001/, 'negative lr');
+      await expectThrows(() => optim.adam(w, dw, { learningRate: Number.NaN }), /^shadergrad: adam: learningRate must be a finite f32 number ≥ 0, got NaN/, 'NaN lr');
+      await expectThrows(() => optim.sgd(w, dw, { learningRate: '0.1' as unknown as number }), /^shadergrad: sgd: learningRate must be a finite f32 number ≥ 0, got "0\.1" \(string\)/, 'string lr');
       await expectThrows(() => optim.adam(w, dw, { beta1: 1 }), /^shadergrad: adam: beta1 must be a number in \[0, 1\)/, 'beta1 = 1');
       await expectThrows(() => optim.adam(w, dw, { t: 1.5 }), /^shadergrad: adam: t must be an integer ≥ 0/, 't = 1.5');
       await expectThrows(() => optim.rmsprop(w, dw, { decayRate: 1.5 }), /^shadergrad: rmsprop: decayRate must be a number in \[0, 1\]/, 'decayRate');
       await expectThrows(() => optim.sgdNesterovMomentum(w, dw, { momentum: -0.5 }), /^shadergrad: sgdNesterovMomentum: momentum must be a number in \[0, 1\]/, 'momentum');
       await expectThrows(() => optim.sgd(w, dw, { learning_rate: 0.1 } as unknown as optim.SgdConfig), /^shadergrad: sgd: config key 'learning_rate' is spelled 'learningRate'/, 'snake_case key');
+      // A key the rule does not take is refused, not ignored with its default used in its place.
+      await expectThrows(() => optim.sgd(w, dw, { lr: 0.5 } as never), /^shadergrad: sgd: unknown config key 'lr'; sgd takes learningRate$/, 'unknown key');
+      await expectThrows(() => optim.adam(w, dw, { learningrate: 0.5 } as never), /^shadergrad: adam: unknown config key 'learningrate' \(did you mean 'learningRate'\?\)/, 'miscased key');
+      await expectThrows(() => optim.sgd(w, dw, { momentum: 0.9 } as never), /^shadergrad: sgd: unknown config key 'momentum' \(it is sgdMomentum's and sgdNesterovMomentum's\)/, "another rule's key");
+      // Values the f32 kernels would turn into NaN or Infinity.
+      await expectThrows(() => optim.adam(w, dw, { epsilon: 0 }), /^shadergrad: adam: epsilon must be a normal f32 number > 0 \(1\.2e-38 to 3\.4e38\), got 0/, 'epsilon 0');
+      await expectThrows(() => optim.rmsprop(w, dw, { epsilon: 1e-45 }), /^shadergrad: rmsprop: epsilon must be a normal f32 number > 0/, 'denormal epsilon');
+      await expectThrows(() => optim.sgd(w, dw, { learningRate: 1e300 }), /^shadergrad: sgd: learningRate must be a finite f32 number ≥ 0, got 1e\+300/, 'lr past f32');
       await expectThrows(() => optim.sgd(w, w), /^shadergrad: sgd: dw shares its GPU buffer with w/, 'dw is w');
       await expectThrows(() => optim.sgdMomentum(w, dw, { velocity: w }), /^shadergrad: sgdMomentum: config\.velocity shares its GPU buffer with w/, 'velocity is w');
       await expectThrows(() => optim.sgd(w, dw, 0.1 as unknown as optim.SgdConfig), /^shadergrad: sgd: config must be an object, got number/, 'number config');

@@ -1,7 +1,6 @@
 // Solver cases: overfitting a small subset, the course's options and checks, reproducibility, NaN stops, checkpoints.
 
-import { checkpoint, datasets } from '../../src/index';
-import type { Engine } from '../../src/engine/engine';
+import { Engine, checkpoint, datasets } from '../../src/index';
 import { FullyConnectedNet } from '../../src/models/fully-connected-net';
 import { TwoLayerNet } from '../../src/models/two-layer-net';
 import { Solver, type SolverOptions } from '../../src/solver/solver';
@@ -119,7 +118,8 @@ export const cases: TestCase[] = [
       const data = { XTrain: X, yTrain: y, XVal: X, yVal: y };
       await expectThrows(() => new Solver(model, data, { batch_size: 10 } as never), /^Unrecognized arguments batch_size/, 'unknown option');
       await expectThrows(() => new Solver(model, data, { updateRule: 'adagrad' as never }), /Invalid update_rule "adagrad"/, 'unknown rule');
-      await expectThrows(() => new Solver(model, { ...data, yVal: X }), /val labels must be i32/, 'labels of the wrong type');
+      await expectThrows(() => new Solver(model, { ...data, yVal: engine.tensor(new Float32Array(20)) }), /val labels must be i32 with 20 entries, got f32 \[20\]/, 'labels of the wrong type');
+      await expectThrows(() => new Solver(model, { ...data, yVal: X }), /Solver: data: yVal \[20, 784\] holds 8-bit data packed on the GPU/, 'images as labels');
       await expectThrows(() => new Solver(model, data, { batchSize: 0 }), /batchSize must be a positive integer/, 'batch size 0');
       await expectThrows(() => new Solver(model, data, { numTrainSamples: 'x' as never }), /numTrainSamples must be a positive integer or null, got x/, 'numTrainSamples');
       // The optimizer's config is checked when the Solver is made, not at the first train().
@@ -138,6 +138,39 @@ export const cases: TestCase[] = [
       await expectThrows(() => solver.checkAccuracy(narrow, y), /checkAccuracy: X must be \(N, …\) with 784 features per row/, 'wrong width');
       narrow.dispose();
       expectTrue(engine.stats().liveTensors === live, `refused calls left ${engine.stats().liveTensors - live} tensors behind`);
+      // Options of the wrong type are refused when the Solver is made, not when training reaches them.
+      await expectThrows(() => new Solver(model, data, null as never), /Solver: options must be an object, got null/, 'null options');
+      await expectThrows(() => new Solver(model, null as never), /Solver: data must be \{ XTrain, yTrain, XVal, yVal \}, got null/, 'null data');
+      await expectThrows(() => new Solver({} as never, data), /Solver: model must be a TwoLayerNet or FullyConnectedNet, got Object/, 'not a model');
+      await expectThrows(() => new Solver(model, data, { seed: 1.5 }), /Solver: seed must be an integer in \[0, 2\^32\), got 1.5/, 'fractional seed');
+      await expectThrows(() => new Solver(model, data, { seed: 'x' as never }), /Solver: seed must be an integer in \[0, 2\^32\), got "x"/, 'string seed');
+      await expectThrows(() => new Solver(model, data, { lrDecay: Infinity }), /Solver: lrDecay must be a finite number > 0, got Infinity/, 'infinite lrDecay');
+      await expectThrows(() => new Solver(model, data, { lrDecay: '0.5' as never }), /Solver: lrDecay must be a finite number > 0, got "0.5"/, 'string lrDecay');
+      await expectThrows(() => new Solver(model, data, { onProgress: 5 as never }), /Solver: onProgress must be a function, got number/, 'onProgress');
+      await expectThrows(() => new Solver(model, data, { log: 'x' as never }), /Solver: log must be a function, got string/, 'log');
+      // Data that is disposed, or on another Engine, before any GPU work.
+      const gone = engine.tensor(new Float32Array(20 * 784), [20, 784]);
+      gone.dispose();
+      await expectThrows(() => new Solver(model, { ...data, XTrain: gone }), /Solver: data: XTrain \[20, 784\] was disposed/, 'disposed data');
+      const other = await Engine.create();
+      try {
+        const otherX = other.tensor(new Float32Array(20 * 784), [20, 784]);
+        const otherY = other.tensor(new Int32Array(20));
+        await expectThrows(() => new Solver(model, { ...data, XVal: otherX, yVal: otherY }), /Solver: data: XVal and XTrain belong to different Engines/, 'data on two Engines');
+        await expectThrows(() => new Solver(model, { XTrain: otherX, yTrain: otherY, XVal: otherX, yVal: otherY }), /Solver: data and the model belong to different Engines/, "another Engine's data");
+        await expectThrows(() => solver.checkAccuracy(otherX, otherY), /checkAccuracy: X and y belong to another Engine than the model/, "another Engine's data to checkAccuracy");
+      } finally {
+        other.destroy();
+      }
+      // Labels outside the model's classes: named at the first train(), before a step runs.
+      const wrong = engine.tensor(Int32Array.from({ length: 20 }, (_, i) => (i === 13 ? 10 : i % 10)));
+      const labelled = new Solver(model, { ...data, yVal: wrong }, quiet);
+      const W1 = await download(model.params.W1!);
+      await expectThrows(() => labelled.train(), /Solver: data\.yVal\[13\] is 10: labels must be in \[0, 10\) for a model with 10 classes/, 'labels out of range');
+      const after = await download(model.params.W1!);
+      expectTrue(labelled.iteration === 0 && W1.every((v, i) => v === after[i]), 'labels out of range: no step was taken');
+      labelled.dispose();
+      wrong.dispose();
       solver.dispose();
       model.dispose();
     },
