@@ -4,6 +4,7 @@ import type { Engine } from '../engine/engine';
 import { isNode } from '../engine/gpu';
 import type { Tensor } from '../tensor';
 import { nodeBuiltin } from '../node-builtins';
+import { checkOptions } from '../options';
 import { concatChunks } from './bytes';
 import { loadIdx, type IdxArray } from './idx';
 import { DEBIAN_FASHION_MNIST_DIR, hasFashionMnistFiles, nodeFashionMnistCacheDir } from './fashion-mnist-dirs';
@@ -218,7 +219,8 @@ export function loadFashionMnist(options: FashionMnistOptions): Promise<FashionM
 }
 
 async function readSplit(options: FashionMnistOptions, op: string): Promise<FashionMnistHost> {
-  const { split, limit } = options ?? ({} as FashionMnistOptions);
+  checkOptions(op, options, ['split', 'limit', 'source', 'onProgress']);
+  const { split, limit } = options;
   if (split !== 'train' && split !== 'test') throw new Error(`shadergrad: ${op}: split must be 'train' or 'test', got ${String(split)}`);
   if (limit !== undefined && !(Number.isInteger(limit) && limit >= 1)) {
     throw new Error(`shadergrad: ${op}: limit must be a positive integer, got ${limit}`);

@@ -2,6 +2,7 @@
 
 import type { Engine } from '../engine/engine';
 import { Random } from '../random';
+import { checkOptions, checkSeed } from '../options';
 import type { Tensor } from '../tensor';
 
 export interface SpiralOptions {
@@ -25,13 +26,13 @@ function linspace(start: number, stop: number, count: number, i: number): number
  * randn·noise, X = [r·sin t, r·cos t]; rows ordered by class. X is (n·classes)×2 row-major.
  */
 export function spiralData(options: SpiralOptions = {}): { X: Float32Array; y: Int32Array; n: number; classes: number } {
+  // null as well as nothing gives the defaults (as it always has); other values are checked.
+  checkOptions('spiral', options ?? {}, ['n', 'classes', 'seed', 'noise']);
   const { n = 100, classes = 3, seed, noise = 0.2 } = options ?? {};
   if (!Number.isInteger(n) || n < 1) throw new Error(`shadergrad: spiral: n must be a positive integer, got ${n}`);
   if (!Number.isInteger(classes) || classes < 1) throw new Error(`shadergrad: spiral: classes must be a positive integer, got ${classes}`);
   if (typeof noise !== 'number' || !(noise >= 0) || !Number.isFinite(noise)) throw new Error(`shadergrad: spiral: noise must be a finite number ≥ 0, got ${String(noise)}`);
-  if (seed !== undefined && !(Number.isInteger(seed) && seed >= 0 && seed < 2 ** 32)) {
-    throw new Error(`shadergrad: spiral: seed must be an integer in [0, 2^32), got ${String(seed)}`);
-  }
+  checkSeed('spiral', seed);
   const rng = new Random(seed);
   const X = new Float32Array(n * classes * 2);
   const y = new Int32Array(n * classes);

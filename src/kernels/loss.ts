@@ -2,7 +2,8 @@
 
 import source from '../../shaders/loss.wgsl?raw';
 import type { Engine } from '../engine/engine';
-import { Tensor, checkTensors, fmt, typeName } from '../tensor';
+import { checkOptions } from '../options';
+import { Tensor, checkTensors, fmt } from '../tensor';
 import { defineKernel, elementGrid, grid1d, type Kernel } from './kernel';
 
 export type LossKind = 'softmax' | 'svm';
@@ -74,9 +75,7 @@ export function checkLossInputs(kind: LossKind, x: Tensor, y: Tensor): [number, 
 export function classificationLoss(engine: Engine, kind: LossKind, x: Tensor, y: Tensor, options: LossOptions = {}): { loss: Tensor; dx: Tensor } {
   const [N, C] = checkLossInputs(kind, x, y);
   const op = opNames[kind];
-  if (options === null || typeof options !== 'object') throw new Error(`shadergrad: ${op}: options must be an object, got ${typeName(options)}`);
-  const unknown = Object.keys(options).filter((key) => key !== 'strategy');
-  if (unknown.length) throw new Error(`shadergrad: ${op}: unrecognized option ${unknown.join(', ')}; known: strategy`);
+  checkOptions(op, options, ['strategy']);
   if (options.strategy !== undefined && !Object.hasOwn(rowKernels[kind], options.strategy)) {
     throw new Error(`shadergrad: ${op}: strategy must be ${Object.keys(rowKernels[kind]).map((k) => `'${k}'`).join(' or ')}, got ${JSON.stringify(options.strategy)}`);
   }

@@ -1,7 +1,8 @@
 // FullyConnectedNet: (affine - [batchnorm] - relu - [dropout]) × (L − 1) - affine - softmax.
 
 import type { Engine } from '../engine/engine';
-import { Network, checkModelOptions } from './network';
+import { checkOptions } from '../options';
+import { Network } from './network';
 
 export interface FullyConnectedNetOptions {
   hiddenDims: number[];
@@ -24,7 +25,7 @@ export class FullyConnectedNet extends Network {
     if (!options || !Array.isArray(options.hiddenDims)) {
       throw new Error('shadergrad: FullyConnectedNet: options.hiddenDims (a list of hidden layer sizes) is required');
     }
-    checkModelOptions('FullyConnectedNet', options, ['hiddenDims', 'inputDim', 'numClasses', 'dropout', 'batchnorm', 'reg', 'weightScale', 'seed']);
+    checkOptions('FullyConnectedNet', options, ['hiddenDims', 'inputDim', 'numClasses', 'dropout', 'batchnorm', 'reg', 'weightScale', 'seed']);
     const { hiddenDims, inputDim = 3 * 32 * 32, numClasses = 10, dropout = 0, batchnorm = false, reg = 0, weightScale = 1e-2, seed } = options;
     super(engine, { inputDim, hiddenDims, numClasses, dropout, batchnorm, reg, weightScale, seed });
   }

@@ -11,6 +11,7 @@ import { batchnorm, type BnParam } from '../ops/batchnorm';
 import { dropout, type DropoutParam } from '../ops/dropout';
 import { classificationLoss } from '../kernels/loss';
 import { Random } from '../random';
+import { checkSeed, show } from '../options';
 import { F32_MAX, Tensor, checkTensors, fmt, typeName } from '../tensor';
 
 export interface NetworkConfig {
@@ -436,33 +437,4 @@ function checkReg(name: string, reg: unknown): void {
   if (typeof reg !== 'number' || !(reg >= 0 && reg <= F32_MAX)) {
     throw new Error(`shadergrad: ${name}: reg must be a finite f32 number ≥ 0, got ${show(reg)}`);
   }
-}
-
-/**
- * A model's options object holds only names it knows: a misspelt or snake_case one (hidden_dim,
- * useBatchnorm) would otherwise be ignored silently and give another model than asked for.
- */
-/** A seed: absent, or an integer in [0, 2³²) (a fraction or a string would be truncated to another seed). */
-export function checkSeed(name: string, seed: unknown): void {
-  if (seed !== undefined && (typeof seed !== 'number' || !Number.isInteger(seed) || seed < 0 || seed >= 2 ** 32)) {
-    throw new Error(`shadergrad: ${name}: seed must be an integer in [0, 2^32), got ${show(seed)}`);
-  }
-}
-
-/** A value as an error message shows it: strings quoted, so '0.5' is not mistaken for 0.5. */
-export function show(value: unknown): string {
-  return typeof value === 'string' ? JSON.stringify(value) : String(value);
-}
-
-export function checkModelOptions(model: string, options: unknown, known: readonly string[]): void {
-  if (options === null || typeof options !== 'object' || Array.isArray(options)) {
-    throw new Error(`shadergrad: ${model}: options must be an object, got ${Array.isArray(options) ? 'an array' : show(options)}`);
-  }
-  const unknown = Object.keys(options).filter((key) => !known.includes(key));
-  if (!unknown.length) return;
-  const hint = (key: string) => {
-    const camel = key.replace(/_([a-z0-9])/g, (_, c: string) => c.toUpperCase());
-    return known.includes(camel) ? ` (shadergrad spells it ${camel})` : '';
-  };
-  throw new Error(`shadergrad: ${model}: unrecognized option${unknown.length > 1 ? 's' : ''} ${unknown.map((k) => `${k}${hint(k)}`).join(', ')}; known: ${known.join(', ')}`);
 }

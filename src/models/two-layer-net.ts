@@ -1,7 +1,8 @@
 // TwoLayerNet: affine - relu - [dropout] - affine - softmax, the course's first model.
 
 import type { Engine } from '../engine/engine';
-import { Network, checkModelOptions } from './network';
+import { checkOptions } from '../options';
+import { Network } from './network';
 
 export interface TwoLayerNetOptions {
   inputDim?: number;
@@ -20,7 +21,7 @@ export class TwoLayerNet extends Network {
   static override readonly modelName: string = 'TwoLayerNet';
 
   constructor(engine: Engine, options: TwoLayerNetOptions = {}) {
-    checkModelOptions('TwoLayerNet', options, ['inputDim', 'hiddenDim', 'numClasses', 'dropout', 'weightScale', 'reg', 'seed']);
+    checkOptions('TwoLayerNet', options, ['inputDim', 'hiddenDim', 'numClasses', 'dropout', 'weightScale', 'reg', 'seed']);
     const { inputDim = 3 * 32 * 32, hiddenDim = 100, numClasses = 10, dropout = 0, weightScale = 1e-3, reg = 0, seed } = options;
     super(engine, { inputDim, hiddenDims: [hiddenDim], numClasses, dropout, batchnorm: false, reg, weightScale, seed });
   }

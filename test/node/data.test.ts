@@ -251,6 +251,8 @@ describe('data: fashionMnist', () => {
       /^shadergrad: fashionMnist: neither t10k-images-idx3-ubyte.gz nor t10k-images-idx3-ubyte is in .*empty/,
     );
     await expect(fashionMnist(engine, { split: 'val' as 'test' })).rejects.toThrow(/fashionMnist: split must be 'train' or 'test', got val/);
+    await expect(fashionMnist(engine, { split: 'train', limt: 10 } as never)).rejects.toThrow(/fashionMnist: unrecognized option limt; known: split, limit, source, onProgress/);
+    await expect(fashionMnist(engine, null as never)).rejects.toThrow(/fashionMnist: options must be an object, got null/);
     await expect(loadFashionMnist({ split: 'train', limit: 0 })).rejects.toThrow(/loadFashionMnist: limit must be a positive integer, got 0/);
     const bad = dir('bad');
     writeFileSync(join(bad, 't10k-images-idx3-ubyte'), encodeIdx('u8', [2, 2, 2], [0, 1, 2, 3, 4, 5, 6, 7]));
@@ -332,6 +334,9 @@ describe('data: spiral', () => {
     expect(() => spiralData({ n: 0 })).toThrow(/spiral: n must be a positive integer, got 0/);
     expect(() => spiralData({ classes: 1.5 })).toThrow(/spiral: classes must be a positive integer/);
     expect(() => spiralData({ noise: -1 })).toThrow(/spiral: noise must be a finite number ≥ 0/);
+    expect(() => spiralData({ points: 5 } as never)).toThrow(/spiral: unrecognized option points; known: n, classes, seed, noise/);
+    expect(() => spiralData(5 as never)).toThrow(/spiral: options must be an object, got 5/);
+    expect(() => spiralData({ seed: 1.5 })).toThrow(/spiral: seed must be an integer in \[0, 2\^32\), got 1.5/);
   });
 });
 
