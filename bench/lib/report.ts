@@ -26,14 +26,16 @@ function cell(r: Row | undefined): string {
 }
 
 /**
- * Peer time over ours (> 1: we are faster), by the same method on both sides: GPU timestamps when
- * both rows have them (and the suite is not train), else wall clock.
+ * Peer time over ours (> 1: we are faster), from the two times the cells show: 't' when both are GPU
+ * timestamps, 'w' when both are wall clock (train rows always are). Where one row fell back to wall
+ * clock (its timestamps exceeded its own wall time) the methods differ and the mark says so, ours
+ * first: 'w:t' or 't:w'. (Comparing wall clocks there instead would use a time the table does not
+ * show, and a peer's wall clock can hold syncs its timestamps do not.)
  */
-export function speedup(ours: Row, peer: Row): { ratio: number; method: 't' | 'w' } {
-  // Timestamps on both sides only where both rows were timed by them (a row whose timestamps exceeded
-  // its wall clock fell back to wall: then both sides compare by wall clock).
-  if (ours.suite !== 'train' && ours.timing === 'gpu-timestamp' && peer.timing === 'gpu-timestamp') return { ratio: peer.ms / ours.ms, method: 't' };
-  return { ratio: peer.wallMs / ours.wallMs, method: 'w' };
+export function speedup(ours: Row, peer: Row): { ratio: number; method: 't' | 'w' | 'w:t' | 't:w' } {
+  const mark = (r: Row): 't' | 'w' => (r.timing === 'gpu-timestamp' ? 't' : 'w');
+  const [a, b] = [mark(ours), mark(peer)];
+  return { ratio: peer.ms / ours.ms, method: a === b ? a : (`${a}:${b}` as 'w:t' | 't:w') };
 }
 
 function ratioCell(ours: Row | undefined, peer: Row | undefined): string {
@@ -114,7 +116,8 @@ export function formatSummary(report: Report): string {
     ),
     'notes:',
     ...report.notes.map((n) => `  - ${n}`),
-    'legend: t = GPU timestamps, w = wall clock; "vs peer" = peer time / our time by the same method on both sides (> 1: shadergrad is faster);',
+    'legend: t = GPU timestamps, w = wall clock; "vs peer" = peer time / our time as the two cells show them (> 1: shadergrad is faster),',
+    '        t:w / w:t (ours first) where one row fell back to wall clock (its timestamps exceeded its wall time);',
     '        encode/replay = CPU ms inside one replay() of our captured step (hooks, uniform upload, encoding, submit).',
   ];
   return out.join('\n');

@@ -72,12 +72,15 @@ export class TfjsBench implements ImplBench {
   }
 
   info(): ImplInfo {
-    const a = (this.backend as unknown as { adapterInfo?: { vendor?: string; architecture?: string } }).adapterInfo;
+    // tfjs keeps only the vendor and architecture; the device it made knows its adapter whole
+    // (GPUDevice.adapterInfo: Chrome 132+, Dawn's Node package), description included.
+    type Info = { vendor?: string; architecture?: string; description?: string };
+    const a = (this.backend.device as unknown as { adapterInfo?: Info }).adapterInfo ?? (this.backend as unknown as { adapterInfo?: Info }).adapterInfo;
     return {
       impl: this.impl,
       version: this.tf.version_core,
       backend: this.tf.getBackend(),
-      adapter: { vendor: a?.vendor ?? '', architecture: a?.architecture ?? '', description: '' },
+      adapter: { vendor: a?.vendor ?? '', architecture: a?.architecture ?? '', description: a?.description ?? '' },
       timestampQuery: this.timestamps,
     };
   }
