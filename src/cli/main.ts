@@ -8,12 +8,13 @@ const USAGE = 'Usage: shadergrad train [options]   (shadergrad train --help for 
 async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
   if (command === 'train') return train(rest);
-  if (command === undefined || command === '--help' || command === '-h' || command === 'help') {
+  if (command === '--help' || command === '-h' || command === 'help') {
     process.stdout.write(USAGE);
-    return command === undefined ? 1 : 0;
+    return 0;
   }
-  process.stderr.write(`shadergrad: unknown command '${command}'\n${USAGE}`);
-  return 1;
+  // Usage errors exit 2, as a bad flag does.
+  process.stderr.write(command === undefined ? USAGE : `shadergrad: unknown command '${command}'\n${USAGE}`);
+  return 2;
 }
 
 main(process.argv.slice(2)).then(

@@ -1,7 +1,7 @@
 // `shadergrad train`: trains a FullyConnectedNet on Fashion-MNIST and writes a checkpoint, history and plot.
 
 import { parseArgs } from 'node:util';
-import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
+import { mkdir, rename, rm, rmdir, stat, writeFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { Engine, FullyConnectedNet, Solver, datasets, checkpoint, type CheckpointInfo, type Progress, type UpdateRuleName } from '../index';
@@ -32,8 +32,9 @@ const HELP = `Usage: shadergrad train [options]
 Trains a fully-connected network on Fashion-MNIST on the GPU (WebGPU through Dawn) and writes
 model.safetensors (after every epoch), history.json and training.svg into --out. The last line
 printed is a JSON summary: {"testAcc", "valAcc", "trainAcc", "epochs", "seconds", "samplesPerSec",
-"adapter"}. Ctrl-C stops after the current iteration and writes the three files (exit 130); a
-second Ctrl-C quits at once.
+"adapter"} (the accuracies of one set of parameters: the best once finished, the last when
+stopped). Ctrl-C stops after the current iteration and writes the three files (exit 130); a
+second Ctrl-C quits at once. Bad flags exit 2 before anything is trained.
 
 Options:
   --data DIR        the four Fashion-MNIST files (.gz or not), or 'sample' for the subset
@@ -72,9 +73,15 @@ export interface TrainSummary {
   adapter: string;
 }
 
+/** A decimal number as a person writes one (1, 0.5, 2e-3): not '', '0x10', 'Infinity' or '1_000'. */
+const DECIMAL = /^\s*[+-]?(\d+\.?\d*|\.\d+)(e[+-]?\d+)?\s*$/i;
+
+/** What f32 holds as a normal number: larger ones become Infinity on the GPU, smaller ones 0. */
+const f32Normal = (v: number) => Math.abs(v) >= 2 ** -126 && Math.abs(v) <= 3.4028234663852886e38;
+
 function number(name: string, text: string | undefined, fallback: number, check: (v: number) => boolean = Number.isFinite): number {
   if (text === undefined) return fallback;
-  const v = text.trim() === '' ? NaN : Number(text);
+  const v = DECIMAL.test(text) ? Number(text) : NaN;
   if (!Number.isFinite(v) || !check(v)) throw new UsageError(`--${name} ${JSON.stringify(text)} is not valid`);
   return v;
 }
@@ -86,25 +93,40 @@ const UPDATE_RULES: readonly UpdateRuleName[] = ['sgd', 'sgdMomentum', 'sgdNeste
 /** Writes files under temporary names, then renames them all into place (none is left half-written or out of step). */
 async function writeAllAtomic(files: Array<[path: string, data: string | Uint8Array]>): Promise<void> {
   const tmps = files.map(([path]) => `${path}.tmp-${process.pid}-${Math.random().toString(36).slice(2)}`);
+  let current = '';
   try {
-    for (const [i, [, data]] of files.entries()) await writeFile(tmps[i]!, data);
-    for (const [i, [path]] of files.entries()) await rename(tmps[i]!, path);
+    for (const [i, [path, data]] of files.entries()) {
+      current = path;
+      await writeFile(tmps[i]!, data);
+    }
+    // A directory where a file goes would stop the renames half-way: checked for all of them first.
+    for (const [path] of files) {
+      current = path;
+      if ((await stat(path).catch(() => null))?.isDirectory()) throw Object.assign(new Error('a directory is in the way'), { code: 'EISDIR' });
+    }
+    for (const [i, [path]] of files.entries()) {
+      current = path;
+      await rename(tmps[i]!, path);
+    }
   } catch (error) {
     await Promise.all(tmps.map((tmp) => rm(tmp, { force: true })));
-    throw error;
+    const code = (error as NodeJS.ErrnoException).code;
+    throw new Error(`cannot write ${current}: ${code ?? ''}${code ? ' ' : ''}${(error as Error).message.replace(/^\w+: /, '')}`, { cause: error });
   }
 }
 
 /** Makes the output directory and checks it takes files, before anything is trained. */
-async function prepareOut(out: string): Promise<void> {
+async function prepareOut(out: string): Promise<boolean> {
+  let made: string | undefined;
   try {
-    await mkdir(out, { recursive: true });
+    made = await mkdir(out, { recursive: true });
     const probe = join(out, `.shadergrad-probe-${process.pid}`);
     await writeFile(probe, '');
     await rm(probe, { force: true });
   } catch (error) {
     throw new UsageError(`--out ${out}: cannot write there (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`);
   }
+  return made !== undefined;
 }
 
 /** What a checkpoint to resume from was trained with (its metadata), or a UsageError naming the file. */
@@ -128,8 +150,9 @@ export function expandHome(path: string | undefined): string | undefined {
 }
 
 export async function train(argv: string[]): Promise<number> {
-  const { values: parsed } = parseArgs({
+  const { values: parsed, tokens } = parseArgs({
     args: argv,
+    tokens: true,
     options: {
       data: { type: 'string' },
       hidden: { type: 'string' },
@@ -158,6 +181,13 @@ export async function train(argv: string[]): Promise<number> {
     process.stdout.write(HELP);
     return 0;
   }
+  // A flag given twice would silently take its last value; an empty one (`--out=`, `--resume "$UNSET"`) its default.
+  const given = tokens.filter((t) => t.kind === 'option').map((t) => t.name);
+  const twice = [...new Set(given.filter((name, i) => given.indexOf(name) !== i))];
+  if (twice.length) throw new UsageError(`${twice.map((name) => `--${name}`).join(', ')} given more than once`);
+  for (const name of ['data', 'update', 'resume', 'out'] as const) {
+    if (values[name] !== undefined && values[name]!.trim() === '') throw new UsageError(`--${name} needs a value (it was given empty)`);
+  }
   // ---- every flag checked before the GPU or the data are touched ----
   if (values.batchnorm && values['no-batchnorm']) throw new UsageError('--batchnorm and --no-batchnorm contradict each other');
   const positive = (v: number) => Number.isInteger(v) && v > 0;
@@ -171,9 +201,9 @@ export async function train(argv: string[]): Promise<number> {
   if (!UPDATE_RULES.includes(update)) throw new UsageError(`--update ${values.update} is not one of ${UPDATE_RULES.join(', ')}`);
   let batchnorm: boolean = values['no-batchnorm'] ? false : (values.batchnorm ?? DEFAULTS.batchnorm);
   let dropout = number('dropout', values.dropout, DEFAULTS.dropout, (v) => v >= 0 && v < 1);
-  const lr = number('lr', values.lr, DEFAULTS.lr, (v) => v > 0);
+  const lr = number('lr', values.lr, DEFAULTS.lr, (v) => v > 0 && f32Normal(v));
   let lrDecay = number('lr-decay', values['lr-decay'], DEFAULTS.lrDecay, (v) => v > 0 && v <= 1e6);
-  let reg = number('reg', values.reg, DEFAULTS.reg, (v) => v >= 0);
+  let reg = number('reg', values.reg, DEFAULTS.reg, (v) => v === 0 || (v > 0 && f32Normal(v)));
   let epochs = number('epochs', values.epochs, DEFAULTS.epochs, positive);
   let batch = number('batch', values.batch, DEFAULTS.batch, positive);
   const valWanted = number('val', values.val, DEFAULTS.val, (v) => Number.isInteger(v) && v >= 1);
@@ -201,6 +231,7 @@ export async function train(argv: string[]): Promise<number> {
       values.update !== undefined && update !== info.updateRule && `--update ${update} (the checkpoint has ${info.updateRule})`,
       values.batch !== undefined && batch !== infoBatch && `--batch ${batch} (the checkpoint has ${infoBatch})`,
       values.lr !== undefined && '--lr (the checkpoint carries its optimizer state and current learning rate)',
+      values.seed !== undefined && "--seed (the checkpoint carries its random generators' states)",
     ].filter(Boolean);
     if (conflicts.length) throw new UsageError(`--resume ${values.resume}: these flags contradict the checkpoint: ${conflicts.join('; ')}`);
     hiddenDims = info.model.hiddenDims;
@@ -211,158 +242,191 @@ export async function train(argv: string[]): Promise<number> {
     if (values.reg === undefined) reg = info.model.reg;
     if (values['lr-decay'] === undefined) lrDecay = info.lrDecay ?? DEFAULTS.lrDecay;
     if (values.epochs === undefined) epochs = info.numEpochs ?? DEFAULTS.epochs;
+    // A finished schedule would train nothing and exit 0: say how to go on instead.
+    if (info.epoch >= epochs) {
+      throw new UsageError(
+        values.epochs === undefined
+          ? `--resume ${values.resume}: the checkpoint finished its ${epochs} epochs; --epochs N (N > ${info.epoch}) trains it further`
+          : `--epochs ${epochs}: the checkpoint has already trained ${info.epoch} epochs; give more to train it further`,
+      );
+    }
   }
-  await prepareOut(out);
-
-  const bar = new ProgressBar(process.stderr);
-  // Results go to stdout (the bar, on stderr, is cleared first); the JSON summary is stdout's last line.
-  const say = (line: string) => bar.log(line, process.stdout);
-  const started = performance.now();
-  const source = values.data;
-  // One split after the other, so a missing or bad file is always reported for the training set first.
-  const trainHost = await datasets.loadFashionMnist({ split: 'train', source, limit });
-  const testHost = await datasets.loadFashionMnist({ split: 'test', source });
-  const D = trainHost.rows * trainHost.cols;
-  const nVal = Math.min(valWanted, Math.floor(trainHost.count / 10));
-  const nTrain = trainHost.count - nVal;
-  if (nVal < valWanted && values.val !== undefined) say(`--val ${valWanted}: at most 10% of the ${trainHost.count} training images are held out: ${nVal}`);
-  // A checkpoint counts its epochs in this many training images: other data would resume a wrong schedule.
-  const resumedData = resumed?.metadata.data === undefined ? '' : ` (${resumed.metadata.data})`;
-  if (resumed?.trainSamples != null && resumed.trainSamples !== nTrain) {
-    throw new UsageError(`--resume ${values.resume}: the checkpoint was trained on ${resumed.trainSamples} training images${resumedData}, this run has ${nTrain} (${trainHost.source}): use the same --data, --limit and --val`);
-  }
-
-  const engine = await Engine.create();
-  const adapter = [engine.adapterInfo.vendor, engine.adapterInfo.architecture, engine.adapterInfo.description].filter(Boolean).join(' ');
-  // Ctrl-C: the first stops after the current iteration and writes what was trained; a second quits at once.
-  let interrupted = false;
-  let solverRef: Solver | null = null;
-  const onSigint = () => {
-    if (interrupted) process.exit(130);
-    interrupted = true;
-    bar.done();
-    process.stderr.write('shadergrad: stopping after this iteration and writing the results (Ctrl-C again to quit at once)\n');
-    solverRef?.stop();
-  };
-  process.on('SIGINT', onSigint);
+  const madeOut = await prepareOut(out);
   try {
-    say(`data: ${trainHost.source} — ${nTrain} train, ${nVal} val, ${testHost.count} test images; adapter: ${adapter}`);
-    const labels = (bytes: Uint8Array) => engine.tensor(Int32Array.from(bytes));
-    const XTrain = engine.tensorUnorm8(trainHost.images.subarray(0, nTrain * D), [nTrain, D]);
-    const yTrain = labels(trainHost.labels.subarray(0, nTrain));
-    const XVal = engine.tensorUnorm8(trainHost.images.subarray(nTrain * D), [nVal, D]);
-    const yVal = labels(trainHost.labels.subarray(nTrain));
-    const XTest = engine.tensorUnorm8(testHost.images, [testHost.count, D]);
-    const yTest = labels(testHost.labels);
 
-    const model = new FullyConnectedNet(engine, {
-      hiddenDims,
-      inputDim: D,
-      numClasses: 10,
-      batchnorm,
-      dropout,
-      reg,
-      // He initialisation: keeps activations at unit scale through ReLU layers.
-      weightScale: Math.sqrt(2 / D),
-      seed,
-    });
-    let epochEnded = false;
-    const solver = new Solver(
-      model,
-      { XTrain, yTrain, XVal, yVal },
-      {
-        updateRule,
-        optimConfig: { learningRate: lr },
-        lrDecay,
-        batchSize: batch,
-        numEpochs: epochs,
-        numTrainSamples: 5000,
-        numValSamples: null,
-        printEvery: 20,
-        verbose: false,
-        seed,
-        onProgress: (p: Progress) => {
-          if (!values.quiet && !interrupted) {
-            bar.update({
-              fraction: p.iteration / p.numIterations,
-              text: `epoch ${Math.min(p.epoch + 1, p.numEpochs)}/${p.numEpochs}  loss ${p.loss.toFixed(4)}  ${Math.round(p.samplesPerSec)} samples/s`,
-            });
-          }
-          if (p.valAcc !== undefined) {
-            const label = p.iteration === 1 && p.epoch === 0 ? 'start' : `epoch ${p.epoch}/${p.numEpochs}`;
-            say(`${label}: loss ${p.loss.toFixed(4)}, train acc ${p.trainAcc!.toFixed(4)}, val acc ${p.valAcc.toFixed(4)}`);
-            // Stop at each epoch's end: its checkpoint is written before the next one starts.
-            if (p.iteration % solver.iterationsPerEpoch === 0 && p.iteration < p.numIterations) {
-              epochEnded = true;
-              solver.stop();
-            }
-          }
-        },
-      },
-    );
-    solverRef = solver;
-    if (resumeBytes) {
-      solver.loadCheckpoint(resumeBytes);
-      say(`resumed from ${values.resume} at epoch ${solver.epoch}, iteration ${solver.iteration}`);
+    const bar = new ProgressBar(process.stderr);
+    // Results go to stdout (the bar, on stderr, is cleared first); the JSON summary is stdout's last line.
+    const say = (line: string) => bar.log(line, process.stdout);
+    const started = performance.now();
+    const source = values.data;
+    // One split after the other, so a missing or bad file is always reported for the training set first.
+    const trainHost = await datasets.loadFashionMnist({ split: 'train', source, limit });
+    const testHost = await datasets.loadFashionMnist({ split: 'test', source });
+    const D = trainHost.rows * trainHost.cols;
+    const nVal = Math.min(valWanted, Math.floor(trainHost.count / 10));
+    const nTrain = trainHost.count - nVal;
+    if (nVal < valWanted && values.val !== undefined) say(`--val ${valWanted}: at most 10% of the ${trainHost.count} training images are held out: ${nVal}`);
+    if (limit !== undefined && trainHost.count < limit) say(`--limit ${limit}: the training set has ${trainHost.count} images, all used`);
+    if (testHost.rows * testHost.cols !== D) {
+      throw new Error(`the test images are ${testHost.rows}×${testHost.cols} but the training images ${trainHost.rows}×${trainHost.cols} (${testHost.source}): not one dataset`);
     }
-    // The learning rate this run starts from: --lr, or the resumed checkpoint's (already decayed).
-    const startLr = typeof solver.optimConfig.learningRate === 'number' ? solver.optimConfig.learningRate : lr;
-    const checkpointPath = join(out, 'model.safetensors');
-    // Where its data came from, for a person (and a --resume) to find again.
-    const dataMeta = { data: trainHost.source };
-    const trainStart = performance.now();
-    const iterationsBefore = solver.iteration;
-    let failure: Error | null = null;
+    // Minibatches are drawn with replacement, but one larger than the data is a mistyped flag (and may not fit the GPU).
+    if (batch > nTrain) throw new UsageError(`--batch ${batch}: more than the ${nTrain} training images`);
+    // A checkpoint counts its epochs in this many training images: other data would resume a wrong schedule.
+    const resumedData = resumed?.metadata.data === undefined ? '' : ` (${resumed.metadata.data})`;
+    if (resumed?.trainSamples != null && resumed.trainSamples !== nTrain) {
+      throw new UsageError(`--resume ${values.resume}: the checkpoint was trained on ${resumed.trainSamples} training images${resumedData}, this run has ${nTrain} (${trainHost.source}): use the same --data, --limit and --val`);
+    }
+
+    const engine = await Engine.create();
+    const adapter = [engine.adapterInfo.vendor, engine.adapterInfo.architecture, engine.adapterInfo.description].filter(Boolean).join(' ');
+    // Ctrl-C: the first stops after the current iteration and writes what was trained; a second quits at once.
+    let interrupted = false;
+    let solverRef: Solver | null = null;
+    const onSigint = () => {
+      if (interrupted) process.exit(130);
+      interrupted = true;
+      bar.done();
+      process.stderr.write('shadergrad: stopping after this iteration and writing the results (Ctrl-C again to quit at once)\n');
+      solverRef?.stop();
+    };
+    process.on('SIGINT', onSigint);
     try {
-      // Epoch by epoch: after each one its checkpoint is on disk (--resume continues a killed run).
-      while (!solver.finished && !interrupted) {
-        epochEnded = false;
-        await solver.train();
-        if (epochEnded && !interrupted) await writeAllAtomic([[checkpointPath, await solver.saveCheckpoint({ metadata: dataMeta })]]);
+      say(`data: ${trainHost.source} — ${nTrain} train, ${nVal} val, ${testHost.count} test images; adapter: ${adapter}`);
+      const labels = (bytes: Uint8Array) => engine.tensor(Int32Array.from(bytes));
+      const XTrain = engine.tensorUnorm8(trainHost.images.subarray(0, nTrain * D), [nTrain, D]);
+      const yTrain = labels(trainHost.labels.subarray(0, nTrain));
+      const XVal = engine.tensorUnorm8(trainHost.images.subarray(nTrain * D), [nVal, D]);
+      const yVal = labels(trainHost.labels.subarray(nTrain));
+      const XTest = engine.tensorUnorm8(testHost.images, [testHost.count, D]);
+      const yTest = labels(testHost.labels);
+
+      const model = new FullyConnectedNet(engine, {
+        hiddenDims,
+        inputDim: D,
+        numClasses: 10,
+        batchnorm,
+        dropout,
+        reg,
+        // He initialisation: keeps activations at unit scale through ReLU layers.
+        weightScale: Math.sqrt(2 / D),
+        seed,
+      });
+      let epochEnded = false;
+      const solver = new Solver(
+        model,
+        { XTrain, yTrain, XVal, yVal },
+        {
+          updateRule,
+          optimConfig: { learningRate: lr },
+          lrDecay,
+          batchSize: batch,
+          numEpochs: epochs,
+          numTrainSamples: 5000,
+          numValSamples: null,
+          printEvery: 20,
+          verbose: false,
+          seed,
+          onProgress: (p: Progress) => {
+            if (!values.quiet && !interrupted) {
+              bar.update({
+                fraction: p.iteration / p.numIterations,
+                text: `epoch ${Math.min(p.epoch + 1, p.numEpochs)}/${p.numEpochs}  loss ${p.loss.toFixed(4)}  ${Math.round(p.samplesPerSec)} samples/s`,
+              });
+            }
+            if (p.valAcc !== undefined) {
+              const label = p.iteration === 1 && p.epoch === 0 ? 'start' : `epoch ${p.epoch}/${p.numEpochs}`;
+              say(`${label}: loss ${p.loss.toFixed(4)}, train acc ${p.trainAcc!.toFixed(4)}, val acc ${p.valAcc.toFixed(4)}`);
+              // Stop at each epoch's end: its checkpoint is written before the next one starts.
+              if (p.iteration % solver.iterationsPerEpoch === 0 && p.iteration < p.numIterations) {
+                epochEnded = true;
+                solver.stop();
+              }
+            }
+          },
+        },
+      );
+      solverRef = solver;
+      if (resumeBytes) {
+        solver.loadCheckpoint(resumeBytes);
+        say(`resumed from ${values.resume} at epoch ${solver.epoch}, iteration ${solver.iteration}`);
       }
-    } catch (error) {
-      failure = error instanceof Error ? error : new Error(String(error));
+      // The learning rate this run starts from: --lr, or the resumed checkpoint's (already decayed).
+      const startLr = typeof solver.optimConfig.learningRate === 'number' ? solver.optimConfig.learningRate : lr;
+      const checkpointPath = join(out, 'model.safetensors');
+      // Where its data came from, for a person (and a --resume) to find again.
+      const dataMeta = { data: trainHost.source };
+      const trainStart = performance.now();
+      const iterationsBefore = solver.iteration;
+      let failure: Error | null = null;
+      try {
+        // Epoch by epoch: after each one its checkpoint is on disk (--resume continues a killed run).
+        while (!solver.finished && !interrupted) {
+          epochEnded = false;
+          await solver.train();
+          if (epochEnded && !interrupted) await writeAllAtomic([[checkpointPath, await solver.saveCheckpoint({ metadata: dataMeta })]]);
+        }
+      } catch (error) {
+        failure = error instanceof Error ? error : new Error(String(error));
+      }
+      bar.done();
+      const trainSeconds = (performance.now() - trainStart) / 1000;
+      const samplesPerSec = trainSeconds > 0 ? ((solver.iteration - iterationsBefore) * batch) / trainSeconds : 0;
+      // The checkpoint first: the train-accuracy sample below draws from the Solver's generator, whose
+      // state the checkpoint keeps for a --resume to continue the same minibatches.
+      const finalCheckpoint = await solver.saveCheckpoint({ metadata: dataMeta });
+      // A finished (or failed) Solver put its best parameters into the model: score them, all three
+      // accuracies on the same parameters. A stopped one holds its last.
+      const testAcc = await solver.checkAccuracy(XTest, yTest, { batchSize: 1000 });
+      const valAcc = await solver.checkAccuracy(XVal, yVal, { batchSize: 1000 });
+      const trainAcc = await solver.checkAccuracy(XTrain, yTrain, { numSamples: 5000, batchSize: 1000 });
+      const summary: TrainSummary = {
+        testAcc,
+        valAcc,
+        trainAcc,
+        epochs: solver.epoch,
+        seconds: (performance.now() - started) / 1000,
+        samplesPerSec,
+        adapter,
+      };
+      // A resumed run's seed is the checkpoint's generators' state, not --seed.
+      const config = { hidden: hiddenDims, batchnorm, dropout, update: updateRule, lr: startLr, lrDecay, reg, epochs, batch, seed: resumed ? null : seed, data: trainHost.source, nTrain, nVal, resume: values.resume ?? null };
+      const history = {
+        config,
+        lossHistory: solver.lossHistory,
+        trainAccHistory: solver.trainAccHistory,
+        valAccHistory: solver.valAccHistory,
+        bestValAcc: solver.bestValAcc,
+        ...summary,
+        ...(interrupted ? { interrupted: `stopped by Ctrl-C at iteration ${solver.iteration} of ${solver.numIterations}` } : {}),
+        ...(failure ? { error: failure.message } : {}),
+      };
+      const title = `${[D, ...hiddenDims, 10].join('-')}${batchnorm ? ' batchnorm' : ''}${dropout ? ` dropout ${dropout}` : ''}, ${updateRule} lr ${Number(startLr.toPrecision(4))}: test acc ${testAcc.toFixed(4)}`;
+      let writeFailure: Error | null = null;
+      try {
+        await writeAllAtomic([
+          [checkpointPath, finalCheckpoint],
+          [join(out, 'history.json'), `${JSON.stringify(history, null, 1)}\n`],
+          [join(out, 'training.svg'), trainingPlotSvg({ ...solver, title })],
+        ]);
+        say(`test accuracy ${testAcc.toFixed(4)} (best val ${solver.bestValAcc.toFixed(4)}); wrote ${out}/{model.safetensors,history.json,training.svg}`);
+      } catch (error) {
+        // The results are still reported (the summary below); the files in --out are as they were.
+        writeFailure = error as Error;
+        say(`test accuracy ${testAcc.toFixed(4)} (best val ${solver.bestValAcc.toFixed(4)}); the results were NOT written`);
+      }
+      if (interrupted && !writeFailure) process.stderr.write(`shadergrad: stopped at iteration ${solver.iteration} of ${solver.numIterations}; --resume ${checkpointPath} continues\n`);
+      if (failure) process.stderr.write(`${failure.message}\n`);
+      if (writeFailure) process.stderr.write(`shadergrad: ${writeFailure.message}\n`);
+      process.stdout.write(`${JSON.stringify(summary)}\n`);
+      return failure || writeFailure ? 1 : interrupted ? 130 : 0;
+    } finally {
+      process.off('SIGINT', onSigint);
+      engine.destroy();
     }
-    bar.done();
-    const trainSeconds = (performance.now() - trainStart) / 1000;
-    const samplesPerSec = trainSeconds > 0 ? ((solver.iteration - iterationsBefore) * batch) / trainSeconds : 0;
-    // A finished (or failed) Solver put its best parameters into the model: score them. A stopped one holds its last.
-    const testAcc = await solver.checkAccuracy(XTest, yTest, { batchSize: 1000 });
-    const valAcc = await solver.checkAccuracy(XVal, yVal, { batchSize: 1000 });
-    const trainAcc = solver.trainAccHistory.at(-1) ?? 0;
-    const summary: TrainSummary = {
-      testAcc,
-      valAcc,
-      trainAcc,
-      epochs: solver.epoch,
-      seconds: (performance.now() - started) / 1000,
-      samplesPerSec,
-      adapter,
-    };
-    const config = { hidden: hiddenDims, batchnorm, dropout, update: updateRule, lr: startLr, lrDecay, reg, epochs, batch, seed, data: trainHost.source, nTrain, nVal, resume: values.resume ?? null };
-    const history = {
-      config,
-      lossHistory: solver.lossHistory,
-      trainAccHistory: solver.trainAccHistory,
-      valAccHistory: solver.valAccHistory,
-      bestValAcc: solver.bestValAcc,
-      ...summary,
-      ...(interrupted ? { interrupted: `stopped by Ctrl-C at iteration ${solver.iteration} of ${solver.numIterations}` } : {}),
-      ...(failure ? { error: failure.message } : {}),
-    };
-    const title = `${[D, ...hiddenDims, 10].join('-')}${batchnorm ? ' batchnorm' : ''}${dropout ? ` dropout ${dropout}` : ''}, ${updateRule} lr ${Number(startLr.toPrecision(4))}: test acc ${testAcc.toFixed(4)}`;
-    await writeAllAtomic([
-      [checkpointPath, await solver.saveCheckpoint({ metadata: dataMeta })],
-      [join(out, 'history.json'), `${JSON.stringify(history, null, 1)}\n`],
-      [join(out, 'training.svg'), trainingPlotSvg({ ...solver, title })],
-    ]);
-    say(`test accuracy ${testAcc.toFixed(4)} (best val ${solver.bestValAcc.toFixed(4)}); wrote ${out}/{model.safetensors,history.json,training.svg}`);
-    if (interrupted) process.stderr.write(`shadergrad: stopped at iteration ${solver.iteration} of ${solver.numIterations}; --resume ${checkpointPath} continues\n`);
-    if (failure) process.stderr.write(`${failure.message}\n`);
-    process.stdout.write(`${JSON.stringify(summary)}\n`);
-    return failure ? 1 : interrupted ? 130 : 0;
-  } finally {
-    process.off('SIGINT', onSigint);
-    engine.destroy();
+  } catch (error) {
+    // Nothing was written (the data did not load, a flag did not fit it): no empty --out is left behind.
+    if (madeOut) await rmdir(out).catch(() => undefined);
+    throw error;
   }
 }

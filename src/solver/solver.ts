@@ -619,6 +619,12 @@ export class Solver {
     if (state.batchSize !== null && state.batchSize !== this.batchSize) {
       throw new Error(`${op}: the checkpoint was written with batch size ${state.batchSize}, this Solver uses ${this.batchSize} (epochs would not count the same iterations)`);
     }
+    // A NaN or infinite value (a corrupted file, one saved from a diverged run) would train at chance, silently.
+    for (const [name, t] of Object.entries(header.tensors)) {
+      if (!(t.data instanceof Float32Array)) continue;
+      const bad = t.data.findIndex((v) => !Number.isFinite(v));
+      if (bad >= 0) throw new Error(`${op}: the checkpoint's ${name} holds ${t.data[bad]} at index ${bad}: a model cannot go on from it`);
+    }
     const nTrain = this.data.XTrain.shape[0]!;
     if (state.trainSamples !== null && state.trainSamples !== nTrain) {
       throw new Error(`${op}: the checkpoint was trained on ${state.trainSamples} training images, this Solver has ${nTrain}: was it trained on other data?`);

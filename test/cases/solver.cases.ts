@@ -313,6 +313,15 @@ export const cases: TestCase[] = [
         const now = await download(m5.params.W1!);
         expectTrue(now.every((v, i) => v === w5[i]) && s5.iteration === 0 && s5.epoch === 0, `bad metadata ${JSON.stringify(changes)} changed the solver`);
       }
+      // A parameter holding NaN (a corrupted file): refused, nothing loaded.
+      const poisoned = decoded.tensors.W1!.data.slice() as Float32Array;
+      poisoned[17] = Number.NaN;
+      const withNaN = checkpoint.encodeSafetensors(
+        Object.fromEntries(Object.entries(decoded.tensors).map(([name, t]) => [name, { data: (name === 'W1' ? poisoned : t.data) as Float32Array | Int32Array, shape: t.shape }])),
+        decoded.metadata,
+      );
+      await expectThrows(() => s5.loadCheckpoint(withNaN), /Solver\.loadCheckpoint: the checkpoint's W1 holds NaN at index 17: a model cannot go on from it/, 'NaN parameter');
+      expectTrue(s5.iteration === 0 && (await download(m5.params.W1!)).every((v, i) => v === w5[i]), 'a NaN parameter changed the solver');
       s5.dispose();
       m5.dispose();
       for (const [s, m] of [[s1, m1], [s2, m2], [s3, m3], [s4, other]] as const) {

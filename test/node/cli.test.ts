@@ -1,7 +1,7 @@
 // The `shadergrad train` CLI, run as users run it: the built bin on the shipped Fashion-MNIST sample.
 
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { homedir, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -70,6 +70,16 @@ describe('shadergrad train (CLI)', () => {
       [['--resume', join(work, 'a-file')], /^shadergrad: --resume .*a-file: /],
       // `--resume=~/…`: the shell leaves a tilde after `=` alone; the CLI expands it.
       [['--resume=~/shadergrad-no-such-checkpoint.safetensors'], new RegExp(`^shadergrad: --resume ${join(homedir(), 'shadergrad-no-such-checkpoint').replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}`)],
+      // Empty values (`--resume "$UNSET"`) and repeated flags would silently mean the default, or the last one.
+      [['--resume='], /^shadergrad: --resume needs a value \(it was given empty\)/],
+      [['--out', ''], /^shadergrad: --out needs a value \(it was given empty\)/],
+      [['--epochs', '1', '--epochs', '2'], /^shadergrad: --epochs given more than once/],
+      // Numbers as a person writes them, and what f32 holds (1e40 is Infinity on the GPU, 1e-50 is 0).
+      [['--epochs', '0x1'], /^shadergrad: --epochs "0x1" is not valid/],
+      [['--lr', '1e40'], /^shadergrad: --lr "1e40" is not valid/],
+      [['--lr', '1e-50'], /^shadergrad: --lr "1e-50" is not valid/],
+      [['--reg', '1e40'], /^shadergrad: --reg "1e40" is not valid/],
+      [['--batch', '100000000'], /^shadergrad: --batch 100000000: more than the \d+ training images/],
     ];
     for (const [args, pattern] of cases) {
       const r = run('train', '--data', SAMPLE, ...args);
@@ -111,7 +121,17 @@ describe('shadergrad train (CLI)', () => {
     const conflicting = run('train', '--data', SAMPLE, '--limit', '1500', '--hidden', '32', '--batch', '50', '--resume', join(out, 'model.safetensors'), '--out', join(work, 'conflict'));
     expect(conflicting.code).toBe(2);
     expect(conflicting.stderr).toMatch(/these flags contradict the checkpoint: --hidden 32 \(the checkpoint has 48\); --batch 50 \(the checkpoint has 100\)/);
-    const otherData = run('train', '--data', SAMPLE, '--limit', '1400', '--quiet', '--resume', join(out, 'model.safetensors'), '--out', join(work, 'other-data'));
+    const reseeded = run('train', '--data', SAMPLE, '--limit', '1500', '--epochs', '3', '--seed', '7', '--resume', join(out, 'model.safetensors'), '--out', join(work, 'reseeded'));
+    expect(reseeded.code).toBe(2);
+    expect(reseeded.stderr).toMatch(/these flags contradict the checkpoint: --seed \(the checkpoint carries its random generators' states\)/);
+    // A finished schedule is not resumed into nothing (exit 0, no training): it says how to go on.
+    const finished = run('train', '--data', SAMPLE, '--limit', '1500', '--resume', join(out, 'model.safetensors'), '--out', join(work, 'finished'));
+    expect(finished.code).toBe(2);
+    expect(finished.stderr).toMatch(/the checkpoint finished its 2 epochs; --epochs N \(N > 2\) trains it further/);
+    const fewer = run('train', '--data', SAMPLE, '--limit', '1500', '--epochs', '1', '--resume', join(out, 'model.safetensors'), '--out', join(work, 'fewer'));
+    expect(fewer.code).toBe(2);
+    expect(fewer.stderr).toMatch(/--epochs 1: the checkpoint has already trained 2 epochs; give more to train it further/);
+    const otherData = run('train', '--data', SAMPLE, '--limit', '1400', '--epochs', '3', '--quiet', '--resume', join(out, 'model.safetensors'), '--out', join(work, 'other-data'));
     expect(otherData.code).toBe(2);
     expect(otherData.stderr).toMatch(/--resume .*model\.safetensors: the checkpoint was trained on 1350 training images \(.*fashion-mnist-sample\), this run has 1260 \(.*fashion-mnist-sample\): use the same --data, --limit and --val/);
   }, 600_000);
@@ -144,6 +164,29 @@ describe('shadergrad train (CLI)', () => {
     expect(readFileSync(join(out, 'training.svg'), 'utf8')).toMatch(/<svg/);
     expect(JSON.parse(stdout.trim().split('\n').at(-1)!).epochs).toBeGreaterThanOrEqual(2);
   }, 600_000);
+
+  it('data that does not load leaves no empty --out behind; results that cannot be written are still reported, and nothing in --out is replaced', () => {
+    const missing = run('train', '--data', join(work, 'no-such-data'), '--quiet', '--out', join(work, 'never'));
+    expect(missing.code).toBe(1);
+    expect(existsSync(join(work, 'never')), 'an empty --out left behind').toBe(false);
+    // history.json is a directory: the results cannot all be written, so none replaces what is there.
+    const out = join(work, 'blocked');
+    mkdirSync(join(out, 'history.json'), { recursive: true });
+    const r = run('train', '--data', SAMPLE, '--limit', '600', '--hidden', '16', '--epochs', '1', '--quiet', '--out', out);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/cannot write .*history\.json: EISDIR/);
+    expect(r.stdout).toMatch(/the results were NOT written/);
+    expect(Object.keys(JSON.parse(r.last)).sort()).toEqual(['adapter', 'epochs', 'samplesPerSec', 'seconds', 'testAcc', 'trainAcc', 'valAcc']);
+    expect(readdirSync(out)).toEqual(['history.json']);
+  }, 600_000);
+
+  it('shadergrad without a command, or with an unknown one, is a usage error: exit 2', () => {
+    for (const args of [[], ['trian']]) {
+      const r = run(...args);
+      expect(r.code, args.join(' ')).toBe(2);
+      expect(r.stderr).toMatch(/Usage: shadergrad train/);
+    }
+  });
 
   it('a loss that overflows stops training with the iteration named and a non-zero exit', () => {
     const r = run('train', '--data', SAMPLE, '--limit', '600', '--hidden', '16', '--update', 'sgd', '--lr', '10', '--reg', '1000', '--epochs', '2', '--quiet', '--out', join(work, 'nan'));
