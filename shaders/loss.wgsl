@@ -40,16 +40,22 @@ struct OnlineSum {
   sum: f32,
 }
 
+// exp(v − max) for v ≤ max, and 1 where they are equal: −∞ − (−∞) would be NaN, and a row starting
+// with −∞ scores (masked classes) would lose its loss.
+fn exp_below(v: f32, max: f32) -> f32 {
+  return select(exp(v - max), 1.0, v == max);
+}
+
 fn online_add(acc: OnlineSum, v: f32) -> OnlineSum {
   if (v > acc.max) {
     return OnlineSum(v, acc.sum * exp(acc.max - v) + 1.0);
   }
-  return OnlineSum(acc.max, acc.sum + exp(v - acc.max));
+  return OnlineSum(acc.max, acc.sum + exp_below(v, acc.max));
 }
 
 fn online_merge(a: OnlineSum, b: OnlineSum) -> OnlineSum {
   let m = max(a.max, b.max);
-  return OnlineSum(m, a.sum * exp(a.max - m) + b.sum * exp(b.max - m));
+  return OnlineSum(m, a.sum * exp_below(a.max, m) + b.sum * exp_below(b.max, m));
 }
 
 // ---- one invocation per row (small C) ------------------------------------------------------------

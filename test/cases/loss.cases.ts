@@ -140,6 +140,31 @@ export const cases: TestCase[] = [
     },
   },
   {
+    name: 'loss: −∞ scores (masked classes, first in a row or all but the label) add nothing to the loss and get zero gradient, as in float64',
+    async run(engine) {
+      const rng = new Random(8);
+      for (const [N, C] of [[6, 7], [4, 300]] as const) {
+        const x = randn(rng, [N, C]);
+        const y = randomLabels(rng, N, C);
+        for (let n = 0; n < N; n++) {
+          // Row 0: the first three classes masked; row 1: every class but the label; others: every other class.
+          for (let c = 0; c < C; c++) {
+            const masked = n === 0 ? c < 3 : n === 1 ? true : c % 2 === 0;
+            if (masked && c !== y[n]) x.data[n * C + c] = -Infinity;
+          }
+        }
+        for (const { kind, gpu, reference } of kinds) {
+          for (const strategy of strategies) {
+            const what = `${kind} ${strategy} [${N}, ${C}] with −∞ scores`;
+            const expected = reference(x, y);
+            expectTrue(Number.isFinite(expected.loss), `${what}: the float64 reference loss is ${expected.loss}`);
+            await expectLoss(gpu(upload(engine, x), engine.tensor(y), { strategy }), expected, what);
+          }
+        }
+      }
+    },
+  },
+  {
     name: 'loss: a label of −1 or C gives a NaN loss and a NaN dx row, other rows intact, no crash',
     async run(engine) {
       const rng = new Random(6);
