@@ -135,6 +135,8 @@ export class Solver {
   private evalRows = 0;
   /** Losses of iterations [lossesRead, iteration) are still on the GPU only. */
   private lossesRead = 0;
+  /** The kept "best" parameters are the initial ones (kept before the first step, replaced at the first check). */
+  private bestIsInitial = false;
   /** Whether the labels were read back and found in range (once, at the first train()). */
   private labelsChecked = false;
   private stopRequested = false;
@@ -225,6 +227,12 @@ export class Solver {
   async train(): Promise<void> {
     this.stopRequested = false;
     if (!this.labelsChecked) await this.checkLabels();
+    // Before the first step, the parameters it starts from are the ones to fall back to: a loss that
+    // is NaN at once (a learning rate or weight scale far too large) leaves the model as it was made.
+    if (this.iteration === 0 && !this.best) {
+      this.keepBest();
+      this.bestIsInitial = true;
+    }
     const perEpoch = this.iterationsPerEpoch;
     const total = this.numIterations;
     let since = performance.now();
@@ -261,8 +269,9 @@ export class Solver {
           this.trainAccHistory.push(trainAcc);
           this.valAccHistory.push(valAcc);
           if (this.verbose) this.log(`(Epoch ${this.epoch} / ${this.numEpochs}) train acc: ${trainAcc.toFixed(6)}; val_acc: ${valAcc.toFixed(6)}`);
-          if (valAcc > this.bestValAcc || !this.best) {
+          if (valAcc > this.bestValAcc || !this.best || this.bestIsInitial) {
             if (valAcc > this.bestValAcc) this.bestValAcc = valAcc;
+            this.bestIsInitial = false;
             this.keepBest();
           }
           if (epochEnd && this.checkpointName) await this.saveCheckpointFile();
@@ -450,8 +459,12 @@ export class Solver {
         const epoch = Math.floor(i / this.iterationsPerEpoch);
         throw new Error(
           `shadergrad: Solver: the loss became ${loss} at iteration ${i + 1} (epoch ${epoch + 1}); training stopped. ` +
-            (this.best ? `The best parameters so far (val acc ${this.bestValAcc.toFixed(4)}) were restored.` : 'No parameters were kept.') +
-            ' Lower the learning rate or the weight scale.',
+            (this.bestIsInitial
+              ? 'The initial parameters were restored.'
+              : this.best
+                ? `The best parameters so far (val acc ${this.bestValAcc.toFixed(4)}) were restored.`
+                : 'No parameters were kept.') +
+            ' Lower the learning rate or the weight scale, or look for NaN or infinite values in the data.',
         );
       }
       this.lossHistory.push(loss);

@@ -220,6 +220,15 @@ export const cases: TestCase[] = [
       expectTrue(solver.epoch === Math.floor(solver.iteration / solver.iterationsPerEpoch), `epoch ${solver.epoch} at iteration ${solver.iteration}`);
       solver.dispose();
       model.dispose();
+      // Non-finite at the first step (here: an L2 term past f32's range): the model is left as it was made, not NaN.
+      const fresh = smallNet(engine, { reg: 1e38 });
+      const initial = await download(fresh.params.W1!);
+      const failing = new Solver(fresh, { XTrain: X, yTrain: y, XVal: X, yVal: y }, { ...quiet, batchSize: 20, numEpochs: 1 });
+      await expectThrows(() => failing.train(), /loss became (NaN|Infinity) at iteration 1 \(epoch 1\); training stopped\. The initial parameters were restored\./, 'non-finite at the first step');
+      const after = await download(fresh.params.W1!);
+      expectTrue(after.every((v, i) => v === initial[i]), 'the initial parameters are back');
+      failing.dispose();
+      fresh.dispose();
     },
   },
   {
