@@ -36,6 +36,15 @@ export class Dashboard {
     this.phase.textContent = phase;
   }
 
+  /** The status shown now (to put back after an action that changed nothing). */
+  get shownStatus(): Status {
+    return this.status.dataset.status as Status;
+  }
+
+  get shownPhase(): string {
+    return this.phase.textContent ?? '';
+  }
+
   setAdapter(name: string): void {
     this.adapter.textContent = name;
     this.adapter.title = `WebGPU adapter: ${name}`;
@@ -70,7 +79,8 @@ export class Dashboard {
   }
 
   setSamplesPerSec(rate: number | null): void {
-    this.samplesPerSec.textContent = rate === null ? '—' : String(Math.round(rate));
+    // Whole numbers from 10 up; below, two significant digits (a slow device is not shown as 0).
+    this.samplesPerSec.textContent = rate === null ? '—' : rate >= 10 ? String(Math.round(rate)) : String(Number(rate.toPrecision(2)));
   }
 
   /** The error banner's message (empty: hidden); `action` is an optional button under it. */

@@ -113,7 +113,8 @@ async function openEngine(): Promise<Engine> {
   dashboard.setAdapter([vendor, architecture, description || device].filter(Boolean).join(' · ') || 'unnamed adapter');
   engine.device.lost.then((info) => {
     if (state.closing.has(engine) || engine !== state.engine) return;
-    deviceLost(`${info.reason || 'unknown reason'}${info.message ? `: ${info.message}` : ''}`);
+    // The reason and the driver's message, without its closing full stop (the banner adds its own).
+    deviceLost(`${info.reason || 'unknown reason'}${info.message ? `: ${info.message.replace(/\.\s*$/, '')}` : ''}`);
   });
   return engine;
 }
@@ -148,7 +149,8 @@ function showLostBanner(extra = ''): void {
   const reason = state.lost ?? 'unknown reason';
   const kept = state.run?.lastCheckpoint ?? null;
   const epoch = kept?.epoch ?? 0;
-  const finished = !!state.run?.solver.finished && !!kept;
+  // Finished is what the kept state says (the Solver may have gone on past it before the loss).
+  const finished = !!kept && !!state.run && kept.iteration >= state.run.solver.numIterations;
   const resume = document.createElement('button');
   resume.type = 'button';
   resume.className = 'primary';
@@ -267,6 +269,8 @@ async function loadDataset(name: DatasetName): Promise<void> {
   state.gpu = uploadData(state.engine!, host);
   buildViews(host);
   dashboard.clearReadouts();
+  // What failed before (a file that did not load, a download) is not this dataset's problem.
+  if (!state.lost) dashboard.showError('');
   // For DevTools' performance panel (and the page's tests).
   performance.measure(`shadergrad: load ${name}`, { start: started });
 }
@@ -497,9 +501,13 @@ async function finish(run: Run): Promise<void> {
   try {
     // The Solver put the best parameters (by validation accuracy) into the model: score the test set.
     if (state.gpu?.XTest && state.gpu.yTest) {
-      state.testAcc = await run.solver.checkAccuracy(state.gpu.XTest, state.gpu.yTest, { batchSize: 1000 });
+      const testAcc = await run.solver.checkAccuracy(state.gpu.XTest, state.gpu.yTest, { batchSize: 1000 });
+      // Reset (or a lost device) while the test set was scored: this run is no longer the page's.
+      if (state.run !== run || state.lost) return;
+      state.testAcc = testAcc;
     }
   } catch (error) {
+    if (state.run !== run) return;
     fail(error);
     return;
   }
@@ -567,6 +575,7 @@ function checkpointDataset(info: CheckpointInfo): DatasetName {
   }
   const trainCounts: Record<'fashion' | 'fashion-full', number> = { fashion: 5000, 'fashion-full': state.full?.train ?? 55_000 };
   const named = namedDataset(info);
+  if (named === 'spiral') throw new Error('its metadata names the spiral, but it is a Fashion-MNIST model (784 inputs, 10 classes)');
   const fits = (['fashion', 'fashion-full'] as const).filter((name) => {
     if (named !== null) return name === named;
     if (info.trainSamples !== null) return info.trainSamples === trainCounts[name];
@@ -598,6 +607,7 @@ function checkpointDataset(info: CheckpointInfo): DatasetName {
  * to change first.
  */
 async function load(file: File): Promise<void> {
+  const [statusBefore, phaseBefore] = [dashboard.shownStatus, dashboard.shownPhase];
   state.busy = true;
   dashboard.showError('');
   dashboard.showNotice('');
@@ -612,8 +622,10 @@ async function load(file: File): Promise<void> {
       discardRun();
       await loadDataset(dataset);
     }
-    const current = controls.read().settings;
-    const base = current.dataset === dataset ? current : DEFAULTS[dataset];
+    // The form's values where they are valid; with a field the form refuses, the last settings used.
+    const { settings: current, problems } = controls.read();
+    const valid = problems.length ? state.settings : current;
+    const base = valid.dataset === dataset ? valid : DEFAULTS[dataset];
     // A learning rate decayed over epochs: rounded to what a person would type (no float noise in the form and URL).
     const learningRate = info.optimConfig.learningRate;
     const lr = learningRate === undefined ? base.lr : Number(learningRate.toPrecision(6));
@@ -649,7 +661,11 @@ async function load(file: File): Promise<void> {
     showRunHistory(run);
     await evaluate(run);
     const valAcc = await run.solver.checkAccuracy(state.gpu!.XVal, state.gpu!.yVal, { batchSize: 1000 });
-    dashboard.setAccuracy(run.solver.trainAccHistory.at(-1) ?? null, valAcc);
+    // A pair from one set of parameters: a finished run holds its best (the check that found them, as
+    // at the end of training); an unfinished one shows its last check, as a paused run does.
+    const solver = run.solver;
+    const at = solver.finished ? solver.valAccHistory.indexOf(solver.bestValAcc) : solver.valAccHistory.length - 1;
+    dashboard.setAccuracy(solver.trainAccHistory[at] ?? null, solver.finished ? valAcc : (solver.valAccHistory[at] ?? valAcc));
     dashboard.showNotice(
       `Loaded ${file.name}: epoch ${info.epoch}, iteration ${info.iteration.toLocaleString('en-US')}, validation accuracy ${(valAcc * 100).toFixed(1)}%. ` +
         `Continue trains it to epoch ${settings.epochs}; Reset discards it.`,
@@ -660,15 +676,16 @@ async function load(file: File): Promise<void> {
     candidate?.dispose();
     state.busy = false;
     followLoadedData();
-    const kept = !!state.run && state.run === previous;
-    if (state.lost || !kept) {
+    // The page as it was (the same run, or still none): say what was wrong with the file, and carry on.
+    if (state.lost || state.run !== previous) {
       fail(new Error(`Could not load ${file.name}: ${message(error)}`), 'Checkpoint not loaded');
       return;
     }
-    // The run on the page is fine: say what was wrong with the file, and carry on.
     console.warn('[shadergrad page]', error);
     dashboard.showError(`Could not load ${file.name}: ${message(error)}`);
-    setStatus('idle', 'Checkpoint not loaded: the current run is unchanged');
+    // A finished run keeps its "Done: …" line; otherwise the line says the file changed nothing.
+    const phase = statusBefore === 'done' ? phaseBefore : previous ? 'Checkpoint not loaded: the current run is unchanged' : 'Checkpoint not loaded';
+    setStatus(statusBefore === 'training' ? 'idle' : statusBefore, phase);
   }
 }
 

@@ -60,18 +60,24 @@ const PARAMS: Record<Field, string> = {
 
 const positiveInt = (v: number) => Number.isInteger(v) && v >= 1;
 
+/** A decimal as a person writes one (2, 0.5, 2e-3): not '0x10', '1_000' or 'Infinity'. */
+const DECIMAL = /^[+-]?(\d+\.?\d*|\.\d+)(e[+-]?\d+)?$/i;
+
+/** Zero, or a number f32 holds as a normal value: the GPU would make a smaller one 0 (1e-50: no training at all). */
+const f32Normal = (v: number) => v === 0 || Math.abs(v) >= 2 ** -126;
+
 /** Parses one setting from its text (a URL parameter or a form field); throws a message for the user. */
 export function parseField<K extends Field>(field: K, text: string): Settings[K] {
   const value = text.trim();
   const number = (check: (v: number) => boolean, what: string): number => {
-    const v = Number(value);
-    if (value === '' || !check(v)) throw new Error(`${PARAMS[field]} must be ${what}, got "${text}"`);
+    const v = DECIMAL.test(value) ? Number(value) : NaN;
+    if (!check(v) || !f32Normal(v)) throw new Error(`${PARAMS[field]} must be ${what}, got "${text}"`);
     return v;
   };
   let parsed: unknown;
   switch (field) {
     case 'hidden': {
-      const sizes = value.split(',').map((h) => Number(h.trim()));
+      const sizes = value.split(',').map((h) => (/^\d+$/.test(h.trim()) ? Number(h.trim()) : NaN));
       if (!value || sizes.length > MAX_LAYERS || !sizes.every((h) => positiveInt(h) && h <= MAX_HIDDEN)) {
         throw new Error(`hidden must be 1 to ${MAX_LAYERS} layer sizes from 1 to ${MAX_HIDDEN}, like 256,128; got "${text}"`);
       }
@@ -92,7 +98,7 @@ export function parseField<K extends Field>(field: K, text: string): Settings[K]
       break;
     }
     case 'lr':
-      parsed = number((v) => v > 0 && v <= 10, 'a positive number');
+      parsed = number((v) => v > 0 && v <= 10, 'a positive number (at most 10, at least 1.2e-38)');
       break;
     case 'lrDecay':
       parsed = number((v) => v > 0 && v <= 1, 'in (0, 1]');
@@ -159,7 +165,9 @@ export function readUrl(search: string, fullServed = false): UrlState {
       problems.push((error as Error).message);
     }
   }
-  return { settings, autostart: ['1', 'true'].includes(params.get('autostart') ?? ''), problems };
+  const autostart = params.get('autostart');
+  if (autostart !== null && !['0', '1', 'true', 'false'].includes(autostart)) problems.push(`autostart must be 1 or 0, got "${autostart}"`);
+  return { settings, autostart: ['1', 'true'].includes(autostart ?? ''), problems };
 }
 
 /** The URL query for these settings: the dataset, then every setting that differs from its default. */

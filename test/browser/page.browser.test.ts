@@ -364,11 +364,44 @@ it('trains the spiral with ?dataset=spiral&autostart=1 and draws its decision re
     await page.click('[data-testid="train"]');
     await expectDone(page, TRAIN_MS);
     expect(Number(await text(page, 'epoch')), 'trained 40 more epochs').toBe(80);
+    // A field the form refuses (epochs emptied) does not make a good file fail to load: the last valid settings stand in.
+    await page.$eval('input[name="epochs"]', (input) => {
+      (input as HTMLInputElement).value = '';
+      input.dispatchEvent(new Event('input', { bubbles: true }));
+      input.dispatchEvent(new Event('change', { bubbles: true }));
+    });
+    await input.uploadFile(join(downloads, file));
+    await page.waitForFunction((name) => new RegExp(`Loaded ${name}`).test(document.getElementById('notice')?.textContent ?? ''), { timeout: SETUP_MS, polling: 200 }, file.replace(/\./g, '\\.'));
+    expect(await text(page, 'error'), 'no error with an invalid field in the form').toBe('');
+    expect(await page.$eval('input[name="epochs"]', (i) => (i as HTMLInputElement).value), "its 40 epochs and as many again as the last valid settings (80)").toBe('120');
     expect(errors).toEqual([]);
   } finally {
     await page.close();
   }
 }, 2 * TRAIN_MS + SETUP_MS);
+
+it('Reset as the last iteration ends leaves the page idle, not "done" with the discarded run\'s accuracies', async () => {
+  const { page, errors } = await open(chromium!.browser, baseUrl, '?dataset=fashion&epochs=1&hidden=32&batchnorm=0&autostart=1');
+  try {
+    // Reset in the same task that sees the last iteration shown: the run then still scores its test set.
+    await page.waitForFunction(
+      () => {
+        const at = /^iteration (\d+) of (\d+)$/.exec(document.getElementById('progress-text')?.textContent ?? '');
+        if (!at || at[1] !== at[2]) return false;
+        document.querySelector<HTMLButtonElement>('[data-testid="reset"]')!.click();
+        return true;
+      },
+      { timeout: TRAIN_MS, polling: 10 },
+    );
+    await new Promise((resolve) => setTimeout(resolve, 3000));
+    expect(await text(page, 'status')).toBe('idle');
+    expect(await page.$eval('#phase', (e) => e.textContent)).toBe('Ready');
+    expect(await text(page, 'val-acc'), 'no accuracy of the discarded run').toBe('—');
+    expect(errors).toEqual([]);
+  } finally {
+    await page.close();
+  }
+}, TRAIN_MS);
 
 it('?autostart=1 with a bad parameter trains with the default and keeps saying which value it ignored', async () => {
   const { page, errors } = await open(chromium!.browser, baseUrl, '?dataset=spiral&hidden=8&epochs=1&lr=abc&autostart=1');
