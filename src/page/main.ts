@@ -100,7 +100,8 @@ function refreshControls(): void {
 
 /** An error's message for a person: without the library's 'shadergrad: ' prefix, as a sentence. */
 function message(error: unknown): string {
-  const text = (error instanceof Error ? error.message : String(error)).replace(/^shadergrad: /, '');
+  // The library's own prefixes (shadergrad:, Solver.loadCheckpoint:) name code, not anything on the page.
+  const text = (error instanceof Error ? error.message : String(error)).replace(/^shadergrad: /, '').replace(/^Solver(\.\w+)?: /, '');
   // A plain first word gets a capital; a name (loadFashionMnist, a file name) stays as written.
   return /^[a-z]+(\s|$)/.test(text) ? text.charAt(0).toUpperCase() + text.slice(1) : text;
 }
@@ -215,7 +216,8 @@ async function recover(): Promise<void> {
     state.views?.regions?.reset();
     state.engine = engine;
     state.lost = null;
-    state.gpu = uploadData(state.engine, state.host!);
+    // Data still downloading (lost during the first load) goes to the new device when it arrives.
+    state.gpu = state.host ? uploadData(state.engine, state.host) : null;
     if (old) {
       const run = newRun(settings, { numEpochs, reg });
       if (kept) run.solver.loadCheckpoint(kept.bytes);
@@ -235,7 +237,7 @@ async function recover(): Promise<void> {
       }
     } else {
       state.busy = false;
-      setStatus('idle', 'Ready');
+      setStatus('idle', state.gpu ? 'Ready' : 'Loading…');
     }
   } catch (error) {
     state.busy = false;
@@ -486,10 +488,13 @@ async function train(): Promise<void> {
       try {
         await keepCheckpoint(run, true);
       } catch (error) {
-        console.warn('[shadergrad page] the paused state was not kept', error);
+        // Reset while the state was read back disposed the run: nothing to keep, nothing to say.
+        if (state.run === run) console.warn('[shadergrad page] the paused state was not kept', error);
       }
     }
     if (state.run !== run || state.lost) return;
+    // Not training: the readout shows the epochs completed, as after a load or a restore.
+    dashboard.setProgress(run.solver.epoch, run.solver.numEpochs, run.solver.iteration, run.solver.numIterations);
     setStatus('idle', `Paused at iteration ${run.solver.iteration.toLocaleString('en-US')}`);
     return;
   }

@@ -561,12 +561,14 @@ it('a paused run whose device is lost comes back paused on the new device, at th
     await page.waitForFunction(() => /^Paused at iteration/.test(document.getElementById('phase')?.textContent ?? ''), { timeout: SETUP_MS, polling: 100 });
     const paused = await page.$eval('#phase', (e) => e.textContent ?? '');
     const iteration = /^Paused at iteration ([\d,]+)/.exec(paused)![1]!;
+    const epochShown = await text(page, 'epoch');
     await page.evaluate(() => window.shadergradPage!.loseDevice());
     await waitForStatus(page, ['error'], SETUP_MS);
     expect(await page.$eval('[data-testid="resume"]', (b) => b.textContent)).toBe(`Resume from iteration ${iteration}`);
     await page.click('[data-testid="resume"]');
     await page.waitForFunction(() => /^Paused at iteration/.test(document.getElementById('phase')?.textContent ?? ''), { timeout: SETUP_MS, polling: 100 });
     expect(await page.$eval('#phase', (e) => e.textContent), "not back at the epoch's start").toBe(`Paused at iteration ${iteration}`);
+    expect(await text(page, 'epoch'), 'the same epoch readout for the same state (epochs completed)').toBe(epochShown);
     expect(await text(page, 'status')).toBe('idle');
     expect(await page.$eval('[data-testid="train"]', (b) => b.textContent)).toBe('Continue');
     expect(await text(page, 'samples-per-sec'), 'no rate before the restored run trains (not the lost one\'s)').toBe('—');
