@@ -254,7 +254,7 @@ const DATASET_TITLES: Record<DatasetName, string> = {
 };
 
 /** Loads a dataset (a download with its progress on the bar for Fashion-MNIST), puts it on the GPU and builds its views. */
-async function loadDataset(name: DatasetName): Promise<void> {
+async function loadDataset(name: DatasetName, { arrived }: { arrived?: () => void } = {}): Promise<void> {
   const started = performance.now();
   const title = DATASET_TITLES[name];
   dashboard.setPhase(`Loading ${title}…`);
@@ -262,6 +262,7 @@ async function loadDataset(name: DatasetName): Promise<void> {
     dashboard.setDownload(loaded, total);
     dashboard.setPhase(total !== null && loaded >= total ? `Unpacking ${title}…` : `Downloading ${title}…`);
   });
+  arrived?.();
   dashboard.setPhase(`Uploading ${title} to the GPU…`);
   // Let the phase show before the upload's copies.
   await new Promise((resolve) => setTimeout(resolve, 0));
@@ -283,22 +284,55 @@ async function switchDataset(name: DatasetName): Promise<void> {
     controls.show(state.settings);
     return;
   }
-  discardRun();
+  // Until the new data is here the page keeps what it has: a failed download changes nothing.
+  const before = state.settings;
   dashboard.showNotice('');
+  dashboard.showError('');
   state.settings = { ...DEFAULTS[name], hidden: [...DEFAULTS[name].hidden] };
   controls.show(state.settings);
   updateUrl();
   state.busy = true;
   setStatus('idle', `Loading ${DATASET_TITLES[name]}…`);
   try {
-    await loadDataset(name);
+    await loadDataset(name, { arrived: discardRun });
     state.busy = false;
     setStatus('idle', 'Ready');
   } catch (error) {
     state.busy = false;
-    followLoadedData();
-    fail(error);
+    if (state.host && state.host.name === before.dataset) {
+      state.settings = before;
+      controls.show(before);
+      updateUrl();
+    } else followLoadedData();
+    failedLoad(name, error);
   }
+}
+
+/**
+ * A dataset that did not load: what went wrong and a button to try again. The page keeps what it
+ * had (its data, its run); with nothing loaded at all, that is an error.
+ */
+function failedLoad(name: DatasetName, error: unknown): void {
+  console.warn('[shadergrad page]', error);
+  if (state.lost) {
+    showLostBanner();
+    return;
+  }
+  const retry = document.createElement('button');
+  retry.type = 'button';
+  retry.dataset.testid = 'retry';
+  retry.textContent = `Try ${DATASET_TITLES[name]} again`;
+  retry.addEventListener('click', () => {
+    // The menu shows the dataset to load (it went back to the loaded one).
+    controls.show({ ...state.settings, dataset: name });
+    void switchDataset(name);
+  });
+  dashboard.showError(`Could not load ${DATASET_TITLES[name]}: ${message(error)}. Check the connection (or the server), then try again.`, retry);
+  const run = state.run;
+  if (run) showRunHistory(run);
+  else dashboard.clearReadouts();
+  if (state.gpu) setStatus(run?.solver.finished ? 'done' : 'idle', `${DATASET_TITLES[state.host!.name]} stays loaded`);
+  else setStatus('error', 'No data loaded');
 }
 
 /**
@@ -738,6 +772,8 @@ async function main(): Promise<void> {
   const url = readUrl(location.search, !!state.full);
   state.settings = url.settings;
   controls.show(url.settings);
+  // The address bar holds what is used: an ignored value is said once, not again at every reload or shared link.
+  if (url.problems.length) history.replaceState(null, '', `${location.pathname}${toQuery(state.settings)}${url.autostart ? '&autostart=1' : ''}`);
   dashboard.showNotice(url.problems.length ? `Ignored: ${url.problems.join('; ')}.` : '');
   dashboard.clearReadouts();
   setStatus('idle', 'Opening the GPU…');
@@ -755,7 +791,7 @@ async function main(): Promise<void> {
     await loadDataset(url.settings.dataset);
   } catch (error) {
     state.busy = false;
-    fail(error);
+    failedLoad(url.settings.dataset, error);
     return;
   }
   state.busy = false;

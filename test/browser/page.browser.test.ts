@@ -403,11 +403,44 @@ it('Reset as the last iteration ends leaves the page idle, not "done" with the d
   }
 }, TRAIN_MS);
 
+it('a dataset whose download fails leaves the page as it was (data, run, settings) and offers to try again', async () => {
+  const { page, errors } = await open(chromium!.browser, baseUrl, '?dataset=spiral&epochs=2&hidden=8&autostart=1');
+  try {
+    await expectDone(page, TRAIN_MS);
+    // The sample's files cannot be fetched (a dropped connection).
+    await page.setRequestInterception(true);
+    const block = (request: import('puppeteer-core').HTTPRequest) => {
+      if (/idx\d-ubyte/.test(request.url())) void request.abort('internetdisconnected');
+      else void request.continue();
+    };
+    page.on('request', block);
+    await page.select('select[name="dataset"]', 'fashion');
+    await page.waitForFunction(() => /Could not load the Fashion-MNIST sample/.test(document.querySelector('[data-testid="error"]')?.textContent ?? ''), { timeout: SETUP_MS, polling: 200 });
+    expect(await text(page, 'error')).toMatch(/Check the connection \(or the server\), then try again\.$/);
+    expect(await text(page, 'status'), 'the spiral run is still there, done').toBe('done');
+    expect(await text(page, 'epoch')).toBe('2');
+    expect(await page.$eval('select[name="dataset"]', (s) => (s as HTMLSelectElement).value)).toBe('spiral');
+    expect(await page.evaluate(() => location.search), 'its settings, not the defaults').toMatch(/dataset=spiral.*hidden=8.*epochs=2/);
+    // The connection is back: Try again loads it.
+    page.off('request', block);
+    await page.setRequestInterception(false);
+    await page.click('[data-testid="retry"]');
+    await page.waitForFunction((selector) => document.querySelector(selector)?.textContent === 'idle' && document.getElementById('phase')?.textContent === 'Ready', { timeout: SETUP_MS, polling: 200 }, STATUS);
+    expect(await page.evaluate(() => location.search)).toMatch(/dataset=fashion/);
+    expect(await text(page, 'error')).toBe('');
+    expect(errors.filter((e) => !/failed to load .*idx\d-ubyte|net::ERR_INTERNET_DISCONNECTED|Failed to load resource/.test(e))).toEqual([]);
+  } finally {
+    await page.close();
+  }
+}, TRAIN_MS + SETUP_MS);
+
 it('?autostart=1 with a bad parameter trains with the default and keeps saying which value it ignored', async () => {
   const { page, errors } = await open(chromium!.browser, baseUrl, '?dataset=spiral&hidden=8&epochs=1&lr=abc&autostart=1');
   try {
     await expectDone(page, TRAIN_MS);
     expect(await page.$eval('#notice', (e) => e.textContent)).toMatch(/^Ignored: .*lr/);
+    // The address bar holds what was used: a reload or a shared link does not repeat the ignored value.
+    expect(await page.evaluate(() => location.search)).not.toContain('lr=abc');
     expect(errors).toEqual([]);
   } finally {
     await page.close();
