@@ -1,4 +1,4 @@
-// Training-step benchmark of shadergrad alone (issue 3's), now the train suite's step: `node bench/node.mjs bench/train-step.ts [--steps N] [--batch B] [--plain] [--forward-backward] [--profile]`.
+// Training-step benchmark of shadergrad alone, the train suite's step: `node bench/node.mjs bench/train-step.ts [--steps N] [--batch B] [--plain] [--forward-backward] [--profile]`.
 
 import { Engine } from '../src/engine/engine';
 import { ALL_VARIANTS, MODEL, initialWeights, seededArray, seededLabels, trainCases } from './lib/cases';

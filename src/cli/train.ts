@@ -4,7 +4,7 @@ import { parseArgs } from 'node:util';
 import { mkdir, rename, rm, rmdir, stat, writeFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { Engine, FullyConnectedNet, Solver, datasets, checkpoint, type CheckpointInfo, type Progress, type UpdateRuleName } from '../index';
+import { Engine, FullyConnectedNet, Solver, datasets, checkpoint, optim, type CheckpointInfo, type Progress, type UpdateRuleName } from '../index';
 import { ProgressBar } from './progress';
 import { trainingPlotSvg } from './plot';
 
@@ -88,7 +88,8 @@ function number(name: string, text: string | undefined, fallback: number, check:
 
 export class UsageError extends Error {}
 
-const UPDATE_RULES: readonly UpdateRuleName[] = ['sgd', 'sgdMomentum', 'sgdNesterovMomentum', 'rmsprop', 'adam'];
+/** The update rules the library has, by name. */
+const UPDATE_RULES = Object.keys(optim.updateRules) as UpdateRuleName[];
 
 /** Writes files under temporary names, then renames them all into place (none is left half-written or out of step). */
 async function writeAllAtomic(files: Array<[path: string, data: string | Uint8Array]>): Promise<void> {

@@ -3,7 +3,7 @@
 import type { UniformType } from '../engine/uniforms';
 import preamble from '../../shaders/preamble.wgsl?raw';
 
-/** How a kernel binds a buffer: read-only storage, read-write storage, or its uniform block. */
+/** How a kernel binds a buffer: read-only or read-write storage (its uniform block is bound apart). */
 export type BindingKind = 'read' | 'write';
 
 export interface Kernel {
@@ -52,7 +52,7 @@ export function defineKernel(spec: KernelSpec): Kernel {
 /** Workgroups per dimension is at most 65535: larger 1-D grids fold into a second dimension. */
 export const MAX_WORKGROUPS_PER_DIM = 65535;
 
-/** A 2-D grid covering `count` workgroups; kernels recover the flat index with `flat_workgroup`. */
+/** A 2-D grid covering `workgroups` workgroups; kernels recover the flat index with `flat_workgroup`. */
 export function grid1d(workgroups: number): [number, number, number] {
   const n = Math.max(1, workgroups);
   if (n <= MAX_WORKGROUPS_PER_DIM) return [n, 1, 1];

@@ -7,9 +7,8 @@ import { defineKernel, elementGrid, type Kernel } from './kernel';
 import { matmulSource } from './matmul-source';
 import { chooseSplit, chooseTile, kGroupsOf, tileInvocations, tileKey, tileM, tileN, vec4Applies, type MatmulTile } from './matmul-tiles';
 
-// The tile policy and the WGSL generator are their own files; their public names are matmul's too.
+// The tile policy is its own file; its public names are matmul's too.
 export { chooseSplit, chooseTile, tileInvocations, tileM, tileN, vec4Applies, workgroupBytes, type MatmulTile } from './matmul-tiles';
-export { matmulSource } from './matmul-source';
 
 export interface MatmulOptions {
   transA?: boolean;

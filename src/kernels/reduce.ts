@@ -1,4 +1,4 @@
-// Reduction kernels: column sums (bias gradients) and whole-vector sums (the L2 penalty; sumAll for tests and users).
+// Reduction kernels: column sums (bias gradients) and whole-vector sums (the L2 penalty; sumAll, which the tests use too).
 
 import source from '../../shaders/reduce.wgsl?raw';
 import type { Engine } from '../engine/engine';

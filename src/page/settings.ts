@@ -1,6 +1,6 @@
 // The page's training settings: defaults per dataset, and the URL parameters that mirror the controls.
 
-import type { UpdateRuleName } from '../index';
+import { optim, type UpdateRuleName } from '../index';
 
 /** fashion-full: the whole Fashion-MNIST when the server has it; fashion: the sample shipped with shadergrad; spiral: 2-D points. */
 export type DatasetName = 'fashion-full' | 'fashion' | 'spiral';
@@ -23,7 +23,8 @@ export interface Settings {
   reg: number;
 }
 
-export const UPDATE_RULES: readonly UpdateRuleName[] = ['sgd', 'sgdMomentum', 'sgdNesterovMomentum', 'rmsprop', 'adam'];
+/** The update rules the library has, by name (the form's menu). */
+export const UPDATE_RULES = Object.keys(optim.updateRules) as UpdateRuleName[];
 
 /**
  * Defaults that train quickly on a software GPU (SwiftShader on two cores: ~150 ms per 784-256-128-10

@@ -1,4 +1,4 @@
-// A Solver checkpoint's metadata: what the Solver writes there, read back and checked whole before anything is loaded.
+// A Solver checkpoint's metadata: what the Solver writes there, and its reading back, checked whole before anything is loaded.
 
 import { decodeSafetensors } from '../checkpoint/index';
 import { isUpdateRule, type UpdateRuleName } from '../optim/rules';
@@ -39,11 +39,59 @@ export interface CheckpointInfo {
   metadata: Record<string, string>;
 }
 
-/** The metadata keys the Solver writes itself. */
-export const SOLVER_KEYS: readonly string[] = [
+/** A Solver's state as its checkpoints' metadata stores it: every value a string. */
+interface SolverMeta {
+  format: string;
+  model: string;
+  updateRule: string;
+  optimConfig: string;
+  batchSize: string;
+  numEpochs: string;
+  lrDecay: string;
+  trainSamples: string;
+  epoch: string;
+  iteration: string;
+  bestValAcc: string;
+  lossHistory: string;
+  trainAccHistory: string;
+  valAccHistory: string;
+  rng: string;
+  dropoutRng?: string;
+}
+
+/** The metadata keys the Solver writes itself (a caller's own metadata may not reuse them). */
+export const SOLVER_KEYS = [
   'format', 'model', 'updateRule', 'optimConfig', 'batchSize', 'numEpochs', 'lrDecay', 'trainSamples',
   'epoch', 'iteration', 'bestValAcc', 'lossHistory', 'trainAccHistory', 'valAccHistory', 'rng', 'dropoutRng',
-];
+] as const satisfies ReadonlyArray<keyof SolverMeta>;
+// Every key of SolverMeta is in SOLVER_KEYS: a key added to one and not the other does not compile.
+const everyKeyListed: Exclude<keyof SolverMeta, (typeof SOLVER_KEYS)[number]> extends never ? true : never = true;
+void everyKeyListed;
+
+/** What a Solver writes into a checkpoint's metadata (saveCheckpoint), the inverse of parseSolverMeta. */
+export function encodeSolverMeta(state: Omit<SolverState, 'metadata'> & { trainSamples: number; batchSize: number; numEpochs: number; lrDecay: number; rng: number[] }): SolverMeta {
+  return {
+    format: SOLVER_FORMAT,
+    model: JSON.stringify(state.model),
+    updateRule: state.updateRule,
+    optimConfig: JSON.stringify(state.optimConfig),
+    // The schedule (iterations per epoch follow from the batch size): a reader resumes with the same one.
+    batchSize: String(state.batchSize),
+    numEpochs: String(state.numEpochs),
+    lrDecay: String(state.lrDecay),
+    // The data's size: a checkpoint resumed on other data would count other epochs.
+    trainSamples: String(state.trainSamples),
+    epoch: String(state.epoch),
+    iteration: String(state.iteration),
+    bestValAcc: String(state.bestValAcc),
+    lossHistory: JSON.stringify(state.lossHistory),
+    trainAccHistory: JSON.stringify(state.trainAccHistory),
+    valAccHistory: JSON.stringify(state.valAccHistory),
+    // Resuming continues the same minibatch and dropout sequences.
+    rng: JSON.stringify(state.rng),
+    ...(state.dropoutRng ? { dropoutRng: JSON.stringify(state.dropoutRng) } : {}),
+  };
+}
 
 /** A checkpoint's metadata parsed whole, with the random generators' states that resume the same sequences. */
 export interface SolverState extends CheckpointInfo {
@@ -108,7 +156,7 @@ export function parseSolverMeta(meta: Record<string, string>, op: string): Solve
   if (hyper.length) throw new Error(`${op}: metadata optimConfig must hold finite numbers, got ${hyper.map(([k, v]) => `${k} ${JSON.stringify(v)}`).join(', ')}`);
   const bestValAcc = Number(meta.bestValAcc ?? 0);
   if (!(bestValAcc >= 0 && bestValAcc <= 1)) throw new Error(`${op}: metadata bestValAcc must be in [0, 1], got ${meta.bestValAcc}`);
-  const own = new Set(SOLVER_KEYS);
+  const own = new Set<string>(SOLVER_KEYS);
   return {
     model: parseModel(json('model', 'null'), op),
     updateRule: meta.updateRule,

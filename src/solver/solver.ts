@@ -11,7 +11,7 @@ import { checkConfig } from '../optim/rules';
 import { Random } from '../random';
 import { Tensor, checkTensors, fmt, typeName } from '../tensor';
 import { decodeSafetensors, loadCheckpoint, saveCheckpoint, writeCheckpointFile } from '../checkpoint/index';
-import { SOLVER_FORMAT, SOLVER_KEYS, parseSolverMeta, readSolverMeta, type CheckpointInfo } from './checkpoint-meta';
+import { SOLVER_KEYS, encodeSolverMeta, parseSolverMeta, readSolverMeta, type CheckpointInfo } from './checkpoint-meta';
 
 export type { UpdateRuleName } from '../optim/index';
 export type { CheckpointInfo, CheckpointModel } from './checkpoint-meta';
@@ -571,32 +571,28 @@ export class Solver {
    */
   async saveCheckpoint({ best = true, metadata = {} }: { best?: boolean; metadata?: Record<string, string> } = {}): Promise<Uint8Array> {
     const m = this.model;
-    const hyper = Object.fromEntries(Object.entries(this.optimConfig).filter(([, v]) => typeof v === 'number'));
-    const own: Record<string, string> = {
-      format: SOLVER_FORMAT,
-      model: JSON.stringify({ inputDim: m.inputDim, hiddenDims: m.hiddenDims, numClasses: m.numClasses, batchnorm: m.useBatchnorm, dropout: m.dropoutP, reg: m.reg }),
+    const hyper = Object.fromEntries(Object.entries(this.optimConfig).filter(([, v]) => typeof v === 'number')) as Record<string, number>;
+    const own = encodeSolverMeta({
+      model: { inputDim: m.inputDim, hiddenDims: [...m.hiddenDims], numClasses: m.numClasses, batchnorm: m.useBatchnorm, dropout: m.dropoutP, reg: m.reg },
       updateRule: this.updateRule,
-      optimConfig: JSON.stringify(hyper),
-      // The schedule (iterations per epoch follow from the batch size): a reader resumes with the same one.
-      batchSize: String(this.batchSize),
-      numEpochs: String(this.numEpochs),
-      lrDecay: String(this.lrDecay),
-      // The data's size: a checkpoint resumed on other data would count other epochs.
-      trainSamples: String(this.data.XTrain.shape[0]),
-      epoch: String(this.epoch),
-      iteration: String(this.iteration),
-      bestValAcc: String(this.bestValAcc),
-      lossHistory: JSON.stringify(this.lossHistory),
-      trainAccHistory: JSON.stringify(this.trainAccHistory),
-      valAccHistory: JSON.stringify(this.valAccHistory),
-      // Resuming continues the same minibatch and dropout sequences.
-      rng: JSON.stringify(this.rng.getState()),
-      ...(this.model.dropoutRng ? { dropoutRng: JSON.stringify(this.model.dropoutRng.getState()) } : {}),
-    };
+      optimConfig: hyper,
+      batchSize: this.batchSize,
+      numEpochs: this.numEpochs,
+      lrDecay: this.lrDecay,
+      trainSamples: this.data.XTrain.shape[0]!,
+      epoch: this.epoch,
+      iteration: this.iteration,
+      bestValAcc: this.bestValAcc,
+      lossHistory: this.lossHistory,
+      trainAccHistory: this.trainAccHistory,
+      valAccHistory: this.valAccHistory,
+      rng: this.rng.getState(),
+      dropoutRng: this.model.dropoutRng?.getState() ?? null,
+    });
     if (metadata === null || typeof metadata !== 'object' || Array.isArray(metadata)) {
       throw new Error(`shadergrad: saveCheckpoint: metadata must be an object of strings, got ${JSON.stringify(metadata)}`);
     }
-    const clashes = Object.keys(metadata).filter((key) => SOLVER_KEYS.includes(key));
+    const clashes = Object.keys(metadata).filter((key) => (SOLVER_KEYS as readonly string[]).includes(key));
     if (clashes.length) throw new Error(`shadergrad: saveCheckpoint: metadata ${clashes.join(', ')} would replace the Solver's own`);
     const { tensors, views } = this.checkpointTensors(best);
     try {
