@@ -91,29 +91,3 @@ export async function measure(r: Runnable, budget: Budget, { timestamps = true }
     firstMs,
   };
 }
-
-/** ‖a − b‖ / ‖b‖ in float64. */
-export function relativeError(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  if (a.length !== b.length) return Infinity;
-  let num = 0;
-  let den = 0;
-  for (let i = 0; i < a.length; i++) {
-    const d = a[i]! - b[i]!;
-    num += d * d;
-    den += b[i]! * b[i]!;
-  }
-  return Math.sqrt(num) / Math.sqrt(den || 1);
-}
-
-/** op(A)·op(B) in float64 (the reference for the agreement check). */
-export function matmulReference(a: Float32Array, b: Float32Array, M: number, K: number, N: number, transA: boolean, transB: boolean): Float64Array {
-  const out = new Float64Array(M * N);
-  for (let i = 0; i < M; i++) {
-    for (let j = 0; j < N; j++) {
-      let s = 0;
-      for (let k = 0; k < K; k++) s += a[transA ? k * M + i : i * K + k]! * b[transB ? j * K + k : k * N + j]!;
-      out[i * N + j] = s;
-    }
-  }
-  return out;
-}

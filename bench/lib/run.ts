@@ -1,6 +1,6 @@
 // The benchmark run, the same in the browser page and in Node: opens every implementation, checks that they agree, then times each suite's cases side by side.
 
-import { nd } from '../../src/reference/ndarray';
+import { matmul as matmulReference, nd } from '../../src/reference/ndarray';
 import { networkLoss } from '../../src/reference/network';
 import { refUpdate } from '../../src/reference/optim';
 import {
@@ -24,7 +24,8 @@ import {
   type TrainCase,
 } from './cases';
 import type { ImplBench, ReadableRunnable } from './impl';
-import { matmulReference, measure, relativeError, type Budget, type Measurement, type Runnable } from './measure';
+import { measure, type Budget, type Measurement, type Runnable } from './measure';
+import { relativeError } from '../../src/reference/gradcheck';
 import { ShadergradBench } from './shadergrad';
 import type { BenchOptions, Check, Impl, ImplInfo, Log, Report, Row, Suite } from './types';
 
@@ -238,7 +239,7 @@ export class BenchRun {
     ] satisfies MatmulCase[]) {
       const a = seededArray(c.M * c.K, 11);
       const b = seededArray(c.K * c.N, 12);
-      const ref = matmulReference(a, b, c.M, c.K, c.N, c.transA, c.transB);
+      const ref = matmulReference(nd(a, c.transA ? [c.K, c.M] : [c.M, c.K]), nd(b, c.transB ? [c.N, c.K] : [c.K, c.N]), c.transA, c.transB).data;
       for (const [impl, bench] of this.benches) {
         try {
           const got = await readOnce(() => bench.matmul(c, a, b));

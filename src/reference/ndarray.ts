@@ -31,3 +31,21 @@ export function rowsCols(a: NDArray): [number, number] {
   const rows = a.shape[0] ?? 1;
   return [rows, rows ? a.data.length / rows : 0];
 }
+
+/** op(a)·op(b) in float64, op a transpose where asked: what every matmul kernel is checked against. */
+export function matmul(a: NDArray, b: NDArray, transA = false, transB = false): NDArray {
+  const [ar, ac] = [a.shape[0]!, a.shape[1]!];
+  const [br, bc] = [b.shape[0]!, b.shape[1]!];
+  const [M, K] = transA ? [ac, ar] : [ar, ac];
+  const [KB, N] = transB ? [bc, br] : [br, bc];
+  if (K !== KB) throw new Error(`reference matmul: inner dimensions ${K} and ${KB} differ`);
+  const out = new Float64Array(M * N);
+  for (let i = 0; i < M; i++) {
+    for (let k = 0; k < K; k++) {
+      const av = transA ? a.data[k * ac + i]! : a.data[i * ac + k]!;
+      if (av === 0) continue;
+      for (let j = 0; j < N; j++) out[i * N + j] += av * (transB ? b.data[j * bc + k]! : b.data[k * bc + j]!);
+    }
+  }
+  return nd(out, [M, N]);
+}

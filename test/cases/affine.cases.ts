@@ -5,7 +5,7 @@ import { matmul, vec4Applies, type MatmulTile } from '../../src/kernels/matmul';
 import { Random } from '../../src/random';
 import * as ref from '../../src/reference/layers';
 import { courseRelError, numericGradientArray } from '../../src/reference/gradcheck';
-import { type NDArray, linspace, nd } from '../../src/reference/ndarray';
+import { linspace, matmul as refMatmul, nd } from '../../src/reference/ndarray';
 import { TOL, type TestCase, download, expectClose, expectTensor, expectThrows, expectTrue, randn, upload } from '../harness/check';
 
 /** Every tile the engine may pick, so SwiftShader exercises the code paths GPUs take too. */
@@ -28,22 +28,6 @@ const TILES: Record<string, MatmulTile> = {
   'gpu-vec4 small 64×64, k 16, 2 stages, 4×4 blocks, a·b + c': { wgX: 16, wgY: 16, rows: 4, cols4: 1, tileK: 16, staging: 'vec4', fma: false, block: true },
   'gpu-vec4 128×128, k 8, 2 stages, 4×4 blocks, 8×4 warps, fma': { wgX: 16, wgY: 16, rows: 8, cols4: 2, tileK: 8, staging: 'vec4', warpX: 8, block: true },
 };
-
-function refMatmul(a: NDArray, b: NDArray, transA: boolean, transB: boolean): NDArray {
-  const [ar, ac] = [a.shape[0]!, a.shape[1]!];
-  const [br, bc] = [b.shape[0]!, b.shape[1]!];
-  const [M, K] = transA ? [ac, ar] : [ar, ac];
-  const N = transB ? br : bc;
-  const out = new Float64Array(M * N);
-  for (let i = 0; i < M; i++) {
-    for (let k = 0; k < K; k++) {
-      const av = transA ? a.data[k * ac + i]! : a.data[i * ac + k]!;
-      if (av === 0) continue;
-      for (let j = 0; j < N; j++) out[i * N + j] += av * (transB ? b.data[j * bc + k]! : b.data[k * bc + j]!);
-    }
-  }
-  return nd(out, [M, N]);
-}
 
 const matmulShapes: Array<[number, number, number]> = [
   [1, 1, 1],
