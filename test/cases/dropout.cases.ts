@@ -1,7 +1,7 @@
 // Dropout cases: the course's statistics, the GPU mask against the host Philox twin, the float64 reference, capture/replay.
 
 import { layers } from '../../src/index';
-import { dropoutKeepMask, philox4x32 } from '../../src/kernels/dropout';
+import { dropoutKeepMask, philox4x32 } from '../../src/reference/dropout';
 import { Random } from '../../src/random';
 import * as ref from '../../src/reference/layers';
 import { numericGradientArray } from '../../src/reference/gradcheck';

@@ -1,7 +1,7 @@
 // Model cases: TwoLayerNet's published values, both nets' gradients against float64, capture/replay.
 
 import type { Engine } from '../../src/engine/engine';
-import { dropoutKeepMask } from '../../src/kernels/dropout';
+import { dropoutKeepMask } from '../../src/reference/dropout';
 import { FullyConnectedNet } from '../../src/models/fully-connected-net';
 import type { Network } from '../../src/models/network';
 import { TwoLayerNet } from '../../src/models/two-layer-net';
