@@ -1,4 +1,4 @@
-// Every layer-suite case, by family: the Node and the Chromium runners both import this list.
+// Every shared case, by family (engine, layers, data, optim, models, solver): the Node and the Chromium runners both import this list.
 
 import type { TestCase } from '../harness/check';
 import { cases as engine } from './engine.cases';

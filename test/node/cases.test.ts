@@ -1,4 +1,4 @@
-// Runs the layer suite in Node on Dawn (the `webgpu` package; SwiftShader where there is no GPU).
+// Runs every shared case (test/cases: engine, layers, data, optim, models, solver) in Node on Dawn (the `webgpu` package; SwiftShader where there is no GPU).
 
 import { afterAll, beforeAll, describe, it } from 'vitest';
 import { Engine } from '../../src/index';
