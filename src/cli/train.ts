@@ -63,7 +63,7 @@ Options:
   -h, --help        this help
 `;
 
-export interface TrainSummary {
+interface TrainSummary {
   testAcc: number;
   valAcc: number;
   trainAcc: number;
@@ -143,9 +143,9 @@ function resumeInfo(path: string, bytes: Uint8Array): CheckpointInfo {
  * `~` or `~/…` at the start of a path flag is the home directory, as the shell would have made it:
  * the shell leaves `--data=~/fmnist` alone (a tilde after `=` is not expanded).
  */
-export function expandHome(path: string): string;
-export function expandHome(path: string | undefined): string | undefined;
-export function expandHome(path: string | undefined): string | undefined {
+function expandHome(path: string): string;
+function expandHome(path: string | undefined): string | undefined;
+function expandHome(path: string | undefined): string | undefined {
   if (path === '~') return homedir();
   return path?.startsWith('~/') ? join(homedir(), path.slice(2)) : path;
 }

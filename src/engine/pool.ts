@@ -50,7 +50,7 @@ export interface PoolStats {
 }
 
 /** Rounds a byte count up to what a storage buffer of that size is allocated as. */
-export function storageBytes(bytes: number): number {
+function storageBytes(bytes: number): number {
   return Math.max(16, Math.ceil(bytes / 16) * 16);
 }
 

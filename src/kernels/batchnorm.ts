@@ -25,7 +25,7 @@ export interface ColumnLayout {
 const CPU_LAYOUT: ColumnLayout = { cols: 128, slices: 1 };
 const GPU_LAYOUT: ColumnLayout = { cols: 4, slices: 64 };
 
-export function chooseColumnLayout(engine: Engine): ColumnLayout {
+function chooseColumnLayout(engine: Engine): ColumnLayout {
   return engine.isCpuAdapter ? CPU_LAYOUT : GPU_LAYOUT;
 }
 

@@ -50,7 +50,7 @@ export function defineKernel(spec: KernelSpec): Kernel {
 }
 
 /** Workgroups per dimension is at most 65535: larger 1-D grids fold into a second dimension. */
-export const MAX_WORKGROUPS_PER_DIM = 65535;
+const MAX_WORKGROUPS_PER_DIM = 65535;
 
 /** A 2-D grid covering `workgroups` workgroups; kernels recover the flat index with `flat_workgroup`. */
 export function grid1d(workgroups: number): [number, number, number] {

@@ -20,7 +20,7 @@ export type LossStrategy = 'row' | 'workgroup';
 const ROW_STRATEGY_MAX_CLASSES = 32;
 
 /** The strategy for an (N, C) loss on this engine's device. */
-export function chooseLossStrategy(engine: Engine, C: number): LossStrategy {
+function chooseLossStrategy(engine: Engine, C: number): LossStrategy {
   return engine.isCpuAdapter || C <= ROW_STRATEGY_MAX_CLASSES ? 'row' : 'workgroup';
 }
 const ROW_WG = 64;
@@ -55,7 +55,7 @@ export interface LossOptions {
 const opNames: Record<LossKind, string> = { softmax: 'softmaxLoss', svm: 'svmLoss' };
 
 /** Throws unless x is f32 (N, C) with N, C ≥ 1 and y is i32 (N). */
-export function checkLossInputs(kind: LossKind, x: Tensor, y: Tensor): [number, number] {
+function checkLossInputs(kind: LossKind, x: Tensor, y: Tensor): [number, number] {
   const op = opNames[kind];
   checkTensors(op, [['x', x], ['y', y]]);
   if (x.dtype !== 'f32' || x.rank !== 2 || x.shape[0]! < 1 || x.shape[1]! < 1) {

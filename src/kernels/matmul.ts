@@ -30,7 +30,7 @@ export interface MatmulOptions {
 const kernels = new Map<string, Kernel>();
 
 /** The matmul kernel of one tile shape and transposition, split-K's variant when `layered` (bias and ReLU are uniform flags). */
-export function matmulKernel(t: MatmulTile, ta = false, tb = false, layered = false): Kernel {
+function matmulKernel(t: MatmulTile, ta = false, tb = false, layered = false): Kernel {
   const key = `${tileKey(t)}:${ta}${tb}:${layered}`;
   let kernel = kernels.get(key);
   if (!kernel) {

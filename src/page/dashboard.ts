@@ -111,6 +111,6 @@ export class Dashboard {
 }
 
 /** Bytes as megabytes for a person: 12.3 MB. */
-export function megabytes(bytes: number): string {
+function megabytes(bytes: number): string {
   return `${(bytes / 1e6).toFixed(bytes < 1e7 ? 1 : 0)} MB`;
 }

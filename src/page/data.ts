@@ -43,13 +43,13 @@ function validationCount(name: 'fashion' | 'fashion-full', count: number): numbe
   return name === 'fashion' ? Math.min(1000, Math.floor(count / 5)) : Math.min(5000, Math.floor(count / 10));
 }
 
-export const SPIRAL_CLASSES = ['arm 1', 'arm 2', 'arm 3'] as const;
+const SPIRAL_CLASSES = ['arm 1', 'arm 2', 'arm 3'] as const;
 
 /**
  * Where the full Fashion-MNIST is served, relative to the page: `npm start` and `vite preview` serve
  * it there when the machine has it (vite.datasets.ts); a static host can put the four files there.
  */
-export const FULL_FASHION_MNIST = 'datasets/fashion-mnist/';
+const FULL_FASHION_MNIST = 'datasets/fashion-mnist/';
 
 /** The full set's split sizes, as the page will use them. */
 export interface FullFashionMnist {

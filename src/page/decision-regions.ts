@@ -6,7 +6,7 @@ import type { Engine, Network, Tensor } from '../index';
 const GRID = 64;
 /** The plotted square, [-EXTENT, EXTENT]² (the spiral fills the unit disc). */
 const EXTENT = 1.15;
-export const CLASS_COLORS: readonly [number, number, number][] = [
+const CLASS_COLORS: readonly [number, number, number][] = [
   [79, 70, 229],
   [234, 88, 12],
   [13, 148, 136],
