@@ -1,4 +1,7 @@
-// Node built-ins loaded at run time, only in Node: browser bundles never see them (a variable import specifier).
+// Node or not, and Node's built-ins loaded at run time only in Node: browser bundles never see them (a variable import specifier).
+
+/** Running in Node (not a browser, nor a browser-like test page). */
+export const isNode = typeof process !== 'undefined' && !!process.versions?.node && typeof window === 'undefined';
 
 export type NodeBuiltin = 'node:zlib' | 'node:fs' | 'node:fs/promises' | 'node:path' | 'node:url' | 'node:os' | 'node:crypto';
 

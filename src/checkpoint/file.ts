@@ -1,6 +1,6 @@
 // Checkpoint files in Node: written atomically (temporary name, fsync, rename) and read back.
 
-import { isNode } from '../engine/gpu';
+import { isNode } from '../node-builtins';
 import { nodeBuiltin } from '../node-builtins';
 
 function requireNode(op: string): void {

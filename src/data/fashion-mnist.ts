@@ -1,7 +1,7 @@
 // Fashion-MNIST: the IDX files from a directory or URL (default: Debian's copy, the downloaded cache, or the shipped sample), as host bytes or as GPU tensors.
 
 import type { Engine } from '../engine/engine';
-import { isNode } from '../engine/gpu';
+import { isNode } from '../node-builtins';
 import type { Tensor } from '../tensor';
 import { nodeBuiltin } from '../node-builtins';
 import { checkOptions } from '../options';

@@ -1,6 +1,6 @@
 // Gzip detection and decompression for datasets: zlib in Node, DecompressionStream in the browser.
 
-import { isNode } from '../engine/gpu';
+import { isNode } from '../node-builtins';
 import { nodeBuiltin } from '../node-builtins';
 import { concatChunks } from './bytes';
 

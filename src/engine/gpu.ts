@@ -1,5 +1,7 @@
 // Finds a WebGPU implementation: navigator.gpu in the browser, Dawn's `webgpu` package in Node.
 
+import { isNode } from '../node-builtins';
+
 /** Where Debian's and Google's Chromium packages put SwiftShader's Vulkan ICD (a CPU Vulkan). */
 const SWIFTSHADER_ICDS = [
   '/usr/lib/chromium/vk_swiftshader_icd.json',
@@ -22,8 +24,6 @@ const VULKAN_LOADERS = [
  * garbage-collected while an adapter or device made from it lives, so they are kept for good.
  */
 const dawnInstances: GPU[] = [];
-
-export const isNode = typeof process !== 'undefined' && !!process.versions?.node && typeof window === 'undefined';
 
 export interface AdapterRequest {
   powerPreference?: GPUPowerPreference;
