@@ -47,7 +47,8 @@ const scaleKernel = defineKernel({
   uniforms: ['u32'],
 });
 
-export interface LossOptions {
+/** layers.softmaxLoss and svmLoss's options (not the public LossOptions, which are model.loss's). */
+export interface LossKernelOptions {
   /** Force a strategy (tests of every code path); default by the number of classes. */
   strategy?: LossStrategy;
 }
@@ -72,7 +73,7 @@ function checkLossInputs(kind: LossKind, x: Tensor, y: Tensor): [number, number]
  * The mean loss over the rows of x (N, C) for labels y (N), as a one-element tensor, and its
  * gradient dx (N, C). A label outside [0, C) makes its row's loss and dx row NaN, and so the loss.
  */
-export function classificationLoss(engine: Engine, kind: LossKind, x: Tensor, y: Tensor, options: LossOptions = {}): { loss: Tensor; dx: Tensor } {
+export function classificationLoss(engine: Engine, kind: LossKind, x: Tensor, y: Tensor, options: LossKernelOptions = {}): { loss: Tensor; dx: Tensor } {
   const [N, C] = checkLossInputs(kind, x, y);
   const op = opNames[kind];
   checkOptions(op, options, ['strategy']);

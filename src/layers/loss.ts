@@ -1,6 +1,6 @@
 // Layer API: the softmax and multiclass SVM losses, loss and gradient together, as the course's functions.
 
-import { classificationLoss, type LossOptions } from '../kernels/loss';
+import { classificationLoss, type LossKernelOptions } from '../kernels/loss';
 import { type Tensor, checkTensors } from '../tensor';
 
 /**
@@ -8,7 +8,7 @@ import { type Tensor, checkTensors } from '../tensor';
  * rows (a one-element tensor: `await loss.item()`), `dx` (N, C) its gradient. Stable for scores of
  * any magnitude. A label outside [0, C) makes the loss, and that row of dx, NaN.
  */
-export function softmaxLoss(x: Tensor, y: Tensor, options?: LossOptions): { loss: Tensor; dx: Tensor } {
+export function softmaxLoss(x: Tensor, y: Tensor, options?: LossKernelOptions): { loss: Tensor; dx: Tensor } {
   return classificationLoss(checkTensors('softmaxLoss', [['x', x], ['y', y]]), 'softmax', x, y, options);
 }
 
@@ -17,6 +17,6 @@ export function softmaxLoss(x: Tensor, y: Tensor, options?: LossOptions): { loss
  * over the rows of Σ_{j≠y} max(0, x_j − x_y + 1), `dx` (N, C) its gradient. A label outside
  * [0, C) makes the loss, and that row of dx, NaN.
  */
-export function svmLoss(x: Tensor, y: Tensor, options?: LossOptions): { loss: Tensor; dx: Tensor } {
+export function svmLoss(x: Tensor, y: Tensor, options?: LossKernelOptions): { loss: Tensor; dx: Tensor } {
   return classificationLoss(checkTensors('svmLoss', [['x', x], ['y', y]]), 'svm', x, y, options);
 }
