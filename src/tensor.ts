@@ -115,6 +115,11 @@ export function shapeSize(shape: readonly number[]): number {
   return n;
 }
 
+/** Elements per row of an (N, …) shape: the product of the dimensions after the first. */
+export function rowSize(shape: readonly number[]): number {
+  return shapeSize(shape.slice(1));
+}
+
 export function checkShape(op: string, shape: readonly number[]): void {
   if (!Array.isArray(shape) || shape.some((d) => !Number.isInteger(d) || d < 0)) {
     throw new Error(`shadergrad: ${op}: shape must be a list of non-negative integers, got [${String(shape)}]`);

@@ -2,7 +2,7 @@
 
 import source from '../../shaders/gather.wgsl?raw';
 import type { Engine } from '../engine/engine';
-import { Tensor, fmt } from '../tensor';
+import { Tensor, fmt, rowSize } from '../tensor';
 import { defineKernel, elementGrid } from './kernel';
 
 const bindings = ['read', 'read', 'write'] as const;
@@ -23,7 +23,7 @@ export function gatherRows(engine: Engine, src: Tensor, indices: Tensor, out?: T
   }
   if (src.rank < 1) throw new Error('shadergrad: gatherRows: the source needs rows');
   const rows = src.shape[0]!;
-  const cols = src.shape.slice(1).reduce((a, b) => a * b, 1);
+  const cols = rowSize(src.shape);
   const count = indices.size;
   const shape = [count, ...src.shape.slice(1)];
   if (out && (out.size !== count * cols || out.dtype !== src.dtype || out.format !== 'native')) {

@@ -2,7 +2,7 @@
 
 import splitSource from '../../shaders/matmul-split.wgsl?raw';
 import type { Engine } from '../engine/engine';
-import { Tensor, fmt } from '../tensor';
+import { Tensor, fmt, rowSize } from '../tensor';
 import { defineKernel, elementGrid, type Kernel } from './kernel';
 import { matmulSource } from './matmul-source';
 import { chooseSplit, chooseTile, kGroupsOf, tileInvocations, tileKey, tileM, tileN, vec4Applies, type MatmulTile } from './matmul-tiles';
@@ -56,7 +56,7 @@ const splitSumKernel = defineKernel({ name: 'matmul_split_sum', source: splitSou
 
 /** A tensor as a matrix: its first dimension are the rows, the rest flatten into columns. */
 function asMatrix(t: Tensor): [number, number] {
-  return [t.shape[0]!, t.shape.slice(1).reduce((a, b) => a * b, 1)];
+  return [t.shape[0]!, rowSize(t.shape)];
 }
 
 /**

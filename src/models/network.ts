@@ -12,7 +12,7 @@ import { dropout, type DropoutParam } from '../ops/dropout';
 import { classificationLoss } from '../kernels/loss';
 import { Random } from '../random';
 import { checkSeed, show } from '../options';
-import { F32_MAX, Tensor, checkTensors, fmt, typeName } from '../tensor';
+import { F32_MAX, Tensor, checkTensors, fmt, rowSize, typeName } from '../tensor';
 
 export interface NetworkConfig {
   inputDim: number;
@@ -392,7 +392,7 @@ export class Network {
     if (checkTensors(name, [['X', X], ...(y !== undefined ? [['y', y] as const] : [])], { packed: ['X'] }) !== this.engine) {
       throw new Error(`shadergrad: ${name}: X belongs to another Engine than the model`);
     }
-    const D = X.shape.slice(1).reduce((a, b) => a * b, 1);
+    const D = rowSize(X.shape);
     if (X.dtype !== 'f32' || X.rank < 2 || D !== this.inputDim) {
       throw new Error(`shadergrad: ${name}: X must be f32 (N, …) with ${this.inputDim} features per row, got ${X.dtype} ${fmt(X.shape)}`);
     }

@@ -3,7 +3,7 @@
 import { matmul } from '../kernels/matmul';
 import { columnSum } from '../kernels/reduce';
 import { reluBackward } from '../kernels/relu';
-import { Tensor, checkTensors, fmt, typeName } from '../tensor';
+import { Tensor, checkTensors, fmt, rowSize, typeName } from '../tensor';
 import { defineOp } from './op';
 
 export interface AffineSaved {
@@ -17,7 +17,7 @@ export interface AffineSaved {
 function checkAffine(op: string, x: Tensor, w: Tensor, b: Tensor): void {
   checkTensors(op, [['x', x], ['w', w], ['b', b]]);
   const rows = x.shape[0];
-  const D = x.shape.slice(1).reduce((p, d) => p * d, 1);
+  const D = rowSize(x.shape);
   if (x.rank < 2 || w.rank !== 2 || b.rank !== 1 || w.shape[0] !== D || b.shape[0] !== w.shape[1]) {
     throw new Error(
       `shadergrad: ${op}: x ${fmt(x.shape)} (as ${rows}×${D}), w ${fmt(w.shape)} and b ${fmt(b.shape)} do not fit: ` +

@@ -9,7 +9,7 @@ import { checkSeed, show } from '../options';
 import * as optim from '../optim/index';
 import { checkConfig } from '../optim/rules';
 import { Random } from '../random';
-import { Tensor, checkTensors, fmt, typeName } from '../tensor';
+import { Tensor, checkTensors, fmt, rowSize, typeName } from '../tensor';
 import { decodeSafetensors, loadCheckpoint, saveCheckpoint, writeCheckpointFile } from '../checkpoint/index';
 import { SOLVER_KEYS, encodeSolverMeta, parseSolverMeta, readSolverMeta, type CheckpointInfo } from './checkpoint-meta';
 
@@ -302,7 +302,7 @@ export class Solver {
       throw new Error(`shadergrad: checkAccuracy: numSamples must be a positive integer, got ${numSamples}`);
     }
     const N = X.shape[0]!;
-    if (X.rank < 2 || X.shape.slice(1).reduce((a, b) => a * b, 1) !== this.model.inputDim) {
+    if (X.dtype !== 'f32' || X.rank < 2 || rowSize(X.shape) !== this.model.inputDim) {
       throw new Error(`shadergrad: checkAccuracy: X must be (N, …) with ${this.model.inputDim} features per row, got ${X.dtype} ${fmt(X.shape)}`);
     }
     if (y.size !== N || y.dtype !== 'i32') throw new Error(`shadergrad: checkAccuracy: y must be i32 with ${N} labels, got ${y.dtype} ${fmt(y.shape)}`);
@@ -527,7 +527,7 @@ export class Solver {
     const engine = checkTensors('Solver: data', [['XTrain', XTrain], ['yTrain', yTrain], ['XVal', XVal], ['yVal', yVal]], { packed: ['XTrain', 'XVal'] });
     if (engine !== this.model.engine) throw new Error('shadergrad: Solver: data and the model belong to different Engines');
     for (const [name, X, y] of [['train', XTrain, yTrain], ['val', XVal, yVal]] as const) {
-      const D = X.shape.slice(1).reduce((a, b) => a * b, 1);
+      const D = rowSize(X.shape);
       if (X.dtype !== 'f32' || D !== this.model.inputDim || !X.shape[0]) {
         throw new Error(`shadergrad: Solver: ${name} images must be f32 (N, …) with ${this.model.inputDim} features, got ${X} ${fmt(X.shape)}`);
       }
