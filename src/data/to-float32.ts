@@ -1,6 +1,6 @@
 // datasets.toFloat32: rows of a dataset kept as packed 8-bit values (fashionMnist's X), unpacked to an f32 tensor for the layer functions.
 
-import { gatherRows } from '../kernels/gather';
+import { gatherRange } from '../kernels/gather';
 import { type Tensor, checkTensors, fmt } from '../tensor';
 
 /**
@@ -26,10 +26,5 @@ export function toFloat32(X: Tensor, start = 0, count?: number): Tensor {
         `(${(limit / 2 ** 20).toFixed(0)} MiB): unpack fewer rows at a time`,
     );
   }
-  const indices = engine.tensor(Int32Array.from({ length: rows }, (_, i) => start + i));
-  try {
-    return gatherRows(engine, X, indices);
-  } finally {
-    indices.dispose();
-  }
+  return gatherRange(engine, X, start, rows);
 }

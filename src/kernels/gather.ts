@@ -37,3 +37,14 @@ export function gatherRows(engine: Engine, src: Tensor, indices: Tensor, out?: T
   }
   return result;
 }
+
+/** Rows [start, start + count) of `src` as a new tensor (an 8-bit source unpacked to f32): gatherRows over a range. */
+export function gatherRange(engine: Engine, src: Tensor, start: number, count: number): Tensor {
+  const indices = engine.tensor(Int32Array.from({ length: count }, (_, i) => start + i));
+  try {
+    return gatherRows(engine, src, indices);
+  } finally {
+    // Safe before the gather runs: a later write into a reused buffer submits the gather first (Engine.writeBuffer).
+    indices.dispose();
+  }
+}

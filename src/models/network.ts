@@ -3,7 +3,7 @@
 
 import type { CapturedStep, Engine } from '../engine/engine';
 import { axpyInPlace } from '../kernels/elementwise';
-import { gatherRows } from '../kernels/gather';
+import { gatherRange } from '../kernels/gather';
 import { sumAllInto } from '../kernels/reduce';
 import { Tape } from '../graph/tape';
 import { affine } from '../ops/affine';
@@ -199,9 +199,7 @@ export class Network {
     // A dataset kept as packed 8-bit values: unpack its rows to f32 for this call.
     if (X.format === 'unorm8') {
       const engine = this.engine;
-      const all = engine.tensor(Int32Array.from({ length: X.shape[0]! }, (_, i) => i));
-      const unpacked = gatherRows(engine, X, all);
-      all.dispose();
+      const unpacked = gatherRange(engine, X, 0, X.shape[0]!);
       try {
         return this.loss(unpacked, y as Tensor, options);
       } finally {
@@ -238,8 +236,7 @@ export class Network {
     const C = this.numClasses;
     for (let start = 0; start < N; start += batchSize) {
       const count = Math.min(batchSize, N - start);
-      const indices = engine.tensor(Int32Array.from({ length: count }, (_, i) => start + i));
-      const rows = gatherRows(engine, X, indices);
+      const rows = gatherRange(engine, X, start, count);
       const scores = this.loss(rows);
       const values = await scores.read();
       for (let i = 0; i < count; i++) {
@@ -247,7 +244,7 @@ export class Network {
         for (let c = 1; c < C; c++) if (values[i * C + c]! > values[i * C + best]!) best = c;
         out[start + i] = best;
       }
-      [indices, rows, scores].forEach((t) => t.dispose());
+      [rows, scores].forEach((t) => t.dispose());
     }
     return out;
   }
