@@ -1,7 +1,6 @@
 // Checkpoint files in Node: written atomically (temporary name, fsync, rename) and read back.
 
-import { isNode } from '../node-builtins';
-import { nodeBuiltin } from '../node-builtins';
+import { isNode, nodeBuiltin } from '../node-builtins';
 
 function requireNode(op: string): void {
   if (!isNode) throw new Error(`shadergrad: ${op}: needs Node's file system (in the browser, offer the bytes as a download)`);

@@ -1,9 +1,8 @@
 // Fashion-MNIST: the IDX files from a directory or URL (default: Debian's copy, the downloaded cache, or the shipped sample), as host bytes or as GPU tensors.
 
 import type { Engine } from '../engine/engine';
-import { isNode } from '../node-builtins';
+import { isNode, nodeBuiltin } from '../node-builtins';
 import type { Tensor } from '../tensor';
-import { nodeBuiltin } from '../node-builtins';
 import { checkOptions } from '../options';
 import { concatChunks } from './bytes';
 import { loadIdx, type IdxArray } from './idx';

@@ -1,7 +1,6 @@
 // Gzip detection and decompression for datasets: zlib in Node, DecompressionStream in the browser.
 
-import { isNode } from '../node-builtins';
-import { nodeBuiltin } from '../node-builtins';
+import { isNode, nodeBuiltin } from '../node-builtins';
 import { concatChunks } from './bytes';
 
 /** Gzip's magic bytes 1f 8b. */
