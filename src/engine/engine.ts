@@ -435,7 +435,15 @@ export class Engine {
       bytes += Math.ceil((shapeSize(shape) * 4) / align) * align;
     }
     this.checkBindable(label, [bytes / 4], bytes);
-    const buf = this.pool.acquire(bytes, label);
+    // Made while a step is being captured, it belongs to no step (as persistentZeros): parameters
+    // outlive the step, and a buffer the step already used would be written by its replays.
+    const previous = this.pool.openScope(null);
+    let buf: GpuBuffer;
+    try {
+      buf = this.pool.acquire(bytes, label);
+    } finally {
+      this.pool.openScope(previous);
+    }
     // Zeroed now (not by a recorded command): the padding between views stays zero for good.
     this.writeZeros(buf, 0, bytes);
     const flat = new Tensor(this, buf, [bytes / 4], 'f32');
@@ -540,7 +548,11 @@ export class Engine {
         throw new Error(`shadergrad: capture '${label}': the function returned a Promise; a capture records synchronous work only (what follows an await would not be part of the step)`);
       }
     } catch (error) {
+      // The step's commands are dropped: none of its buffers is in use by anything pending now, so a
+      // new batch begins (a buffer marked as used in this one would make a later write try to submit,
+      // inside the next capture).
       this.pending = [];
+      this.batch++;
       this.pool.openScope(previousScope);
       this.capturing = null;
       this.activeArena = this.arena;

@@ -91,6 +91,8 @@ interface EvalStep {
   step: CapturedStep<void>;
   indices: Tensor;
   X: Tensor;
+  /** The labels it gathers from: a step is bound to one X and one y. */
+  y: Tensor;
   /** Network.captureState() when it was captured. */
   state: readonly unknown[];
 }
@@ -386,7 +388,8 @@ export class Solver {
     const model = this.model;
     model.packParams(); // the step binds the packed parameters
     const existing = this.evals.get(X);
-    if (existing && existing.indices.size === batch && model.captureStateIs(existing.state)) return existing;
+    // Bound to this X and this y: new labels for the same images need a step of their own.
+    if (existing && existing.y === y && existing.indices.size === batch && model.captureStateIs(existing.state)) return existing;
     if (existing) this.disposeEval(X);
     const engine = this.engine;
     const state = model.captureState();
@@ -412,7 +415,7 @@ export class Solver {
     }
     Xb.dispose();
     yb.dispose();
-    const entry: EvalStep = { step, indices, X, state };
+    const entry: EvalStep = { step, indices, X, y, state };
     this.evals.set(X, entry);
     return entry;
   }

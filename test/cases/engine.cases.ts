@@ -259,6 +259,48 @@ export const cases: TestCase[] = [
     },
   },
   {
+    name: 'capture: after a capture throws, the next one can make state (persistentZeros, slab) in the failed step\'s buffers; a slab made inside a capture outlives its replays',
+    async run(engine) {
+      const a = engine.tensor(new Float32Array(64).fill(1));
+      const small = engine.tensor(new Float32Array(8).fill(1));
+      // A step that used and freed a 64-element buffer, then threw: its commands never run.
+      await expectThrows(
+        () =>
+          engine.capture(() => {
+            const t = engine.zeros([64]);
+            axpyInPlace(engine, t, a, 1);
+            t.dispose();
+            throw new Error('a user error inside the capture');
+          }),
+        /a user error inside the capture/,
+        'the failing capture',
+      );
+      // State made inside the next capture may land in that buffer: it is zeroed at once, not refused.
+      const step = engine.capture(() => {
+        const r = layers.reluForward(small).out;
+        const state = engine.persistentZeros([64]);
+        axpyInPlace(engine, state, a, 1);
+        return { r, state };
+      });
+      expectTrue((await step.result.state.read()).every((v) => v === 1), 'state after the capture run');
+      step.replay();
+      expectTrue((await step.result.state.read()).every((v) => v === 2), 'state after one replay');
+      // A slab made inside a capture after the step freed a buffer of its size: its own buffer, zero, untouched by replays.
+      const scratch = engine.capture(() => {
+        const t = engine.zeros([64]);
+        axpyInPlace(engine, t, a, 3);
+        t.dispose();
+        return engine.slab({ w: [64] });
+      });
+      scratch.replay();
+      expectTrue((await scratch.result.views.w!.read()).every((v) => v === 0), 'the slab stays zero through the replays');
+      scratch.dispose();
+      step.dispose();
+      for (const t of [a, small, step.result.r, step.result.state, scratch.result.flat, ...Object.values(scratch.result.views)]) t.dispose();
+      expectTrue(!engine.isCapturing, 'no capture left open');
+    },
+  },
+  {
     name: 'capture: a step disposed while its replay waits unsubmitted still runs that replay; named errors for aliasing, same-buffer copies and async captures',
     async run(engine) {
       const x = engine.tensor(new Float32Array(64).fill(1));

@@ -138,6 +138,14 @@ export const cases: TestCase[] = [
       await expectThrows(() => solver.checkAccuracy(narrow, y), /checkAccuracy: X must be \(N, …\) with 784 features per row/, 'wrong width');
       narrow.dispose();
       expectTrue(engine.stats().liveTensors === live, `refused calls left ${engine.stats().liveTensors - live} tensors behind`);
+      // The same images with other labels: scored against those labels (a cached step once kept reading the first ones).
+      const predicted = await model.predict(X);
+      const right = engine.tensor(predicted);
+      const shifted = engine.tensor(predicted.map((c) => (c + 1) % 10));
+      expectTrue((await solver.checkAccuracy(X, right)) === 1, 'its own predictions: accuracy 1');
+      expectTrue((await solver.checkAccuracy(X, shifted)) === 0, 'every label shifted: accuracy 0');
+      right.dispose();
+      shifted.dispose();
       // Options of the wrong type are refused when the Solver is made, not when training reaches them.
       await expectThrows(() => new Solver(model, data, null as never), /Solver: options must be an object, got null/, 'null options');
       await expectThrows(() => new Solver(model, null as never), /Solver: data must be \{ XTrain, yTrain, XVal, yVal \}, got null/, 'null data');
