@@ -1,7 +1,8 @@
 // `shadergrad train`: trains a FullyConnectedNet on Fashion-MNIST and writes a checkpoint, history and plot.
 
 import { parseArgs } from 'node:util';
-import { mkdir, rename, rm, rmdir, stat, writeFile } from 'node:fs/promises';
+import { rmdirSync } from 'node:fs';
+import { mkdir, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { Engine, FullyConnectedNet, Solver, datasets, checkpoint, optim, type CheckpointInfo, type Progress, type UpdateRuleName } from '../index';
@@ -253,8 +254,13 @@ export async function train(argv: string[]): Promise<number> {
     }
   }
   const madeOut = await prepareOut(out);
+  // Ctrl-C while the data loads: nothing was trained or written, so no empty --out is left behind.
+  const interruptedEarly = () => {
+    if (madeOut) rmdirQuietly(out);
+    process.exit(130);
+  };
+  process.once('SIGINT', interruptedEarly);
   try {
-
     const bar = new ProgressBar(process.stderr);
     // Results go to stdout (the bar, on stderr, is cleared first); the JSON summary is stdout's last line.
     const say = (line: string) => bar.log(line, process.stdout);
@@ -291,6 +297,7 @@ export async function train(argv: string[]): Promise<number> {
       process.stderr.write('shadergrad: stopping after this iteration and writing the results (Ctrl-C again to quit at once)\n');
       solverRef?.stop();
     };
+    process.off('SIGINT', interruptedEarly);
     process.on('SIGINT', onSigint);
     try {
       say(`data: ${trainHost.source} — ${nTrain} train, ${nVal} val, ${testHost.count} test images; adapter: ${adapter}`);
@@ -427,7 +434,18 @@ export async function train(argv: string[]): Promise<number> {
     }
   } catch (error) {
     // Nothing was written (the data did not load, a flag did not fit it): no empty --out is left behind.
-    if (madeOut) await rmdir(out).catch(() => undefined);
+    if (madeOut) rmdirQuietly(out);
     throw error;
+  } finally {
+    process.off('SIGINT', interruptedEarly);
+  }
+}
+
+/** Removes a directory this run made if it is still empty (rmdir refuses one that is not). */
+function rmdirQuietly(dir: string): void {
+  try {
+    rmdirSync(dir);
+  } catch {
+    // not empty, or gone: leave it
   }
 }

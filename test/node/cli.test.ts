@@ -180,6 +180,22 @@ describe('shadergrad train (CLI)', () => {
     expect(readdirSync(out)).toEqual(['history.json']);
   }, 600_000);
 
+  it('Ctrl-C while the data loads exits 130 and leaves no empty --out behind', async (context) => {
+    // The full set takes long enough to load to interrupt it; the sample loads in a blink.
+    const full = '/usr/share/datasets/fashion-mnist';
+    context.skip(!existsSync(join(full, 'train-images-idx3-ubyte.gz')), "needs Debian's dataset-fashion-mnist");
+    const out = join(work, 'interrupted-early');
+    const child = spawn(process.execPath, [CLI, 'train', '--data', full, '--quiet', '--out', out], { cwd: work });
+    let stderr = '';
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+    // As soon as --out exists (checked and made before the data is read), interrupt.
+    while (!existsSync(out)) await new Promise((resolve) => setTimeout(resolve, 5));
+    child.kill('SIGINT');
+    expect(await exited, stderr).toBe(130);
+    expect(existsSync(out), 'an empty --out left behind').toBe(false);
+  }, 120_000);
+
   it('shadergrad without a command, or with an unknown one, is a usage error: exit 2', () => {
     for (const args of [[], ['trian']]) {
       const r = run(...args);
