@@ -508,8 +508,16 @@ async function train(): Promise<void> {
   try {
     await training;
   } catch (error) {
-    // A lost device fails the step that was running: its own banner says more.
-    await Promise.race([run.engine.device.lost, new Promise((resolve) => setTimeout(resolve, 300))]);
+    // A lost device fails the step that was running: its own banner says more. Its loss event can
+    // come seconds after a failed readback (SwiftShader), so a failure of the GPU itself waits
+    // longer for it, with the buttons held, rather than offering to continue on a dead device.
+    const gpuFailed = /reading a tensor back from the GPU failed|GPU error|device was lost/i.test(message(error));
+    if (gpuFailed) {
+      state.busy = true;
+      setStatus('idle', 'Checking the GPU…');
+    }
+    await Promise.race([run.engine.device.lost, new Promise((resolve) => setTimeout(resolve, gpuFailed ? 5000 : 300))]);
+    if (gpuFailed) state.busy = false;
     if (state.run !== run) return;
     if (state.lost) setStatus('error', 'GPU device lost');
     else fail(error);

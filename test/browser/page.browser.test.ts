@@ -586,6 +586,48 @@ it('a long epoch keeps its state now and then: a device lost inside the first ep
   }
 }, TRAIN_MS + SETUP_MS);
 
+it('a device lost while the first kernels compile shows as lost, never as an ordinary error with Continue offered', async () => {
+  const { page, errors } = await open(chromium!.browser, baseUrl, '?dataset=spiral&epochs=3');
+  try {
+    await page.waitForFunction(() => document.getElementById('phase')?.textContent === 'Ready', { timeout: SETUP_MS, polling: 50 });
+    // Train, and lose the device 50 ms into compiling the first step's kernels.
+    await page.evaluate(
+      () =>
+        new Promise<void>((resolve) => {
+          const watch = setInterval(() => {
+            if (!/compiling/.test(document.getElementById('phase')?.textContent ?? '')) return;
+            clearInterval(watch);
+            setTimeout(() => {
+              window.shadergradPage!.loseDevice();
+              resolve();
+            }, 50);
+          }, 1);
+          document.querySelector<HTMLButtonElement>('[data-testid="train"]')!.click();
+        }),
+    );
+    // Every state the page passes through until it says the device is lost.
+    const seen = await page.evaluate(async () => {
+      const states: string[] = [];
+      const until = performance.now() + 15_000;
+      while (performance.now() < until) {
+        const status = document.querySelector('[data-testid="status"]')?.textContent ?? '';
+        const phase = document.getElementById('phase')?.textContent ?? '';
+        const train = document.querySelector<HTMLButtonElement>('[data-testid="train"]')!;
+        const state = `${status} | ${phase} | train ${train.disabled ? 'off' : train.textContent}`;
+        if (states.at(-1) !== state) states.push(state);
+        if (phase === 'GPU device lost') break;
+        await new Promise((resolve) => setTimeout(resolve, 10));
+      }
+      return states;
+    });
+    expect(seen.at(-1), seen.join(' ; ')).toMatch(/^error \| GPU device lost/);
+    expect(seen.filter((s) => /Stopped by an error|train Continue/.test(s)), seen.join(' ; ')).toEqual([]);
+    expect(errors.filter((e) => e.startsWith('uncaught'))).toEqual([]);
+  } finally {
+    await page.close();
+  }
+}, TRAIN_MS);
+
 it('a paused run whose device is lost comes back paused on the new device, at the iteration it was paused at', async () => {
   const { page, errors } = await open(chromium!.browser, baseUrl, '?dataset=spiral&epochs=40&autostart=1');
   try {
