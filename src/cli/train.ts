@@ -2,7 +2,7 @@
 
 import { parseArgs } from 'node:util';
 import { rmdirSync } from 'node:fs';
-import { mkdir, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdir, open, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { Engine, FullyConnectedNet, Solver, datasets, checkpoint, optim, type CheckpointInfo, type Progress, type UpdateRuleName } from '../index';
@@ -92,14 +92,21 @@ export class UsageError extends Error {}
 /** The update rules the library has, by name. */
 const UPDATE_RULES = Object.keys(optim.updateRules) as UpdateRuleName[];
 
-/** Writes files under temporary names, then renames them all into place (none is left half-written or out of step). */
+/** Writes files under temporary names (each synced to disk), then renames them all into place (none is left half-written or out of step). */
 async function writeAllAtomic(files: Array<[path: string, data: string | Uint8Array]>): Promise<void> {
   const tmps = files.map(([path]) => `${path}.tmp-${process.pid}-${Math.random().toString(36).slice(2)}`);
   let current = '';
   try {
     for (const [i, [path, data]] of files.entries()) {
       current = path;
-      await writeFile(tmps[i]!, data);
+      // Synced before the rename: after a crash the name holds the old file or the whole new one.
+      const handle = await open(tmps[i]!, 'wx');
+      try {
+        await handle.writeFile(data);
+        await handle.sync();
+      } finally {
+        await handle.close();
+      }
     }
     // A directory where a file goes would stop the renames half-way: checked for all of them first.
     for (const [path] of files) {
