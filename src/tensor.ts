@@ -12,6 +12,11 @@ export type DType = 'f32' | 'i32';
 export type StorageFormat = 'native' | 'unorm8';
 export type TensorData = Float32Array | Int32Array | ArrayLike<number>;
 
+/** What a packed 8-bit tensor given where f32 is needed is told: what it is and how to unpack it. */
+const PACKED_DATA =
+  'holds 8-bit data packed on the GPU (a dataset); unpack rows of it with datasets.toFloat32(X, start, count) first ' +
+  '(model.loss, model.predict and the Solver take it as it is)';
+
 export class Tensor {
   readonly shape: readonly number[];
   readonly size: number;
@@ -48,12 +53,7 @@ export class Tensor {
   /** @internal The buffer behind this tensor, for binding; throws if the tensor was disposed. */
   storageFor(op: string): GpuBuffer {
     const buf = this.packedStorageFor(op);
-    if (this.format === 'unorm8') {
-      throw new Error(
-        `shadergrad: ${op}: a tensor of shape [${this.shape.join(', ')}] holds 8-bit data packed on the GPU (a dataset); ` +
-          'unpack rows of it with datasets.toFloat32(X, start, count) first (model.loss, model.predict and the Solver take it as it is)',
-      );
-    }
+    if (this.format === 'unorm8') throw new Error(`shadergrad: ${op}: a tensor of shape ${fmt(this.shape)} ${PACKED_DATA}`);
     return buf;
   }
 
@@ -144,12 +144,7 @@ export function checkTensors(op: string, inputs: ReadonlyArray<readonly [name: s
   for (const [name, value] of inputs) {
     if (!(value instanceof Tensor)) throw new Error(`shadergrad: ${op}: ${name} must be a Tensor, got ${typeName(value)}`);
     if (value.disposed) throw new Error(`shadergrad: ${op}: ${name} ${fmt(value.shape)} was disposed`);
-    if (value.format === 'unorm8' && !packed.includes(name)) {
-      throw new Error(
-        `shadergrad: ${op}: ${name} ${fmt(value.shape)} holds 8-bit data packed on the GPU (a dataset); ` +
-          'unpack rows of it with datasets.toFloat32(X, start, count) first (model.loss, model.predict and the Solver take it as it is)',
-      );
-    }
+    if (value.format === 'unorm8' && !packed.includes(name)) throw new Error(`shadergrad: ${op}: ${name} ${fmt(value.shape)} ${PACKED_DATA}`);
     if (!first) first = [name, value];
     else if (value.engine !== first[1].engine) throw new Error(`shadergrad: ${op}: ${name} and ${first[0]} belong to different Engines`);
   }
@@ -160,6 +155,9 @@ export function checkTensors(op: string, inputs: ReadonlyArray<readonly [name: s
 /** The largest finite f32, and the smallest normal one (GPUs may flush smaller values to 0). */
 export const F32_MAX = 3.4028234663852886e38;
 export const F32_MIN_NORMAL = 1.1754943508222875e-38;
+
+/** A positive number f32 holds as a normal value (an epsilon: 0 or a denormal would divide by 0). */
+export const isPositiveNormalF32 = (v: number) => v >= F32_MIN_NORMAL && v <= F32_MAX;
 
 /** Shape as text for error messages. */
 export function fmt(shape: readonly number[]): string {

@@ -2,7 +2,7 @@
 
 import { batchnormGrads, batchnormTest, batchnormTrain } from '../kernels/batchnorm';
 import { reluBackward } from '../kernels/relu';
-import { F32_MAX, F32_MIN_NORMAL, Tensor, checkTensors, fmt, typeName } from '../tensor';
+import { Tensor, checkTensors, fmt, isPositiveNormalF32, typeName } from '../tensor';
 import { defineOp } from './op';
 
 /** The course's bn_param. Absent running statistics are created (zeros, shape (D)) and stored here. */
@@ -46,7 +46,7 @@ export function checkBatchnorm(op: string, shape: readonly number[], input: stri
     throw new Error(`shadergrad: ${op}: bnParam.mode must be 'train' or 'test', got ${JSON.stringify(mode) ?? String(mode)}`);
   }
   // 0 would divide by 0 on a constant column (NaN in training, Infinity in test mode with fresh running averages).
-  if (typeof eps !== 'number' || !(eps >= F32_MIN_NORMAL && eps <= F32_MAX)) {
+  if (typeof eps !== 'number' || !isPositiveNormalF32(eps)) {
     throw new Error(`shadergrad: ${op}: bnParam.eps must be a normal f32 number > 0 (1.2e-38 to 3.4e38), got ${String(eps)}`);
   }
   if (typeof momentum !== 'number' || !(momentum >= 0 && momentum <= 1)) {

@@ -5,7 +5,7 @@ import type { GpuBuffer } from '../engine/pool';
 import type { UniformValue } from '../engine/uniforms';
 import { elementGrid, type Kernel } from '../kernels/kernel';
 import { adamKernel, rmspropKernel, sgdKernel, sgdMomentumKernel, sgdNesterovMomentumKernel } from '../kernels/optim';
-import { F32_MAX, F32_MIN_NORMAL, Tensor, fmt, typeName } from '../tensor';
+import { F32_MAX, Tensor, fmt, isPositiveNormalF32, typeName } from '../tensor';
 
 /** `optim.sgd`: w −= learningRate·dw. */
 export interface SgdConfig {
@@ -78,7 +78,7 @@ const momentum: Hyperparameter = { key: 'momentum', fallback: 0.9, valid: in0to1
 const epsilon: Hyperparameter = {
   key: 'epsilon',
   fallback: 1e-8,
-  valid: (value) => value >= F32_MIN_NORMAL && value <= F32_MAX,
+  valid: isPositiveNormalF32,
   expected: 'a normal f32 number > 0 (1.2e-38 to 3.4e38)',
 };
 
