@@ -64,8 +64,9 @@ const controls = new Controls(element('#settings'), (settings, problems, changed
   updateUrl();
 });
 
-function updateUrl(): void {
-  history.replaceState(null, '', `${location.pathname}${toQuery(state.settings)}`);
+/** The address bar shows the settings in use (and `autostart=1` when asked to keep it). */
+function updateUrl({ autostart = false }: { autostart?: boolean } = {}): void {
+  history.replaceState(null, '', `${location.pathname}${toQuery(state.settings)}${autostart ? '&autostart=1' : ''}`);
 }
 
 function setStatus(status: Status, phase: string): void {
@@ -390,7 +391,7 @@ function newRun(settings: Settings, options: { numEpochs?: number; reg?: number 
 
 /** A run on the data loaded now, not yet the page's (a checkpoint is tried on it first). */
 function makeRun(settings: Settings, options: { numEpochs?: number; reg?: number } = {}): Run {
-  return new Run(state.engine!, state.gpu!, state.host!, settings, { progress: showProgress, epochEnd, keepDue, keep: keepDuringEpoch }, options);
+  return new Run(state.engine!, state.gpu!, state.host!, settings, { progress: showProgress, epochEnd, keepDue, keep: keepWhileTraining }, options);
 }
 
 function discardRun(): void {
@@ -431,16 +432,15 @@ function keepDue(msSinceKept: number): boolean {
   return msSinceKept >= (window.shadergradPage?.keepEveryMs ?? KEEP_EVERY_MS);
 }
 
-/** Inside a long epoch: keep the state for a lost device (the download offers it too). */
-async function keepDuringEpoch(run: Run): Promise<void> {
+/** While training (inside a long epoch, or at its end): keep the state for a lost device; the download offers it meanwhile. */
+async function keepWhileTraining(run: Run): Promise<void> {
   await keepCheckpoint(run, false);
   refreshControls();
 }
 
 /** Between epochs: keep the state for a lost device, then look at the model's predictions. */
 async function epochEnd(run: Run): Promise<void> {
-  await keepCheckpoint(run, false);
-  refreshControls(); // the download offers this checkpoint while the next epoch trains
+  await keepWhileTraining(run);
   await evaluate(run);
 }
 
@@ -543,6 +543,13 @@ async function train(): Promise<void> {
   await finish(run);
 }
 
+/** The train accuracy of the check that found the best parameters (the last check's, if none matches). */
+function trainAccOfBest(run: Run): number | null {
+  const { trainAccHistory, valAccHistory, bestValAcc } = run.solver;
+  const at = valAccHistory.indexOf(bestValAcc);
+  return trainAccHistory[at >= 0 ? at : trainAccHistory.length - 1] ?? null;
+}
+
 /** A finished run: the test accuracy of its best parameters, and status done. */
 async function finish(run: Run): Promise<void> {
   try {
@@ -560,8 +567,7 @@ async function finish(run: Run): Promise<void> {
   }
   // The model now holds the best parameters: show their check (train and validation of the same epoch).
   const best = run.solver.bestValAcc;
-  const at = run.solver.valAccHistory.indexOf(best);
-  dashboard.setAccuracy(run.solver.trainAccHistory[at >= 0 ? at : run.solver.trainAccHistory.length - 1] ?? null, best);
+  dashboard.setAccuracy(trainAccOfBest(run), best);
   setStatus(
     'done',
     `Done: best validation accuracy ${(best * 100).toFixed(1)}%` + (state.testAcc !== null ? `, test accuracy ${(state.testAcc * 100).toFixed(1)}%` : ''),
@@ -710,9 +716,9 @@ async function load(file: File): Promise<void> {
     const valAcc = await run.solver.checkAccuracy(state.gpu!.XVal, state.gpu!.yVal, { batchSize: 1000 });
     // A pair from one set of parameters: a finished run holds its best (the check that found them, as
     // at the end of training); an unfinished one shows its last check, as a paused run does.
-    const solver = run.solver;
-    const at = solver.finished ? solver.valAccHistory.indexOf(solver.bestValAcc) : solver.valAccHistory.length - 1;
-    dashboard.setAccuracy(solver.trainAccHistory[at] ?? null, solver.finished ? valAcc : (solver.valAccHistory[at] ?? valAcc));
+    const { solver } = run;
+    if (solver.finished) dashboard.setAccuracy(trainAccOfBest(run), valAcc);
+    else dashboard.setAccuracy(solver.trainAccHistory.at(-1) ?? null, solver.valAccHistory.at(-1) ?? valAcc);
     dashboard.showNotice(
       `Loaded ${file.name}: epoch ${info.epoch}, iteration ${info.iteration.toLocaleString('en-US')}, validation accuracy ${(valAcc * 100).toFixed(1)}%. ` +
         `Continue trains it to epoch ${settings.epochs}; Reset discards it.`,
@@ -781,7 +787,7 @@ async function main(): Promise<void> {
   state.settings = url.settings;
   controls.show(url.settings);
   // The address bar holds what is used: an ignored value is said once, not again at every reload or shared link.
-  if (url.problems.length) history.replaceState(null, '', `${location.pathname}${toQuery(state.settings)}${url.autostart ? '&autostart=1' : ''}`);
+  if (url.problems.length) updateUrl({ autostart: url.autostart });
   dashboard.showNotice(url.problems.length ? `Ignored: ${url.problems.join('; ')}.` : '');
   dashboard.clearReadouts();
   setStatus('idle', 'Opening the GPU…');
