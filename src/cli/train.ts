@@ -1,7 +1,7 @@
 // `shadergrad train`: trains a FullyConnectedNet on Fashion-MNIST and writes a checkpoint, history and plot.
 
 import { parseArgs } from 'node:util';
-import { rmdirSync } from 'node:fs';
+import { existsSync, rmSync, rmdirSync } from 'node:fs';
 import { mkdir, open, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -124,18 +124,19 @@ async function writeAllAtomic(files: Array<[path: string, data: string | Uint8Ar
   }
 }
 
+/** The empty file prepareOut writes and removes to see that --out takes files. */
+const probeIn = (out: string) => join(out, `.shadergrad-probe-${process.pid}`);
+
 /** Makes the output directory and checks it takes files, before anything is trained. */
-async function prepareOut(out: string): Promise<boolean> {
-  let made: string | undefined;
+async function prepareOut(out: string): Promise<void> {
   try {
-    made = await mkdir(out, { recursive: true });
-    const probe = join(out, `.shadergrad-probe-${process.pid}`);
+    await mkdir(out, { recursive: true });
+    const probe = probeIn(out);
     await writeFile(probe, '');
     await rm(probe, { force: true });
   } catch (error) {
     throw new UsageError(`--out ${out}: cannot write there (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`);
   }
-  return made !== undefined;
 }
 
 /** What a checkpoint to resume from was trained with (its metadata), or a UsageError naming the file. */
@@ -260,14 +261,16 @@ export async function train(argv: string[]): Promise<number> {
       );
     }
   }
-  const madeOut = await prepareOut(out);
-  // Ctrl-C while the data loads: nothing was trained or written, so no empty --out is left behind.
+  // Ctrl-C before training (while --out is made or the data loads): nothing was trained or written,
+  // so an --out this run made is not left behind, empty. Set before the directory exists.
+  const madeOut = !existsSync(out);
   const interruptedEarly = () => {
     if (madeOut) rmdirQuietly(out);
     process.exit(130);
   };
   process.once('SIGINT', interruptedEarly);
   try {
+    await prepareOut(out);
     const bar = new ProgressBar(process.stderr);
     // Results go to stdout (the bar, on stderr, is cleared first); the JSON summary is stdout's last line.
     const say = (line: string) => bar.log(line, process.stdout);
@@ -448,9 +451,10 @@ export async function train(argv: string[]): Promise<number> {
   }
 }
 
-/** Removes a directory this run made if it is still empty (rmdir refuses one that is not). */
+/** Removes an --out this run made if nothing but prepareOut's probe is in it (rmdir refuses one that holds more). */
 function rmdirQuietly(dir: string): void {
   try {
+    rmSync(probeIn(dir), { force: true });
     rmdirSync(dir);
   } catch {
     // not empty, or gone: leave it
