@@ -97,7 +97,7 @@ struct ElementParams {
 override RELU: bool = false;
 
 fn relu_if_fused(y: f32) -> f32 {
-  return select(y, max(y, 0.0), RELU);
+  return select(y, relu(y), RELU);
 }
 
 @group(0) @binding(0) var<storage, read> norm_x: array<f32>;

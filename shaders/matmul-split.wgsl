@@ -26,6 +26,6 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, 
     v += partial[z * params.count + i];
   }
   if ((params.flags & HAS_BIAS) != 0u) { v += bias[i % params.N]; }
-  if ((params.flags & RELU) != 0u) { v = max(v, 0.0); }
+  if ((params.flags & RELU) != 0u) { v = relu(v); }
   C[i] = v;
 }

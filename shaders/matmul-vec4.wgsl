@@ -140,7 +140,7 @@ fn store_c4(row: u32, col4: u32, value: vec4f) {
     let c = col4 * 4u;
     v += vec4f(bias[c], bias[c + 1u], bias[c + 2u], bias[c + 3u]);
   }
-  if (flag(RELU)) { v = max(v, vec4f()); }
+  if (flag(RELU)) { v = relu4(v); }
   C[C_BASE4 + row * (params.N / 4u) + col4] = v;
 }
 

@@ -85,7 +85,7 @@ fn store_c(row: u32, col: u32, value: f32) {
   if (row >= params.M || col >= params.N) { return; }
   var v = value;
   if (flag(HAS_BIAS)) { v += bias[col]; }
-  if (flag(RELU)) { v = max(v, 0.0); }
+  if (flag(RELU)) { v = relu(v); }
   C[C_BASE + row * params.N + col] = v;
 }
 

@@ -1,4 +1,4 @@
-// ReLU: forward max(x, 0); backward passes the gradient where the input (or output) was positive.
+// ReLU: forward max(x, 0) (NaN kept: relu in the preamble); backward passes the gradient where the input (or output) was positive.
 
 struct Params {
   n: u32,
@@ -12,7 +12,7 @@ struct Params {
 fn forward(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) lid: u32) {
   let i = flat_invocation(wid, nwg, lid, 256u);
   if (i < params.n) {
-    out[i] = max(x[i], 0.0);
+    out[i] = relu(x[i]);
   }
 }
 

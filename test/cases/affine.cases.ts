@@ -6,7 +6,7 @@ import { Random } from '../../src/random';
 import * as ref from '../../src/reference/layers';
 import { courseRelError, numericGradientArray } from '../../src/reference/gradcheck';
 import { linspace, matmul as refMatmul, nd } from '../../src/reference/ndarray';
-import { TOL, type TestCase, download, expectClose, expectTensor, expectThrows, expectTrue, randn, upload } from '../harness/check';
+import { TOL, type TestCase, download, expectClose, expectCloseOrNaN, expectTensor, expectThrows, expectTrue, randn, upload } from '../harness/check';
 
 /** Every tile the engine may pick, so SwiftShader exercises the code paths GPUs take too. */
 const TILES: Record<string, MatmulTile> = {
@@ -168,6 +168,37 @@ export const cases: TestCase[] = [
       await expectTensor(c, expected, TOL.matmul, `${tileName} ${M}×${N}×${K} + bias, ReLU`);
     },
   }) satisfies TestCase),
+  {
+    name: 'ReLU keeps NaN as float64 does: the ReLU kernel, the matmul bias/ReLU epilogue on every kernel path, split-K',
+    async run(engine) {
+      // A NaN in the data must reach the loss (and stop training there), not turn into 0 at a ReLU:
+      // max(NaN, 0) is 0 on GPUs and SwiftShader, where float64 (and PyTorch, tfjs) keep NaN.
+      const rng = new Random(17);
+      const x = randn(rng, [3, 7]);
+      for (const i of [0, 8, 20]) x.data[i] = Number.NaN;
+      const dout = randn(rng, [3, 7]);
+      const { out, cache } = layers.reluForward(upload(engine, x));
+      expectCloseOrNaN(await download(out), ref.reluForward(x).out.data, TOL.elementwise, 'relu out with NaN');
+      expectCloseOrNaN(await download(layers.reluBackward(upload(engine, dout), cache)), ref.reluBackward(dout, x).data, TOL.elementwise, 'relu dx with NaN');
+      // The epilogue: a NaN row of A and a NaN bias column; M, N, K multiples of 4 so the vec4 kernels run too.
+      const [M, N, K] = [68, 132, 36];
+      const a = randn(rng, [M, K]);
+      const b = randn(rng, [K, N]);
+      const bias = randn(rng, [N]);
+      a.data[5 * K + 3] = Number.NaN;
+      bias.data[7] = Number.NaN;
+      const expected = refMatmul(a, b, false, false);
+      for (let i = 0; i < M * N; i++) expected.data[i] = Math.max(0, expected.data[i]! + bias.data[i % N]!);
+      const [ga, gb, gbias] = [upload(engine, a), upload(engine, b), upload(engine, bias)];
+      for (const [tileName, tile] of Object.entries(TILES)) {
+        for (const splitK of [1, 3]) {
+          const c = matmul(engine, ga, gb, { bias: gbias, relu: true, tile, splitK });
+          expectCloseOrNaN(await download(c), expected.data, TOL.matmul, `${tileName}, K in ${splitK} layers: ${M}×${N}×${K} + bias, ReLU, with NaN`);
+          c.dispose();
+        }
+      }
+    },
+  },
   {
     name: 'split-K (K in layers, then summed) matches float64 on every kernel path, with the bias/ReLU epilogue and transposes',
     async run(engine) {

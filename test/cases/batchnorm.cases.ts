@@ -3,14 +3,14 @@
 import { layers } from '../../src/index';
 import type { Engine } from '../../src/engine/engine';
 import type { BnParam } from '../../src/layers/index';
-import { type ColumnLayout, batchnormGrads, batchnormTrain } from '../../src/kernels/batchnorm';
+import { type ColumnLayout, batchnormGrads, batchnormTest, batchnormTrain } from '../../src/kernels/batchnorm';
 import { batchnorm } from '../../src/ops/batchnorm';
 import { Random } from '../../src/random';
 import * as ref from '../../src/reference/layers';
 import { numericGradientArray } from '../../src/reference/gradcheck';
 import { type NDArray, nd } from '../../src/reference/ndarray';
 import type { Tensor } from '../../src/tensor';
-import { TOL, type TestCase, download, expectClose, expectTensor, expectThrows, expectTrue, randn, upload } from '../harness/check';
+import { TOL, type TestCase, download, expectClose, expectCloseOrNaN, expectTensor, expectThrows, expectTrue, randn, upload } from '../harness/check';
 
 /** The course's batchnorm input: relu(X·W1)·W2 with X (N, 50) drawn anew, W1 (50, 60) and W2 (60, 3) fixed. */
 class CourseActivations {
@@ -269,6 +269,29 @@ export const cases: TestCase[] = [
         await expectTensor(g.dx, rg.dx, TOL.reduction, `${what}: dx`);
         disposeAll(runningMean, runningVar, f.out, f.xhat, f.invStd, g.dx, g.dgamma, g.dbeta);
       }
+    },
+  },
+  {
+    name: 'batchnorm with the fused ReLU keeps NaN as float64 does (train and test forward)',
+    async run(engine) {
+      // A NaN γ: its column is NaN after the ReLU, as in float64, not 0 (max(NaN, 0) on the GPU).
+      const rng = new Random(23);
+      const [N, D] = [6, 5];
+      const x = randn(rng, [N, D], 2, 3);
+      const gamma = randn(rng, [D], 1, 1);
+      const beta = randn(rng, [D]);
+      gamma.data[1] = Number.NaN;
+      const relu = (a: NDArray) => ref.reluForward(a).out.data;
+      const refParam: ref.BnParam = { mode: 'train', momentum: 0.5 };
+      const train = relu(ref.batchnormForward(x, gamma, beta, refParam).out);
+      const test = relu(ref.batchnormForward(x, gamma, beta, { ...refParam, mode: 'test' }).out);
+      const [gx, gGamma, gBeta] = [x, gamma, beta].map((a) => upload(engine, a)) as [Tensor, Tensor, Tensor];
+      const [runningMean, runningVar] = [engine.zeros([D]), engine.zeros([D])];
+      const f = batchnormTrain(engine, gx, gGamma, gBeta, runningMean, runningVar, { eps: 1e-5, momentum: 0.5, relu: true });
+      expectCloseOrNaN(await download(f.out), train, TOL.reduction, 'train forward, ReLU, NaN γ');
+      const t = batchnormTest(engine, gx, gGamma, gBeta, runningMean, runningVar, { eps: 1e-5, relu: true });
+      expectCloseOrNaN(await download(t), test, TOL.reduction, 'test forward, ReLU, NaN γ');
+      disposeAll(gx, gGamma, gBeta, runningMean, runningVar, f.out, f.xhat, f.invStd, t);
     },
   },
   {

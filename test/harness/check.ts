@@ -38,6 +38,23 @@ export function expectClose(actual: ArrayLike<number>, expected: ArrayLike<numbe
   return err;
 }
 
+/** expectClose where the reference holds NaN: the result must hold NaN exactly there, and be within `tol` elsewhere. */
+export function expectCloseOrNaN(actual: ArrayLike<number>, expected: ArrayLike<number>, tol: number, what: string): number {
+  if (actual.length !== expected.length) throw new Error(`${what}: ${actual.length} values, expected ${expected.length}`);
+  const finite: number[] = [];
+  for (let i = 0; i < expected.length; i++) {
+    const nanExpected = Number.isNaN(expected[i]!);
+    if (nanExpected !== Number.isNaN(actual[i]!)) throw new Error(`${what}: [${i}] = ${actual[i]}, expected ${expected[i]}`);
+    if (!nanExpected) finite.push(i);
+  }
+  return expectClose(
+    finite.map((i) => actual[i]!),
+    finite.map((i) => expected[i]!),
+    tol,
+    what,
+  );
+}
+
 /** Resolves as `work` does, or rejects once `ms` have passed (the case runners' per-case limit). */
 export function withTimeout(work: Promise<void>, ms: number): Promise<void> {
   let timer: ReturnType<typeof setTimeout> | undefined;
