@@ -384,18 +384,27 @@ export class Network {
     return tape.apply(affine, [h, p[`W${L}`]!, p[`b${L}`]!, false], { dx: h, dw: p[`W${L}`]!, db: p[`b${L}`]! });
   }
 
-  private checkInputs(X: Tensor, y: Tensor | undefined, name = `${this.modelName}.loss`): void {
-    checkReg(name, this.reg);
-    if (checkTensors(name, [['X', X], ...(y !== undefined ? [['y', y] as const] : [])], { packed: ['X'] }) !== this.engine) {
-      throw new Error(`shadergrad: ${name}: X belongs to another Engine than the model`);
+  /**
+   * Throws, naming `op`, unless X is a live f32 (N, …) tensor (8-bit packed allowed) of this model's
+   * Engine with inputDim features per row, and y (when given) i32 of shape [N]. `names`: what the
+   * message calls them (the Solver's XTrain and yTrain).
+   */
+  checkBatch(op: string, X: Tensor, y?: Tensor, names: readonly [string, string] = ['X', 'y']): void {
+    const [xName, yName] = names;
+    if (checkTensors(op, [[xName, X], ...(y !== undefined ? [[yName, y] as const] : [])], { packed: [xName] }) !== this.engine) {
+      throw new Error(`shadergrad: ${op}: ${xName} belongs to another Engine than the model`);
     }
-    const D = rowSize(X.shape);
-    if (X.dtype !== 'f32' || X.rank < 2 || D !== this.inputDim) {
-      throw new Error(`shadergrad: ${name}: X must be f32 (N, …) with ${this.inputDim} features per row, got ${X.dtype} ${fmt(X.shape)}`);
+    if (X.dtype !== 'f32' || X.rank < 2 || rowSize(X.shape) !== this.inputDim) {
+      throw new Error(`shadergrad: ${op}: ${xName} must be f32 (N, …) with ${this.inputDim} features per row, got ${X.dtype} ${fmt(X.shape)}`);
     }
     if (y !== undefined && (y.dtype !== 'i32' || y.rank !== 1 || y.shape[0] !== X.shape[0])) {
-      throw new Error(`shadergrad: ${name}: y must be i32 of shape [${X.shape[0]}], got ${y.dtype} ${fmt(y.shape)}`);
+      throw new Error(`shadergrad: ${op}: ${yName} must be i32 of shape [${X.shape[0]}], got ${y.dtype} ${fmt(y.shape)}`);
     }
+  }
+
+  private checkInputs(X: Tensor, y: Tensor | undefined, name = `${this.modelName}.loss`): void {
+    checkReg(name, this.reg);
+    this.checkBatch(name, X, y);
     this.checkParams(name);
   }
 

@@ -9,7 +9,7 @@ import { checkSeed, show } from '../options';
 import * as optim from '../optim/index';
 import { checkConfig } from '../optim/rules';
 import { Random } from '../random';
-import { Tensor, checkTensors, fmt, rowSize, typeName } from '../tensor';
+import { Tensor, fmt, typeName } from '../tensor';
 import { decodeSafetensors, loadCheckpoint, saveCheckpoint, writeCheckpointFile } from '../checkpoint/index';
 import { SOLVER_KEYS, encodeSolverMeta, parseSolverMeta, readSolverMeta, type CheckpointInfo } from './checkpoint-meta';
 
@@ -298,16 +298,12 @@ export class Solver {
 
   /** Fraction of rows of X whose predicted class is y (numSamples: a random subsample, with replacement). */
   async checkAccuracy(X: Tensor, y: Tensor, { numSamples, batchSize = 100 }: { numSamples?: number; batchSize?: number } = {}): Promise<number> {
-    if (checkTensors('checkAccuracy', [['X', X], ['y', y]], { packed: ['X'] }) !== this.engine) throw new Error('shadergrad: checkAccuracy: X and y belong to another Engine than the model');
+    this.model.checkBatch('checkAccuracy', X, y);
     if (!Number.isInteger(batchSize) || batchSize < 1) throw new Error(`shadergrad: checkAccuracy: batchSize must be a positive integer, got ${batchSize}`);
     if (numSamples != null && (!Number.isInteger(numSamples) || numSamples < 1)) {
       throw new Error(`shadergrad: checkAccuracy: numSamples must be a positive integer, got ${numSamples}`);
     }
     const N = X.shape[0]!;
-    if (X.dtype !== 'f32' || X.rank < 2 || rowSize(X.shape) !== this.model.inputDim) {
-      throw new Error(`shadergrad: checkAccuracy: X must be (N, …) with ${this.model.inputDim} features per row, got ${X.dtype} ${fmt(X.shape)}`);
-    }
-    if (y.size !== N || y.dtype !== 'i32') throw new Error(`shadergrad: checkAccuracy: y must be i32 with ${N} labels, got ${y.dtype} ${fmt(y.shape)}`);
     let indices: Int32Array;
     if (numSamples != null && N > numSamples) {
       indices = Int32Array.from({ length: numSamples }, () => this.rng.int(N));
@@ -526,17 +522,10 @@ export class Solver {
   private checkData(data: SolverData): void {
     if (data === null || typeof data !== 'object') throw new Error(`shadergrad: Solver: data must be { XTrain, yTrain, XVal, yVal }, got ${typeName(data)}`);
     const { XTrain, yTrain, XVal, yVal } = data;
-    // Tensors, not disposed, on the model's Engine: checked here, not at the first GPU step.
-    const engine = checkTensors('Solver: data', [['XTrain', XTrain], ['yTrain', yTrain], ['XVal', XVal], ['yVal', yVal]], { packed: ['XTrain', 'XVal'] });
-    if (engine !== this.model.engine) throw new Error('shadergrad: Solver: data and the model belong to different Engines');
-    for (const [name, X, y] of [['train', XTrain, yTrain], ['val', XVal, yVal]] as const) {
-      const D = rowSize(X.shape);
-      if (X.dtype !== 'f32' || D !== this.model.inputDim || !X.shape[0]) {
-        throw new Error(`shadergrad: Solver: ${name} images must be f32 (N, …) with ${this.model.inputDim} features, got ${X} ${fmt(X.shape)}`);
-      }
-      if (y.dtype !== 'i32' || y.size !== X.shape[0]) {
-        throw new Error(`shadergrad: Solver: ${name} labels must be i32 with ${X.shape[0]} entries, got ${y.dtype} ${fmt(y.shape)}`);
-      }
+    // Tensors, not disposed, on the model's Engine, of its width: checked here, not at the first GPU step.
+    for (const [set, X, y] of [['Train', XTrain, yTrain], ['Val', XVal, yVal]] as const) {
+      this.model.checkBatch('Solver: data', X, y, [`X${set}`, `y${set}`]);
+      if (!X.shape[0]) throw new Error(`shadergrad: Solver: data.X${set} has no rows: ${fmt(X.shape)}`);
     }
   }
 

@@ -116,9 +116,13 @@ export const cases: TestCase[] = [
       const { X, y } = await sample(engine, 20);
       const model = new TwoLayerNet(engine, { inputDim: 784, hiddenDim: 8 });
       const data = { XTrain: X, yTrain: y, XVal: X, yVal: y };
+      const narrow20 = () => engine.tensor(new Float32Array(20 * 10), [20, 10]);
       await expectThrows(() => new Solver(model, data, { batch_size: 10 } as never), /^Unrecognized arguments batch_size/, 'unknown option');
       await expectThrows(() => new Solver(model, data, { updateRule: 'adagrad' as never }), /Invalid update_rule "adagrad"/, 'unknown rule');
-      await expectThrows(() => new Solver(model, { ...data, yVal: engine.tensor(new Float32Array(20)) }), /val labels must be i32 with 20 entries, got f32 \[20\]/, 'labels of the wrong type');
+      await expectThrows(() => new Solver(model, { ...data, yVal: engine.tensor(new Float32Array(20)) }), /Solver: data: yVal must be i32 of shape \[20\], got f32 \[20\]/, 'labels of the wrong type');
+      const empty = engine.tensor(new Float32Array(0), [0, 784]);
+      await expectThrows(() => new Solver(model, { ...data, XTrain: empty, yTrain: engine.tensor(new Int32Array(0)) }), /Solver: data\.XTrain has no rows: \[0, 784\]/, 'no training rows');
+      await expectThrows(() => new Solver(model, { ...data, XTrain: narrow20() }), /Solver: data: XTrain must be f32 \(N, …\) with 784 features per row, got f32 \[20, 10\]/, 'narrow training images');
       await expectThrows(() => new Solver(model, { ...data, yVal: X }), /Solver: data: yVal \[20, 784\] holds 8-bit data packed on the GPU/, 'images as labels');
       await expectThrows(() => new Solver(model, data, { batchSize: 0 }), /batchSize must be a positive integer/, 'batch size 0');
       await expectThrows(() => new Solver(model, data, { numTrainSamples: 'x' as never }), /numTrainSamples must be a positive integer or null, got x/, 'numTrainSamples');
@@ -135,7 +139,7 @@ export const cases: TestCase[] = [
       await expectThrows(() => solver.checkAccuracy(X, y, { batchSize: 0 }), /checkAccuracy: batchSize must be a positive integer, got 0/, 'batch 0');
       await expectThrows(() => solver.checkAccuracy(X, y, { numSamples: -1 }), /checkAccuracy: numSamples must be a positive integer, got -1/, 'numSamples -1');
       const narrow = engine.tensor(new Float32Array(20 * 10), [20, 10]);
-      await expectThrows(() => solver.checkAccuracy(narrow, y), /checkAccuracy: X must be \(N, …\) with 784 features per row/, 'wrong width');
+      await expectThrows(() => solver.checkAccuracy(narrow, y), /checkAccuracy: X must be f32 \(N, …\) with 784 features per row, got f32 \[20, 10\]/, 'wrong width');
       narrow.dispose();
       expectTrue(engine.stats().liveTensors === live, `refused calls left ${engine.stats().liveTensors - live} tensors behind`);
       // The same images with other labels: scored against those labels (a cached step once kept reading the first ones).
@@ -164,9 +168,9 @@ export const cases: TestCase[] = [
       try {
         const otherX = other.tensor(new Float32Array(20 * 784), [20, 784]);
         const otherY = other.tensor(new Int32Array(20));
-        await expectThrows(() => new Solver(model, { ...data, XVal: otherX, yVal: otherY }), /Solver: data: XVal and XTrain belong to different Engines/, 'data on two Engines');
-        await expectThrows(() => new Solver(model, { XTrain: otherX, yTrain: otherY, XVal: otherX, yVal: otherY }), /Solver: data and the model belong to different Engines/, "another Engine's data");
-        await expectThrows(() => solver.checkAccuracy(otherX, otherY), /checkAccuracy: X and y belong to another Engine than the model/, "another Engine's data to checkAccuracy");
+        await expectThrows(() => new Solver(model, { ...data, XVal: otherX, yVal: otherY }), /Solver: data: XVal belongs to another Engine than the model/, 'data on two Engines');
+        await expectThrows(() => new Solver(model, { XTrain: otherX, yTrain: otherY, XVal: otherX, yVal: otherY }), /Solver: data: XTrain belongs to another Engine than the model/, "another Engine's data");
+        await expectThrows(() => solver.checkAccuracy(otherX, otherY), /checkAccuracy: X belongs to another Engine than the model/, "another Engine's data to checkAccuracy");
       } finally {
         other.destroy();
       }
