@@ -247,23 +247,3 @@ fn mean_rows(@builtin(local_invocation_index) lid: u32) {
     mean[0] = select(bitcast<u32>(partial[0] * mparams.scale), NAN_BITS, atomicLoad(&nan_rows) != 0u);
   }
 }
-
-// ---- upstream gradient (graph executor) --------------------------------------------------------
-
-struct ScaleParams {
-  n: u32,
-}
-
-@group(0) @binding(0) var<storage, read> grad: array<f32>;
-@group(0) @binding(1) var<storage, read> upstream: array<f32>;
-@group(0) @binding(2) var<storage, read_write> scaled: array<f32>;
-@group(0) @binding(3) var<uniform> sparams: ScaleParams;
-
-// scaled = grad · upstream[0]: the saved dx times the gradient flowing into the one-element loss.
-@compute @workgroup_size(256)
-fn scale_by_upstream(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) lid: u32) {
-  let i = flat_invocation(wid, nwg, lid, 256u);
-  if (i < sparams.n) {
-    scaled[i] = grad[i] * upstream[0];
-  }
-}

@@ -39,14 +39,6 @@ const rowKernels: Record<LossKind, Record<LossStrategy, Kernel>> = {
 
 const meanKernel = defineKernel({ name: 'loss_mean', source, entryPoint: 'mean_rows', bindings: ['read', 'write'], uniforms: ['u32', 'f32'] });
 
-const scaleKernel = defineKernel({
-  name: 'loss_scale_by_upstream',
-  source,
-  entryPoint: 'scale_by_upstream',
-  bindings: ['read', 'read', 'write'],
-  uniforms: ['u32'],
-});
-
 /** layers.softmaxLoss and svmLoss's options (not the public LossOptions, which are model.loss's). */
 export interface LossKernelOptions {
   /** Force a strategy (tests of every code path); default by the number of classes. */
@@ -90,14 +82,4 @@ export function classificationLoss(engine: Engine, kind: LossKind, x: Tensor, y:
   engine.dispatch(meanKernel, [rowLoss, loss], [1, 1, 1], [N, 1 / N]);
   rowLoss.dispose();
   return { loss, dx };
-}
-
-/** grad · upstream[0], for upstream a one-element tensor (the gradient flowing into a loss). */
-export function scaleByUpstream(engine: Engine, grad: Tensor, upstream: Tensor, label = scaleKernel.name): Tensor {
-  if (upstream.size !== 1 || upstream.dtype !== 'f32' || grad.dtype !== 'f32') {
-    throw new Error(`shadergrad: ${label}: needs an f32 gradient and a one-element f32 upstream gradient, got ${grad.dtype} ${fmt(grad.shape)} and ${upstream.dtype} ${fmt(upstream.shape)}`);
-  }
-  const out = engine.empty(grad.shape, 'f32', label);
-  if (grad.size) engine.dispatch(scaleKernel, [grad, upstream, out], elementGrid(scaleKernel, grad.size), [grad.size]);
-  return out;
 }

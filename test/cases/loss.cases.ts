@@ -1,8 +1,7 @@
-// Loss cases: the course's sanity values, softmax and SVM against float64, stability, bad labels, the op form.
+// Loss cases: the course's sanity values, softmax and SVM against float64, stability, bad labels.
 
 import { layers } from '../../src/index';
 import type { LossStrategy } from '../../src/kernels/loss';
-import { softmaxLoss as softmaxOp, svmLoss as svmOp } from '../../src/ops/loss';
 import { Random } from '../../src/random';
 import * as ref from '../../src/reference/layers';
 import { numericGradient } from '../../src/reference/gradcheck';
@@ -194,23 +193,6 @@ export const cases: TestCase[] = [
         await expectThrows(() => gpu(engine.tensor(new Float32Array(0), [4, 0]), y), msg('x .*\\[4, 0\\]'), `${kind}: C = 0`);
       }
       expectTrue(engine.stats().dispatches === before, 'a rejected call dispatched');
-    },
-  },
-  {
-    name: 'loss: the op form saves dx and scales it by the upstream gradient in backward',
-    async run(engine) {
-      const rng = new Random(12);
-      const x = randn(rng, [11, 6]);
-      const y = randomLabels(rng, 11, 6);
-      for (const [op, reference] of [[softmaxOp, ref.softmaxLoss], [svmOp, ref.svmLoss]] as const) {
-        const expected = reference(x, y);
-        const { out, saved } = op.forward(upload(engine, x), engine.tensor(y));
-        expectTrue(out.size === 1, `${op.name}: loss has ${out.size} elements`);
-        expectClose([await out.item()], [expected.loss], LOSS_TOL, `${op.name}: loss`);
-        const dx = op.backward(engine.tensor([2.5], [1]), saved);
-        expectClose(await download(dx), expected.dx.data.map((v) => 2.5 * v), LOSS_TOL, `${op.name}: backward with dloss = 2.5`);
-        expectTrue(op.temporaries(saved).includes(saved), `${op.name}: the saved dx is not a temporary`);
-      }
     },
   },
 ];
