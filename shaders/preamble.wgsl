@@ -10,7 +10,8 @@ fn flat_invocation(wid: vec3u, nwg: vec3u, lid: u32, wg_size: u32) -> u32 {
 }
 
 // ReLU that keeps NaN, as float64 does: max(NaN, 0) is 0 on GPUs, and a NaN turned into 0 would
-// never reach the loss that reports it.
+// never reach the loss that reports it. (WGSL lets a compiler assume there is no NaN, so this is
+// what a compare-and-select gives, not a promise: the affine and batchnorm cases check it.)
 fn relu(v: f32) -> f32 {
   return select(v, 0.0, v < 0.0);
 }
