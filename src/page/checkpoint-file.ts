@@ -1,6 +1,7 @@
-// Checkpoint files on the page: a download of Solver.saveCheckpoint()'s bytes, and what a chosen file holds before it is loaded.
+// Checkpoint files on the page: a run's Solver checkpoint and its download, and what a chosen file holds before it is loaded (the dataset the page wrote in it).
 
 import { Solver, type CheckpointInfo } from '../index';
+import type { Run } from './run';
 import { DATASET_NAMES, type DatasetName } from './settings';
 
 /** Saves bytes as a file through a temporary link. */
@@ -30,4 +31,9 @@ export function readCheckpointInfo(bytes: Uint8Array): CheckpointInfo {
 export function namedDataset(info: CheckpointInfo): DatasetName | null {
   const name = info.metadata.dataset ?? '';
   return (DATASET_NAMES as readonly string[]).includes(name) ? (name as DatasetName) : null;
+}
+
+/** The run's Solver checkpoint, with the dataset it trains on in the metadata (for loading it back). */
+export function saveRunCheckpoint(run: Run): Promise<Uint8Array> {
+  return run.solver.saveCheckpoint({ metadata: { dataset: run.settings.dataset } });
 }

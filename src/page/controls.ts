@@ -3,20 +3,18 @@
 import { FIELDS, formatField, parseField, type DatasetName, type Field, type Settings } from './settings';
 
 export class Controls {
+  /** A field changed to a valid value (settings), or to an invalid one (problems): what the page does then (its main.ts sets it). */
+  onChange: (settings: Settings | null, problems: string[], changed: Field | 'dataset') => void = () => {};
   private readonly inputs = new Map<Field | 'dataset', HTMLInputElement | HTMLSelectElement>();
 
-  constructor(
-    private readonly form: HTMLFormElement,
-    /** A field changed to a valid value (settings), or to an invalid one (problems). */
-    onChange: (settings: Settings | null, problems: string[], changed: Field | 'dataset') => void,
-  ) {
+  constructor(private readonly form: HTMLFormElement) {
     for (const name of ['dataset', ...FIELDS] as const) {
       const input = form.elements.namedItem(name);
       if (!(input instanceof HTMLInputElement || input instanceof HTMLSelectElement)) throw new Error(`the page has no control named ${name}`);
       this.inputs.set(name, input);
       input.addEventListener('change', () => {
         const { settings, problems } = this.read();
-        onChange(problems.length ? null : settings, problems, name);
+        this.onChange(problems.length ? null : settings, problems, name);
       });
     }
     form.addEventListener('submit', (event) => event.preventDefault());
