@@ -40,8 +40,9 @@ function checkpointDataset(info: CheckpointInfo): DatasetName {
   const fits = (['fashion', 'fashion-full'] as const).filter((name) => {
     if (named !== null) return name === named;
     if (info.trainSamples !== null) return info.trainSamples === trainCounts[name];
-    const perEpoch = Math.max(Math.floor(trainCounts[name] / (info.batchSize ?? 0)), 1);
-    return info.batchSize !== null && info.epoch >= 1 && Math.floor(info.iteration / perEpoch) === info.epoch;
+    if (info.batchSize === null || info.epoch < 1) return false;
+    const perEpoch = Math.max(Math.floor(trainCounts[name] / info.batchSize), 1);
+    return Math.floor(info.iteration / perEpoch) === info.epoch;
   });
   if (fits.length === 1) {
     const name = fits[0]!;

@@ -81,8 +81,8 @@ export function showLostBanner(extra = ''): void {
           : midEpoch
             ? ` Training can resume on a new device from iteration ${kept.iteration.toLocaleString('en-US')}, where its state was last kept.`
             : epoch
-            ? ' Training can resume on a new device from the parameters of the last epoch.'
-            : '') +
+              ? ' Training can resume on a new device from the parameters of the last epoch.'
+              : '') +
       (extra ? ` ${extra}` : ''),
     resume,
   );
