@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 // The shadergrad command: `shadergrad train …` (package.json bin).
 
-import { UsageError, train } from './train';
+import { UsageError } from './args';
+import { train } from './train';
 
 const USAGE = 'Usage: shadergrad train [options]   (shadergrad train --help for the options)\n';
 

@@ -1,68 +1,12 @@
 // `shadergrad train`: trains a FullyConnectedNet on Fashion-MNIST and writes a checkpoint, history and plot.
 
-import { parseArgs } from 'node:util';
 import { existsSync, rmSync, rmdirSync } from 'node:fs';
 import { mkdir, open, rename, rm, stat, writeFile } from 'node:fs/promises';
-import { homedir } from 'node:os';
-import { join, resolve } from 'node:path';
-import { Engine, FullyConnectedNet, Solver, datasets, checkpoint, optim, type CheckpointInfo, type Progress, type UpdateRuleName } from '../index';
+import { join } from 'node:path';
+import { Engine, FullyConnectedNet, Solver, datasets, type Progress, type SolverOptions, type Tensor } from '../index';
+import { HELP, UsageError, applyResume, checkFlags, parseFlags, type TrainConfig } from './args';
 import { ProgressBar } from './progress';
 import { trainingPlotSvg } from './plot';
-
-/**
- * The default recipe: what `shadergrad train --data DIR` alone runs. Chosen on an H200 among eight
- * candidates (bench/gpu/recipes.sh): 784-512-256-10 with batchnorm, dropout 0.3, Adam 2e-3 decayed
- * 0.85 per epoch, batch 128, 15 epochs reached 0.900 test accuracy; the README has its SwiftShader run.
- */
-export const DEFAULTS = {
-  hidden: '512,256',
-  batchnorm: true,
-  dropout: 0.3,
-  update: 'adam',
-  lr: 2e-3,
-  lrDecay: 0.85,
-  reg: 0,
-  epochs: 15,
-  batch: 128,
-  val: 5000,
-  seed: 1,
-} as const;
-
-const HELP = `Usage: shadergrad train [options]
-
-Trains a fully-connected network on Fashion-MNIST on the GPU (WebGPU through Dawn) and writes
-model.safetensors (after every epoch), history.json and training.svg into --out. The last line
-printed is a JSON summary: {"testAcc", "valAcc", "trainAcc", "epochs", "seconds", "samplesPerSec",
-"adapter"} (the accuracies of one set of parameters: the best once finished, the last when
-stopped). Ctrl-C stops after the current iteration and writes the three files (exit 130); a
-second Ctrl-C quits at once. Bad flags exit 2 before anything is trained.
-
-Options:
-  --data DIR        the four Fashion-MNIST files (.gz or not), or 'sample' for the subset
-                    shipped with shadergrad (6,000 train, of which 600 held out for
-                    validation, + 1,000 test: a quick run). Default:
-                    Debian's /usr/share/datasets/fashion-mnist, else the npm run data cache,
-                    else the sample
-  --hidden LIST     hidden layer sizes                      (default ${DEFAULTS.hidden})
-  --batchnorm       batch normalization after each hidden affine layer (default on)
-  --no-batchnorm    without it
-  --dropout P       probability of dropping a hidden unit   (default ${DEFAULTS.dropout})
-  --update RULE     sgd | sgdMomentum | sgdNesterovMomentum | rmsprop | adam (default ${DEFAULTS.update})
-  --lr RATE         learning rate                           (default ${DEFAULTS.lr})
-  --lr-decay F      learning rate factor after each epoch   (default ${DEFAULTS.lrDecay})
-  --reg R           L2 regularization strength              (default ${DEFAULTS.reg})
-  --epochs N        epochs                                  (default ${DEFAULTS.epochs})
-  --batch N         minibatch size                          (default ${DEFAULTS.batch})
-  --val N           training images held out for validation (default ${DEFAULTS.val}, at most 10%)
-  --limit N         use only the first N training images (at least 10)
-  --seed N          seed for initialization, minibatches and dropout, 0..2^32-1 (default ${DEFAULTS.seed})
-  --resume FILE     continue from a checkpoint written by an earlier run (its model.safetensors,
-                    rewritten after every epoch): its model, update rule and batch size are used;
-                    --dropout, --reg and --lr-decay may change, --epochs may extend the schedule
-  --out DIR         output directory, checked before training (default ./shadergrad-run)
-  --quiet           no progress bar
-  -h, --help        this help
-`;
 
 interface TrainSummary {
   testAcc: number;
@@ -73,24 +17,6 @@ interface TrainSummary {
   samplesPerSec: number;
   adapter: string;
 }
-
-/** A decimal number as a person writes one (1, 0.5, 2e-3): not '', '0x10', 'Infinity' or '1_000'. */
-const DECIMAL = /^\s*[+-]?(\d+\.?\d*|\.\d+)(e[+-]?\d+)?\s*$/i;
-
-/** What f32 holds as a normal number: larger ones become Infinity on the GPU, smaller ones 0. */
-const f32Normal = (v: number) => Math.abs(v) >= 2 ** -126 && Math.abs(v) <= 3.4028234663852886e38;
-
-function number(name: string, text: string | undefined, fallback: number, check: (v: number) => boolean = Number.isFinite): number {
-  if (text === undefined) return fallback;
-  const v = DECIMAL.test(text) ? Number(text) : NaN;
-  if (!Number.isFinite(v) || !check(v)) throw new UsageError(`--${name} ${JSON.stringify(text)} is not valid`);
-  return v;
-}
-
-export class UsageError extends Error {}
-
-/** The update rules the library has, by name. */
-const UPDATE_RULES = Object.keys(optim.updateRules) as UpdateRuleName[];
 
 /** Writes files under temporary names (each synced to disk), then renames them all into place (none is left half-written or out of step). */
 async function writeAllAtomic(files: Array<[path: string, data: string | Uint8Array]>): Promise<void> {
@@ -139,128 +65,240 @@ async function prepareOut(out: string): Promise<void> {
   }
 }
 
-/** What a checkpoint to resume from was trained with (its metadata), or a UsageError naming the file. */
-function resumeInfo(path: string, bytes: Uint8Array): CheckpointInfo {
-  try {
-    return Solver.checkpointInfo(bytes);
-  } catch (error) {
-    throw new UsageError(`--resume ${path}: ${(error as Error).message.replace(/^shadergrad: Solver\.checkpointInfo: /, '')}`);
+/** The training and test sets as read from disk, and how the training set splits into train and validation. */
+interface HostData {
+  train: datasets.FashionMnistHost;
+  test: datasets.FashionMnistHost;
+  /** Pixels per image. */
+  D: number;
+  nTrain: number;
+  nVal: number;
+}
+
+/** Reads the training and test sets and checks that the flags and --resume's checkpoint fit them (a UsageError where not). */
+async function loadData(config: TrainConfig, say: (line: string) => void): Promise<HostData> {
+  const { data: source, limit, valWanted, batch, resume } = config;
+  // One split after the other, so a missing or bad file is always reported for the training set first.
+  const train = await datasets.loadFashionMnist({ split: 'train', source, limit });
+  const test = await datasets.loadFashionMnist({ split: 'test', source });
+  const D = train.rows * train.cols;
+  const nVal = Math.min(valWanted, Math.floor(train.count / 10));
+  const nTrain = train.count - nVal;
+  if (nVal < valWanted && config.valGiven) say(`--val ${valWanted}: at most 10% of the ${train.count} training images are held out: ${nVal}`);
+  if (limit !== undefined && train.count < limit) say(`--limit ${limit}: the training set has ${train.count} images, all used`);
+  if (test.rows * test.cols !== D) {
+    throw new Error(`the test images are ${test.rows}×${test.cols} but the training images ${train.rows}×${train.cols} (${test.source}): not one dataset`);
+  }
+  // Minibatches are drawn with replacement, but one larger than the data is a mistyped flag (and may not fit the GPU).
+  if (batch > nTrain) throw new UsageError(`--batch ${batch}: more than the ${nTrain} training images`);
+  // A checkpoint counts its epochs in this many training images: other data would resume a wrong schedule.
+  const resumed = resume?.info;
+  const resumedData = resumed?.metadata.data === undefined ? '' : ` (${resumed.metadata.data})`;
+  if (resumed?.trainSamples != null && resumed.trainSamples !== nTrain) {
+    throw new UsageError(`--resume ${resume!.path}: the checkpoint was trained on ${resumed.trainSamples} training images${resumedData}, this run has ${nTrain} (${train.source}): use the same --data, --limit and --val`);
+  }
+  return { train, test, D, nTrain, nVal };
+}
+
+/** The data on the GPU: images as packed 8-bit values, labels as i32; validation is the training set's last nVal images. */
+interface GpuData {
+  XTrain: Tensor;
+  yTrain: Tensor;
+  XVal: Tensor;
+  yVal: Tensor;
+  XTest: Tensor;
+  yTest: Tensor;
+}
+
+/** Uploads the data, the validation images split off the training set's end. */
+function uploadData(engine: Engine, { train, test, D, nTrain, nVal }: HostData): GpuData {
+  const labels = (bytes: Uint8Array) => engine.tensor(Int32Array.from(bytes));
+  return {
+    XTrain: engine.tensorUnorm8(train.images.subarray(0, nTrain * D), [nTrain, D]),
+    yTrain: labels(train.labels.subarray(0, nTrain)),
+    XVal: engine.tensorUnorm8(train.images.subarray(nTrain * D), [nVal, D]),
+    yVal: labels(train.labels.subarray(nTrain)),
+    XTest: engine.tensorUnorm8(test.images, [test.count, D]),
+    yTest: labels(test.labels),
+  };
+}
+
+/** The model the config describes and its Solver on the data (not yet resumed from --resume's checkpoint). */
+function buildSolver(engine: Engine, config: TrainConfig, D: number, { XTrain, yTrain, XVal, yVal }: GpuData, onProgress: SolverOptions['onProgress']): Solver {
+  const model = new FullyConnectedNet(engine, {
+    hiddenDims: config.hiddenDims,
+    inputDim: D,
+    numClasses: 10,
+    batchnorm: config.batchnorm,
+    dropout: config.dropout,
+    reg: config.reg,
+    // He initialisation: keeps activations at unit scale through ReLU layers.
+    weightScale: Math.sqrt(2 / D),
+    seed: config.seed,
+  });
+  return new Solver(
+    model,
+    { XTrain, yTrain, XVal, yVal },
+    {
+      updateRule: config.updateRule,
+      optimConfig: { learningRate: config.lr },
+      lrDecay: config.lrDecay,
+      batchSize: config.batch,
+      numEpochs: config.epochs,
+      numTrainSamples: 5000,
+      numValSamples: null,
+      printEvery: 20,
+      verbose: false,
+      seed: config.seed,
+      onProgress,
+    },
+  );
+}
+
+/** Where a run's lines go: the progress bar on stderr, and results on stdout (the bar cleared first). */
+interface Terminal {
+  bar: ProgressBar;
+  say: (line: string) => void;
+  /** --quiet: no bar. */
+  quiet: boolean;
+}
+
+/** A Solver report on the terminal: the bar (until Ctrl-C), and a line at each accuracy check. */
+function showProgress(p: Progress, { bar, say, quiet }: Terminal, interrupted: boolean): void {
+  if (!quiet && !interrupted) {
+    bar.update({
+      fraction: p.iteration / p.numIterations,
+      text: `epoch ${Math.min(p.epoch + 1, p.numEpochs)}/${p.numEpochs}  loss ${p.loss.toFixed(4)}  ${Math.round(p.samplesPerSec)} samples/s`,
+    });
+  }
+  if (p.valAcc !== undefined) {
+    const label = p.iteration === 1 && p.epoch === 0 ? 'start' : `epoch ${p.epoch}/${p.numEpochs}`;
+    say(`${label}: loss ${p.loss.toFixed(4)}, train acc ${p.trainAcc!.toFixed(4)}, val acc ${p.valAcc.toFixed(4)}`);
   }
 }
 
-/**
- * `~` or `~/…` at the start of a path flag is the home directory, as the shell would have made it:
- * the shell leaves `--data=~/fmnist` alone (a tilde after `=` is not expanded).
- */
-function expandHome(path: string): string;
-function expandHome(path: string | undefined): string | undefined;
-function expandHome(path: string | undefined): string | undefined {
-  if (path === '~') return homedir();
-  return path?.startsWith('~/') ? join(homedir(), path.slice(2)) : path;
+/** How training ended: the error that stopped it (a NaN loss, a checkpoint not written), if one did, and its pace. */
+interface TrainOutcome {
+  failure: Error | null;
+  /** Training samples per second over this run's iterations (a resumed run's earlier ones not counted). */
+  samplesPerSec: number;
 }
 
+/** Runs solver.train() to the end of the schedule, a Ctrl-C (solver.stop()) or an error, timing it. */
+async function trainToEnd(solver: Solver): Promise<TrainOutcome> {
+  const trainStart = performance.now();
+  const iterationsBefore = solver.iteration;
+  let failure: Error | null = null;
+  try {
+    await solver.train();
+  } catch (error) {
+    failure = error instanceof Error ? error : new Error(String(error));
+  }
+  const trainSeconds = (performance.now() - trainStart) / 1000;
+  const samplesPerSec = trainSeconds > 0 ? ((solver.iteration - iterationsBefore) * solver.batchSize) / trainSeconds : 0;
+  return { failure, samplesPerSec };
+}
+
+/** What the results report besides the Solver's own state. */
+interface ResultContext {
+  config: TrainConfig;
+  host: HostData;
+  gpu: GpuData;
+  adapter: string;
+  /** performance.now() when the run began (before the data loaded): the summary's seconds count from here. */
+  started: number;
+  /** The learning rate this run started from: --lr, or the resumed checkpoint's (already decayed). */
+  startLr: number;
+  checkpointPath: string;
+  /** The checkpoint's own metadata: where its data came from, for a person (and a --resume) to find again. */
+  dataMeta: Record<string, string>;
+  say: (line: string) => void;
+  /** Whether Ctrl-C has stopped the run (it may come while the results are made). */
+  interrupted: () => boolean;
+}
+
+/**
+ * Scores the model on the three sets, writes the checkpoint, history.json and training.svg into --out
+ * (all of them or none), and prints the JSON summary as stdout's last line. The exit code: 1 when
+ * training or the writing failed, 130 when stopped by Ctrl-C, else 0.
+ */
+async function writeResults(solver: Solver, { failure, samplesPerSec }: TrainOutcome, context: ResultContext): Promise<number> {
+  const { config, host, gpu, adapter, started, startLr, checkpointPath, dataMeta, say, interrupted } = context;
+  const { out, hiddenDims, batchnorm, dropout, updateRule } = config;
+  // The checkpoint first: the train-accuracy sample below draws from the Solver's generator, whose
+  // state the checkpoint keeps for a --resume to continue the same minibatches.
+  const finalCheckpoint = await solver.saveCheckpoint({ metadata: dataMeta });
+  // A finished (or failed) Solver put its best parameters into the model: score them, all three
+  // accuracies on the same parameters. A stopped one holds its last.
+  const testAcc = await solver.checkAccuracy(gpu.XTest, gpu.yTest, { batchSize: 1000 });
+  const valAcc = await solver.checkAccuracy(gpu.XVal, gpu.yVal, { batchSize: 1000 });
+  const trainAcc = await solver.checkAccuracy(gpu.XTrain, gpu.yTrain, { numSamples: 5000, batchSize: 1000 });
+  const summary: TrainSummary = {
+    testAcc,
+    valAcc,
+    trainAcc,
+    epochs: solver.epoch,
+    seconds: (performance.now() - started) / 1000,
+    samplesPerSec,
+    adapter,
+  };
+  // A resumed run's seed is the checkpoint's generators' state, not --seed.
+  const historyConfig = {
+    hidden: hiddenDims,
+    batchnorm,
+    dropout,
+    update: updateRule,
+    lr: startLr,
+    lrDecay: config.lrDecay,
+    reg: config.reg,
+    epochs: config.epochs,
+    batch: config.batch,
+    seed: config.resume ? null : config.seed,
+    data: host.train.source,
+    nTrain: host.nTrain,
+    nVal: host.nVal,
+    resume: config.resume?.path ?? null,
+  };
+  const history = {
+    config: historyConfig,
+    lossHistory: solver.lossHistory,
+    trainAccHistory: solver.trainAccHistory,
+    valAccHistory: solver.valAccHistory,
+    bestValAcc: solver.bestValAcc,
+    ...summary,
+    ...(interrupted() ? { interrupted: `stopped by Ctrl-C at iteration ${solver.iteration} of ${solver.numIterations}` } : {}),
+    ...(failure ? { error: failure.message } : {}),
+  };
+  const title = `${[host.D, ...hiddenDims, 10].join('-')}${batchnorm ? ' batchnorm' : ''}${dropout ? ` dropout ${dropout}` : ''}, ${updateRule} lr ${Number(startLr.toPrecision(4))}: test acc ${testAcc.toFixed(4)}`;
+  let writeFailure: Error | null = null;
+  try {
+    await writeAllAtomic([
+      [checkpointPath, finalCheckpoint],
+      [join(out, 'history.json'), `${JSON.stringify(history, null, 1)}\n`],
+      [join(out, 'training.svg'), trainingPlotSvg({ ...solver, title })],
+    ]);
+    say(`test accuracy ${testAcc.toFixed(4)} (best val ${solver.bestValAcc.toFixed(4)}); wrote ${out}/{model.safetensors,history.json,training.svg}`);
+  } catch (error) {
+    // The results are still reported (the summary below); the files in --out are as they were.
+    writeFailure = error as Error;
+    say(`test accuracy ${testAcc.toFixed(4)} (best val ${solver.bestValAcc.toFixed(4)}); the results were NOT written`);
+  }
+  if (interrupted() && !writeFailure) process.stderr.write(`shadergrad: stopped at iteration ${solver.iteration} of ${solver.numIterations}; --resume ${checkpointPath} continues\n`);
+  if (failure) process.stderr.write(`${failure.message}\n`);
+  if (writeFailure) process.stderr.write(`shadergrad: ${writeFailure.message}\n`);
+  process.stdout.write(`${JSON.stringify(summary)}\n`);
+  return failure || writeFailure ? 1 : interrupted() ? 130 : 0;
+}
+
+/** `shadergrad train ARGV`: resolves to the exit code; a bad flag throws a UsageError (main.ts exits 2). */
 export async function train(argv: string[]): Promise<number> {
-  const { values: parsed, tokens } = parseArgs({
-    args: argv,
-    tokens: true,
-    options: {
-      data: { type: 'string' },
-      hidden: { type: 'string' },
-      batchnorm: { type: 'boolean' },
-      'no-batchnorm': { type: 'boolean' },
-      dropout: { type: 'string' },
-      update: { type: 'string' },
-      lr: { type: 'string' },
-      'lr-decay': { type: 'string' },
-      reg: { type: 'string' },
-      epochs: { type: 'string' },
-      batch: { type: 'string' },
-      val: { type: 'string' },
-      limit: { type: 'string' },
-      seed: { type: 'string' },
-      resume: { type: 'string' },
-      out: { type: 'string' },
-      quiet: { type: 'boolean' },
-      help: { type: 'boolean', short: 'h' },
-    },
-    strict: true,
-    allowPositionals: false,
-  });
-  const values = { ...parsed, data: expandHome(parsed.data), out: expandHome(parsed.out), resume: expandHome(parsed.resume) };
+  const { values, given } = parseFlags(argv);
   if (values.help) {
     process.stdout.write(HELP);
     return 0;
   }
-  // A flag given twice would silently take its last value; an empty one (`--out=`, `--resume "$UNSET"`) its default.
-  const given = tokens.filter((t) => t.kind === 'option').map((t) => t.name);
-  const twice = [...new Set(given.filter((name, i) => given.indexOf(name) !== i))];
-  if (twice.length) throw new UsageError(`${twice.map((name) => `--${name}`).join(', ')} given more than once`);
-  for (const name of ['data', 'update', 'resume', 'out'] as const) {
-    if (values[name] !== undefined && values[name]!.trim() === '') throw new UsageError(`--${name} needs a value (it was given empty)`);
-  }
-  // ---- every flag checked before the GPU or the data are touched ----
-  if (values.batchnorm && values['no-batchnorm']) throw new UsageError('--batchnorm and --no-batchnorm contradict each other');
-  const positive = (v: number) => Number.isInteger(v) && v > 0;
-  const hiddenText = values.hidden ?? DEFAULTS.hidden;
-  const hidden = hiddenText.split(',').map((h) => {
-    const v = h.trim() === '' || !/^\d+$/.test(h.trim()) ? NaN : Number(h);
-    if (!(positive(v) && v <= 65536)) throw new UsageError(`--hidden ${JSON.stringify(hiddenText)} is not valid: a comma-separated list of layer sizes in 1..65536`);
-    return v;
-  });
-  const update = (values.update ?? DEFAULTS.update) as UpdateRuleName;
-  if (!UPDATE_RULES.includes(update)) throw new UsageError(`--update ${values.update} is not one of ${UPDATE_RULES.join(', ')}`);
-  let batchnorm: boolean = values['no-batchnorm'] ? false : (values.batchnorm ?? DEFAULTS.batchnorm);
-  let dropout = number('dropout', values.dropout, DEFAULTS.dropout, (v) => v >= 0 && v < 1);
-  const lr = number('lr', values.lr, DEFAULTS.lr, (v) => v > 0 && f32Normal(v));
-  let lrDecay = number('lr-decay', values['lr-decay'], DEFAULTS.lrDecay, (v) => v > 0 && v <= 1e6);
-  let reg = number('reg', values.reg, DEFAULTS.reg, (v) => v === 0 || (v > 0 && f32Normal(v)));
-  let epochs = number('epochs', values.epochs, DEFAULTS.epochs, positive);
-  let batch = number('batch', values.batch, DEFAULTS.batch, positive);
-  const valWanted = number('val', values.val, DEFAULTS.val, (v) => Number.isInteger(v) && v >= 1);
-  const limit = values.limit === undefined ? undefined : number('limit', values.limit, 0, (v) => Number.isInteger(v) && v >= 10);
-  const seed = number('seed', values.seed, DEFAULTS.seed, (v) => Number.isInteger(v) && v >= 0 && v < 2 ** 32);
-  const out = resolve(values.out ?? 'shadergrad-run');
-  let hiddenDims = hidden;
-  let updateRule = update;
-
-  // --resume: the model and schedule come from the checkpoint; flags may not contradict them.
-  let resumeBytes: Uint8Array | null = null;
-  let resumed: CheckpointInfo | null = null;
-  if (values.resume) {
-    try {
-      resumeBytes = await checkpoint.readCheckpointFile(values.resume);
-    } catch (error) {
-      throw new UsageError(`--resume ${values.resume}: ${(error as Error).message.replace(/^shadergrad: (readCheckpointFile: )?/, '')}`);
-    }
-    const info = resumeInfo(values.resume, resumeBytes);
-    resumed = info;
-    const infoBatch = info.batchSize ?? DEFAULTS.batch;
-    const conflicts = [
-      values.hidden !== undefined && hidden.join() !== info.model.hiddenDims.join() && `--hidden ${hidden.join()} (the checkpoint has ${info.model.hiddenDims.join()})`,
-      (values.batchnorm || values['no-batchnorm']) && batchnorm !== info.model.batchnorm && `--${batchnorm ? '' : 'no-'}batchnorm (the checkpoint has ${info.model.batchnorm ? '' : 'no '}batchnorm)`,
-      values.update !== undefined && update !== info.updateRule && `--update ${update} (the checkpoint has ${info.updateRule})`,
-      values.batch !== undefined && batch !== infoBatch && `--batch ${batch} (the checkpoint has ${infoBatch})`,
-      values.lr !== undefined && '--lr (the checkpoint carries its optimizer state and current learning rate)',
-      values.seed !== undefined && "--seed (the checkpoint carries its random generators' states)",
-    ].filter(Boolean);
-    if (conflicts.length) throw new UsageError(`--resume ${values.resume}: these flags contradict the checkpoint: ${conflicts.join('; ')}`);
-    hiddenDims = info.model.hiddenDims;
-    batchnorm = info.model.batchnorm;
-    updateRule = info.updateRule;
-    batch = infoBatch;
-    if (values.dropout === undefined) dropout = info.model.dropout;
-    if (values.reg === undefined) reg = info.model.reg;
-    if (values['lr-decay'] === undefined) lrDecay = info.lrDecay ?? DEFAULTS.lrDecay;
-    if (values.epochs === undefined) epochs = info.numEpochs ?? DEFAULTS.epochs;
-    // A finished schedule would train nothing and exit 0: say how to go on instead.
-    if (info.epoch >= epochs) {
-      throw new UsageError(
-        values.epochs === undefined
-          ? `--resume ${values.resume}: the checkpoint finished its ${epochs} epochs; --epochs N (N > ${info.epoch}) trains it further`
-          : `--epochs ${epochs}: the checkpoint has already trained ${info.epoch} epochs; give more to train it further`,
-      );
-    }
-  }
+  const config = await applyResume(checkFlags(values, given), values);
+  const { out } = config;
   // Ctrl-C before training (while --out is made or the data loads): nothing was trained or written,
   // so an --out this run made is not left behind, empty. Set before the directory exists.
   const madeOut = !existsSync(out);
@@ -273,27 +311,10 @@ export async function train(argv: string[]): Promise<number> {
     await prepareOut(out);
     const bar = new ProgressBar(process.stderr);
     // Results go to stdout (the bar, on stderr, is cleared first); the JSON summary is stdout's last line.
-    const say = (line: string) => bar.log(line, process.stdout);
+    const terminal: Terminal = { bar, say: (line) => bar.log(line, process.stdout), quiet: config.quiet };
+    const { say } = terminal;
     const started = performance.now();
-    const source = values.data;
-    // One split after the other, so a missing or bad file is always reported for the training set first.
-    const trainHost = await datasets.loadFashionMnist({ split: 'train', source, limit });
-    const testHost = await datasets.loadFashionMnist({ split: 'test', source });
-    const D = trainHost.rows * trainHost.cols;
-    const nVal = Math.min(valWanted, Math.floor(trainHost.count / 10));
-    const nTrain = trainHost.count - nVal;
-    if (nVal < valWanted && values.val !== undefined) say(`--val ${valWanted}: at most 10% of the ${trainHost.count} training images are held out: ${nVal}`);
-    if (limit !== undefined && trainHost.count < limit) say(`--limit ${limit}: the training set has ${trainHost.count} images, all used`);
-    if (testHost.rows * testHost.cols !== D) {
-      throw new Error(`the test images are ${testHost.rows}×${testHost.cols} but the training images ${trainHost.rows}×${trainHost.cols} (${testHost.source}): not one dataset`);
-    }
-    // Minibatches are drawn with replacement, but one larger than the data is a mistyped flag (and may not fit the GPU).
-    if (batch > nTrain) throw new UsageError(`--batch ${batch}: more than the ${nTrain} training images`);
-    // A checkpoint counts its epochs in this many training images: other data would resume a wrong schedule.
-    const resumedData = resumed?.metadata.data === undefined ? '' : ` (${resumed.metadata.data})`;
-    if (resumed?.trainSamples != null && resumed.trainSamples !== nTrain) {
-      throw new UsageError(`--resume ${values.resume}: the checkpoint was trained on ${resumed.trainSamples} training images${resumedData}, this run has ${nTrain} (${trainHost.source}): use the same --data, --limit and --val`);
-    }
+    const host = await loadData(config, say);
 
     const engine = await Engine.create();
     const adapter = [engine.adapterInfo.vendor, engine.adapterInfo.architecture, engine.adapterInfo.description].filter(Boolean).join(' ');
@@ -310,134 +331,27 @@ export async function train(argv: string[]): Promise<number> {
     process.off('SIGINT', interruptedEarly);
     process.on('SIGINT', onSigint);
     try {
-      say(`data: ${trainHost.source} — ${nTrain} train, ${nVal} val, ${testHost.count} test images; adapter: ${adapter}`);
-      const labels = (bytes: Uint8Array) => engine.tensor(Int32Array.from(bytes));
-      const XTrain = engine.tensorUnorm8(trainHost.images.subarray(0, nTrain * D), [nTrain, D]);
-      const yTrain = labels(trainHost.labels.subarray(0, nTrain));
-      const XVal = engine.tensorUnorm8(trainHost.images.subarray(nTrain * D), [nVal, D]);
-      const yVal = labels(trainHost.labels.subarray(nTrain));
-      const XTest = engine.tensorUnorm8(testHost.images, [testHost.count, D]);
-      const yTest = labels(testHost.labels);
-
-      const model = new FullyConnectedNet(engine, {
-        hiddenDims,
-        inputDim: D,
-        numClasses: 10,
-        batchnorm,
-        dropout,
-        reg,
-        // He initialisation: keeps activations at unit scale through ReLU layers.
-        weightScale: Math.sqrt(2 / D),
-        seed,
-      });
-      let epochEnded = false;
-      const solver = new Solver(
-        model,
-        { XTrain, yTrain, XVal, yVal },
-        {
-          updateRule,
-          optimConfig: { learningRate: lr },
-          lrDecay,
-          batchSize: batch,
-          numEpochs: epochs,
-          numTrainSamples: 5000,
-          numValSamples: null,
-          printEvery: 20,
-          verbose: false,
-          seed,
-          onProgress: (p: Progress) => {
-            if (!values.quiet && !interrupted) {
-              bar.update({
-                fraction: p.iteration / p.numIterations,
-                text: `epoch ${Math.min(p.epoch + 1, p.numEpochs)}/${p.numEpochs}  loss ${p.loss.toFixed(4)}  ${Math.round(p.samplesPerSec)} samples/s`,
-              });
-            }
-            if (p.valAcc !== undefined) {
-              const label = p.iteration === 1 && p.epoch === 0 ? 'start' : `epoch ${p.epoch}/${p.numEpochs}`;
-              say(`${label}: loss ${p.loss.toFixed(4)}, train acc ${p.trainAcc!.toFixed(4)}, val acc ${p.valAcc.toFixed(4)}`);
-              // Stop at each epoch's end: its checkpoint is written before the next one starts.
-              if (p.iteration % solver.iterationsPerEpoch === 0 && p.iteration < p.numIterations) {
-                epochEnded = true;
-                solver.stop();
-              }
-            }
-          },
-        },
-      );
-      solverRef = solver;
-      if (resumeBytes) {
-        solver.loadCheckpoint(resumeBytes);
-        say(`resumed from ${values.resume} at epoch ${solver.epoch}, iteration ${solver.iteration}`);
-      }
-      // The learning rate this run starts from: --lr, or the resumed checkpoint's (already decayed).
-      const startLr = typeof solver.optimConfig.learningRate === 'number' ? solver.optimConfig.learningRate : lr;
+      say(`data: ${host.train.source} — ${host.nTrain} train, ${host.nVal} val, ${host.test.count} test images; adapter: ${adapter}`);
+      const gpu = uploadData(engine, host);
       const checkpointPath = join(out, 'model.safetensors');
-      // Where its data came from, for a person (and a --resume) to find again.
-      const dataMeta = { data: trainHost.source };
-      const trainStart = performance.now();
-      const iterationsBefore = solver.iteration;
-      let failure: Error | null = null;
-      try {
-        // Epoch by epoch: after each one its checkpoint is on disk (--resume continues a killed run).
-        while (!solver.finished && !interrupted) {
-          epochEnded = false;
-          await solver.train();
-          if (epochEnded && !interrupted) await writeAllAtomic([[checkpointPath, await solver.saveCheckpoint({ metadata: dataMeta })]]);
-        }
-      } catch (error) {
-        failure = error instanceof Error ? error : new Error(String(error));
+      const dataMeta = { data: host.train.source };
+      const writeEpochCheckpoint = async () => writeAllAtomic([[checkpointPath, await solver.saveCheckpoint({ metadata: dataMeta })]]);
+      const solver: Solver = buildSolver(engine, config, host.D, gpu, (p) => {
+        showProgress(p, terminal, interrupted);
+        // Each epoch's checkpoint is on disk before the next epoch starts (--resume continues a killed
+        // run from it): train() waits for it. The last epoch's is written with the results.
+        const epochEnd = p.valAcc !== undefined && p.iteration % solver.iterationsPerEpoch === 0 && p.iteration < p.numIterations;
+        if (epochEnd && !interrupted) return writeEpochCheckpoint();
+      });
+      solverRef = solver;
+      if (config.resume) {
+        solver.loadCheckpoint(config.resume.bytes);
+        say(`resumed from ${config.resume.path} at epoch ${solver.epoch}, iteration ${solver.iteration}`);
       }
+      const startLr = typeof solver.optimConfig.learningRate === 'number' ? solver.optimConfig.learningRate : config.lr;
+      const outcome = await trainToEnd(solver);
       bar.done();
-      const trainSeconds = (performance.now() - trainStart) / 1000;
-      const samplesPerSec = trainSeconds > 0 ? ((solver.iteration - iterationsBefore) * batch) / trainSeconds : 0;
-      // The checkpoint first: the train-accuracy sample below draws from the Solver's generator, whose
-      // state the checkpoint keeps for a --resume to continue the same minibatches.
-      const finalCheckpoint = await solver.saveCheckpoint({ metadata: dataMeta });
-      // A finished (or failed) Solver put its best parameters into the model: score them, all three
-      // accuracies on the same parameters. A stopped one holds its last.
-      const testAcc = await solver.checkAccuracy(XTest, yTest, { batchSize: 1000 });
-      const valAcc = await solver.checkAccuracy(XVal, yVal, { batchSize: 1000 });
-      const trainAcc = await solver.checkAccuracy(XTrain, yTrain, { numSamples: 5000, batchSize: 1000 });
-      const summary: TrainSummary = {
-        testAcc,
-        valAcc,
-        trainAcc,
-        epochs: solver.epoch,
-        seconds: (performance.now() - started) / 1000,
-        samplesPerSec,
-        adapter,
-      };
-      // A resumed run's seed is the checkpoint's generators' state, not --seed.
-      const config = { hidden: hiddenDims, batchnorm, dropout, update: updateRule, lr: startLr, lrDecay, reg, epochs, batch, seed: resumed ? null : seed, data: trainHost.source, nTrain, nVal, resume: values.resume ?? null };
-      const history = {
-        config,
-        lossHistory: solver.lossHistory,
-        trainAccHistory: solver.trainAccHistory,
-        valAccHistory: solver.valAccHistory,
-        bestValAcc: solver.bestValAcc,
-        ...summary,
-        ...(interrupted ? { interrupted: `stopped by Ctrl-C at iteration ${solver.iteration} of ${solver.numIterations}` } : {}),
-        ...(failure ? { error: failure.message } : {}),
-      };
-      const title = `${[D, ...hiddenDims, 10].join('-')}${batchnorm ? ' batchnorm' : ''}${dropout ? ` dropout ${dropout}` : ''}, ${updateRule} lr ${Number(startLr.toPrecision(4))}: test acc ${testAcc.toFixed(4)}`;
-      let writeFailure: Error | null = null;
-      try {
-        await writeAllAtomic([
-          [checkpointPath, finalCheckpoint],
-          [join(out, 'history.json'), `${JSON.stringify(history, null, 1)}\n`],
-          [join(out, 'training.svg'), trainingPlotSvg({ ...solver, title })],
-        ]);
-        say(`test accuracy ${testAcc.toFixed(4)} (best val ${solver.bestValAcc.toFixed(4)}); wrote ${out}/{model.safetensors,history.json,training.svg}`);
-      } catch (error) {
-        // The results are still reported (the summary below); the files in --out are as they were.
-        writeFailure = error as Error;
-        say(`test accuracy ${testAcc.toFixed(4)} (best val ${solver.bestValAcc.toFixed(4)}); the results were NOT written`);
-      }
-      if (interrupted && !writeFailure) process.stderr.write(`shadergrad: stopped at iteration ${solver.iteration} of ${solver.numIterations}; --resume ${checkpointPath} continues\n`);
-      if (failure) process.stderr.write(`${failure.message}\n`);
-      if (writeFailure) process.stderr.write(`shadergrad: ${writeFailure.message}\n`);
-      process.stdout.write(`${JSON.stringify(summary)}\n`);
-      return failure || writeFailure ? 1 : interrupted ? 130 : 0;
+      return await writeResults(solver, outcome, { config, host, gpu, adapter, started, startLr, checkpointPath, dataMeta, say, interrupted: () => interrupted });
     } finally {
       process.off('SIGINT', onSigint);
       engine.destroy();

@@ -1,4 +1,4 @@
-// A training run on the page: a model and its Solver, trained epoch by epoch so the page can look at the model between epochs.
+// A training run on the page: a model and its Solver, which waits at each epoch's end while the page looks at the model.
 
 import { FullyConnectedNet, Solver, type Engine, type Progress } from '../index';
 import type { GpuData, HostData } from './data';
@@ -7,11 +7,11 @@ import type { Settings } from './settings';
 export interface RunHooks {
   /** Every report of the Solver (losses are read back every few iterations, accuracies at epoch ends). */
   progress(progress: Progress): void;
-  /** After each epoch (training is paused meanwhile), and once more when the run has finished. */
+  /** After each epoch (the next step waits for it); the last epoch's once the Solver has put the best parameters into the model. */
   epochEnd(run: Run): Promise<void>;
   /** Whether the state is due to be kept, this long after it last was (at an epoch's end or here). */
   keepDue(msSinceKept: number): boolean;
-  /** Inside a long epoch, when keepDue says so (training is paused meanwhile): keep the state for a lost device. */
+  /** Inside a long epoch, when keepDue says so (the next step waits for it): keep the state for a lost device. */
   keep(run: Run): Promise<void>;
 }
 
@@ -30,7 +30,6 @@ export class Run {
   /** The Solver's state after the last epoch, inside a long one, or where it was paused: a new device resumes from it. */
   lastCheckpoint: KeptCheckpoint | null = null;
   private pauseRequested = false;
-  private keepRequested = false;
   /** When the state was last kept (performance.now()), while training. */
   private keptAt = 0;
   private running: Promise<void> | null = null;
@@ -75,6 +74,7 @@ export class Run {
           printEvery: Math.max(1, Math.min(10, Math.ceil(perEpoch / 8))),
           verbose: false,
           seed: settings.seed,
+          // The Solver awaits what this returns (an epoch's end, a keep) before its next step.
           onProgress: (progress) => this.onProgress(progress),
         },
       );
@@ -94,16 +94,13 @@ export class Run {
     this.pauseRequested = false;
     this.running = (async () => {
       try {
+        // A finished run has nothing to train (the Solver would only put its best parameters back).
+        if (this.solver.finished) return;
         this.keptAt = performance.now();
-        while (!this.solver.finished && !this.pauseRequested) {
-          const epoch = this.solver.epoch;
-          this.keepRequested = false;
-          await this.solver.train();
-          if (this.solver.epoch !== epoch) await this.hooks.epochEnd(this);
-          else if (this.keepRequested && !this.pauseRequested) await this.hooks.keep(this);
-          else continue;
-          this.keptAt = performance.now();
-        }
+        await this.solver.train();
+        // The last epoch's end: once train() has put the best parameters into the model, which the
+        // page then keeps and shows (the other epochs' ends run inside the Solver's reports).
+        if (this.solver.finished) await this.hooks.epochEnd(this);
       } finally {
         this.running = null;
       }
@@ -123,15 +120,20 @@ export class Run {
     this.model.dispose();
   }
 
-  private onProgress(progress: Progress): void {
-    const perEpoch = this.solver.iterationsPerEpoch;
-    // Stop at each epoch's end: train() looks at the model, then goes on.
-    if (progress.valAcc !== undefined && (progress.iteration % perEpoch === 0 || progress.iteration === progress.numIterations)) this.solver.stop();
-    // Inside a long epoch (a slow GPU, a large dataset): stop to keep the state now and then.
-    else if (this.hooks.keepDue(performance.now() - this.keptAt)) {
-      this.keepRequested = true;
-      this.solver.stop();
-    }
+  /** A Solver report: shown; at an epoch's end, or inside a long epoch when a keep is due, the work the next step waits for. */
+  private onProgress(progress: Progress): Promise<void> | undefined {
     this.hooks.progress(progress);
+    // The last epoch's end is train()'s, after the Solver has put the best parameters into the model.
+    if (progress.iteration === progress.numIterations) return undefined;
+    if (progress.valAcc !== undefined && progress.iteration % this.solver.iterationsPerEpoch === 0) return this.keptAfter(this.hooks.epochEnd(this));
+    // Inside a long epoch (a slow GPU, a large dataset): keep the state now and then (a pause keeps its own).
+    if (!this.pauseRequested && this.hooks.keepDue(performance.now() - this.keptAt)) return this.keptAfter(this.hooks.keep(this));
+    return undefined;
+  }
+
+  /** Waits for an epoch's end or a keep, which kept the state: the next keep is due from then. */
+  private async keptAfter(keeping: Promise<void>): Promise<void> {
+    await keeping;
+    this.keptAt = performance.now();
   }
 }

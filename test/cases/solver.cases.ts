@@ -1,4 +1,4 @@
-// Solver cases: overfitting a small subset, the course's options and checks, reproducibility, NaN stops, checkpoints.
+// Solver cases: overfitting a small subset, the course's options and checks, reproducibility, NaN stops, async progress hooks, checkpoints.
 
 import { Engine, checkpoint, datasets } from '../../src/index';
 import { FullyConnectedNet } from '../../src/models/fully-connected-net';
@@ -8,6 +8,8 @@ import type { Tensor } from '../../src/tensor';
 import { type TestCase, download, expectThrows, expectTrue } from '../harness/check';
 
 const quiet = { verbose: false } satisfies SolverOptions;
+
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
 async function sample(engine: Engine, count: number): Promise<{ X: Tensor; y: Tensor }> {
   const { X, y } = await datasets.fashionMnist(engine, { split: 'train', source: 'sample', limit: count });
@@ -241,6 +243,99 @@ export const cases: TestCase[] = [
       expectTrue(after.every((v, i) => v === initial[i]), 'the initial parameters are back');
       failing.dispose();
       fresh.dispose();
+    },
+  },
+  {
+    name: 'solver: an async onProgress is awaited before the next step (its time not counted as training); stop() inside it returns train() there, and train() again resumes',
+    timeout: 300_000,
+    async run(engine) {
+      const { X, y } = await sample(engine, 100);
+      const model = smallNet(engine);
+      const reports: Array<{ iteration: number; atEntry: number; afterWait: number; samplesPerSec: number }> = [];
+      // Report 3 waits a whole second: were it counted, report 4 (one step of 20 samples) would say at most 20 samples/s.
+      const WAIT_AT_3_MS = 1000;
+      const solver: Solver = new Solver(model, { XTrain: X, yTrain: y, XVal: X, yVal: y }, {
+        ...quiet,
+        updateRule: 'adam',
+        optimConfig: { learningRate: 1e-3 },
+        batchSize: 20, // 5 iterations per epoch, 10 in all
+        numEpochs: 2,
+        numTrainSamples: 50,
+        printEvery: 1,
+        seed: 6,
+        onProgress: async (p) => {
+          const atEntry = solver.iteration;
+          await sleep(p.iteration === 3 ? WAIT_AT_3_MS : 5);
+          reports.push({ iteration: p.iteration, atEntry, afterWait: solver.iteration, samplesPerSec: p.samplesPerSec });
+          // Stopped after the hook's own wait: only an awaited hook stops train() at this iteration.
+          if (p.iteration === 6) solver.stop();
+        },
+      });
+      await solver.train();
+      expectTrue(solver.iteration === 6, `stop() inside the awaited hook of iteration 6 returned train() at iteration ${solver.iteration}`);
+      expectTrue(reports.map((r) => r.iteration).join() === '1,2,3,4,5,6', `reports ${reports.map((r) => r.iteration)}`);
+      for (const r of reports) {
+        expectTrue(r.atEntry === r.iteration && r.afterWait === r.iteration, `report ${r.iteration}: the Solver was at iteration ${r.atEntry}, then ${r.afterWait} after the hook's wait (a step ran meanwhile)`);
+      }
+      const after3 = reports[3]!.samplesPerSec;
+      expectTrue(after3 > (20 / WAIT_AT_3_MS) * 1000 * 1.25, `report 4 says ${after3} samples/s: the 1 s the hook of report 3 waited was counted as training`);
+      // train() again resumes after the stop, and runs to the end with every hook awaited.
+      await solver.train();
+      expectTrue(solver.finished && solver.iteration === 10 && solver.lossHistory.length === 10, `resumed to iteration ${solver.iteration}, ${solver.lossHistory.length} losses`);
+      expectTrue(reports.map((r) => r.iteration).join() === '1,2,3,4,5,6,7,8,9,10', `reports after resuming ${reports.map((r) => r.iteration)}`);
+      expectTrue(reports.every((r) => r.atEntry === r.iteration && r.afterWait === r.iteration), 'after resuming, a step ran during a hook');
+      solver.dispose();
+      model.dispose();
+    },
+  },
+  {
+    name: 'solver: an onProgress that rejects (or throws) stops train() with its error, the best parameters put into the model; a sync one works as before',
+    timeout: 300_000,
+    async run(engine) {
+      const { X, y } = await sample(engine, 100);
+      const data = { XTrain: X, yTrain: y, XVal: X, yVal: y };
+      const options: SolverOptions = { ...quiet, updateRule: 'adam', optimConfig: { learningRate: 1e-3 }, batchSize: 20, numEpochs: 2, numTrainSamples: 50, printEvery: 1, seed: 8 };
+      for (const kind of ['rejects', 'throws'] as const) {
+        const model = smallNet(engine);
+        const failure = new Error(`the hook ${kind} at iteration 7`);
+        const solver = new Solver(model, data, {
+          ...options,
+          onProgress:
+            kind === 'rejects'
+              ? async (p) => {
+                  await sleep(5);
+                  if (p.iteration === 7) throw failure;
+                }
+              : (p) => {
+                  if (p.iteration === 7) throw failure;
+                },
+        });
+        let caught: unknown = null;
+        await solver.train().catch((error: unknown) => (caught = error));
+        expectTrue(caught === failure, `a hook that ${kind}: train() ${caught === null ? 'resolved' : `rejected with ${String(caught)}`}, not with the hook's error`);
+        expectTrue(solver.iteration === 7, `a hook that ${kind}: no step after the failing report (iteration ${solver.iteration})`);
+        // Steps 6 and 7 moved the weights past the last check (iteration 5): the model holds the best check's again.
+        const [w, best] = [await download(model.params.W1!), await download(solver.bestParams.W1!)];
+        expectTrue(w.every((v, i) => v === best[i]), `a hook that ${kind}: the model does not hold the best parameters`);
+        solver.dispose();
+        model.dispose();
+      }
+      // A sync hook (here returning push's number, as a JS caller's may) works as before: stop() in it stops at once.
+      const model = smallNet(engine);
+      const seen: number[] = [];
+      const solver: Solver = new Solver(model, data, {
+        ...options,
+        onProgress: (p) => {
+          if (p.iteration === 4) solver.stop();
+          return seen.push(p.iteration);
+        },
+      });
+      await solver.train();
+      expectTrue(solver.iteration === 4 && seen.join() === '1,2,3,4', `a sync hook: stopped at iteration ${solver.iteration}, reports ${seen}`);
+      await solver.train();
+      expectTrue(solver.finished && seen.join() === '1,2,3,4,5,6,7,8,9,10', `a sync hook: resumed to ${solver.iteration}, reports ${seen}`);
+      solver.dispose();
+      model.dispose();
     },
   },
   {
