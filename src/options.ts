@@ -1,5 +1,7 @@
 // Option objects: an object of known keys, anything else refused by name (a course user's snake_case spelled out).
 
+import { ShadergradError } from './errors';
+
 /**
  * Throws unless `options` is an object whose keys are all in `known`; `op` names the caller in the
  * Error. A misspelt or snake_case name (hidden_dim, useBatchnorm) would otherwise be ignored
@@ -7,7 +9,7 @@
  */
 export function checkOptions(op: string, options: unknown, known: readonly string[]): void {
   if (options === null || typeof options !== 'object' || Array.isArray(options)) {
-    throw new Error(`shadergrad: ${op}: options must be an object, got ${Array.isArray(options) ? 'an array' : show(options)}`);
+    throw new ShadergradError(op, `options must be an object, got ${Array.isArray(options) ? 'an array' : show(options)}`);
   }
   const unknown = Object.keys(options).filter((key) => !known.includes(key));
   if (!unknown.length) return;
@@ -15,13 +17,13 @@ export function checkOptions(op: string, options: unknown, known: readonly strin
     const camel = key.replace(/_([a-z0-9])/g, (_, c: string) => c.toUpperCase());
     return known.includes(camel) ? ` (shadergrad spells it ${camel})` : '';
   };
-  throw new Error(`shadergrad: ${op}: unrecognized option${unknown.length > 1 ? 's' : ''} ${unknown.map((k) => `${k}${hint(k)}`).join(', ')}; known: ${known.join(', ')}`);
+  throw new ShadergradError(op, `unrecognized option${unknown.length > 1 ? 's' : ''} ${unknown.map((k) => `${k}${hint(k)}`).join(', ')}; known: ${known.join(', ')}`);
 }
 
 /** A seed: absent, or an integer in [0, 2³²) (a fraction or a string would be truncated to another seed). */
 export function checkSeed(op: string, seed: unknown): void {
   if (seed !== undefined && (typeof seed !== 'number' || !Number.isInteger(seed) || seed < 0 || seed >= 2 ** 32)) {
-    throw new Error(`shadergrad: ${op}: seed must be an integer in [0, 2^32), got ${show(seed)}`);
+    throw new ShadergradError(op, `seed must be an integer in [0, 2^32), got ${show(seed)}`);
   }
 }
 

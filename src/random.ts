@@ -1,5 +1,7 @@
 // Seeded host-side random numbers: weight initialisation, minibatch sampling, test data.
 
+import { ShadergradError } from './errors';
+
 /** xoshiro128** seeded through splitmix32: fast, 32-bit, identical in every JS engine. */
 export class Random {
   private s0: number;
@@ -30,7 +32,7 @@ export class Random {
 
   setState(state: readonly number[]): void {
     if (state.length !== 4 || state.some((v) => !Number.isInteger(v) || v < 0 || v >= 2 ** 32) || state.every((v) => v === 0)) {
-      throw new Error(`shadergrad: Random.setState: expected four 32-bit unsigned integers, not all zero, got [${state.join(', ')}]`);
+      throw new ShadergradError('Random.setState', `expected four 32-bit unsigned integers, not all zero, got [${state.join(', ')}]`);
     }
     [this.s0, this.s1, this.s2, this.s3] = state as [number, number, number, number];
     this.spare = null;

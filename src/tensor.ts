@@ -2,6 +2,7 @@
 
 import type { Engine } from './engine/engine';
 import type { GpuBuffer } from './engine/pool';
+import { ShadergradError } from './errors';
 
 export type DType = 'f32' | 'i32';
 
@@ -53,13 +54,13 @@ export class Tensor {
   /** @internal The buffer behind this tensor, for binding; throws if the tensor was disposed. */
   storageFor(op: string): GpuBuffer {
     const buf = this.packedStorageFor(op);
-    if (this.format === 'unorm8') throw new Error(`shadergrad: ${op}: a tensor of shape ${fmt(this.shape)} ${PACKED_DATA}`);
+    if (this.format === 'unorm8') throw new ShadergradError(op, `a tensor of shape ${fmt(this.shape)} ${PACKED_DATA}`);
     return buf;
   }
 
   /** @internal The buffer whatever its format (kernels that read packed 8-bit data). */
   packedStorageFor(op: string): GpuBuffer {
-    if (this._disposed) throw new Error(`shadergrad: ${op}: a tensor of shape [${this.shape.join(', ')}] was used after dispose()`);
+    if (this._disposed) throw new ShadergradError(op, `a tensor of shape [${this.shape.join(', ')}] was used after dispose()`);
     return this.buf;
   }
 
@@ -81,7 +82,7 @@ export class Tensor {
 
   /** The value of a one-element tensor. */
   async item(): Promise<number> {
-    if (this.size !== 1) throw new Error(`shadergrad: item(): tensor of shape [${this.shape.join(', ')}] has ${this.size} elements, not 1`);
+    if (this.size !== 1) throw new ShadergradError('item()', `tensor of shape [${this.shape.join(', ')}] has ${this.size} elements, not 1`);
     return (await this.read())[0]!;
   }
 
@@ -90,7 +91,7 @@ export class Tensor {
     const buf = this.packedStorageFor('reshape');
     checkShape('reshape', shape);
     if (shapeSize(shape) !== this.size) {
-      throw new Error(`shadergrad: reshape: cannot view [${this.shape.join(', ')}] (${this.size} elements) as [${shape.join(', ')}]`);
+      throw new ShadergradError('reshape', `cannot view [${this.shape.join(', ')}] (${this.size} elements) as [${shape.join(', ')}]`);
     }
     buf.refs++;
     return new Tensor(this.engine, buf, shape, this.dtype, this.format, this.byteOffset);
@@ -122,7 +123,7 @@ export function rowSize(shape: readonly number[]): number {
 
 export function checkShape(op: string, shape: readonly number[]): void {
   if (!Array.isArray(shape) || shape.some((d) => !Number.isInteger(d) || d < 0)) {
-    throw new Error(`shadergrad: ${op}: shape must be a list of non-negative integers, got [${String(shape)}]`);
+    throw new ShadergradError(op, `shape must be a list of non-negative integers, got [${String(shape)}]`);
   }
 }
 
@@ -142,13 +143,13 @@ export function typeName(value: unknown): string {
 export function checkTensors(op: string, inputs: ReadonlyArray<readonly [name: string, value: unknown]>, { packed = [] }: { packed?: readonly string[] } = {}): Engine {
   let first: [string, Tensor] | null = null;
   for (const [name, value] of inputs) {
-    if (!(value instanceof Tensor)) throw new Error(`shadergrad: ${op}: ${name} must be a Tensor, got ${typeName(value)}`);
-    if (value.disposed) throw new Error(`shadergrad: ${op}: ${name} ${fmt(value.shape)} was disposed`);
-    if (value.format === 'unorm8' && !packed.includes(name)) throw new Error(`shadergrad: ${op}: ${name} ${fmt(value.shape)} ${PACKED_DATA}`);
+    if (!(value instanceof Tensor)) throw new ShadergradError(op, `${name} must be a Tensor, got ${typeName(value)}`);
+    if (value.disposed) throw new ShadergradError(op, `${name} ${fmt(value.shape)} was disposed`);
+    if (value.format === 'unorm8' && !packed.includes(name)) throw new ShadergradError(op, `${name} ${fmt(value.shape)} ${PACKED_DATA}`);
     if (!first) first = [name, value];
-    else if (value.engine !== first[1].engine) throw new Error(`shadergrad: ${op}: ${name} and ${first[0]} belong to different Engines`);
+    else if (value.engine !== first[1].engine) throw new ShadergradError(op, `${name} and ${first[0]} belong to different Engines`);
   }
-  if (!first) throw new Error(`shadergrad: ${op}: no tensors given`);
+  if (!first) throw new ShadergradError(op, `no tensors given`);
   return first[1].engine;
 }
 

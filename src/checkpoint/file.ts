@@ -1,9 +1,10 @@
 // Checkpoint files in Node: written atomically (temporary name, fsync, rename) and read back.
 
 import { isNode, nodeBuiltin } from '../node-builtins';
+import { ShadergradError } from '../errors';
 
 function requireNode(op: string): void {
-  if (!isNode) throw new Error(`shadergrad: ${op}: needs Node's file system (in the browser, offer the bytes as a download)`);
+  if (!isNode) throw new ShadergradError(op, `needs Node's file system (in the browser, offer the bytes as a download)`);
 }
 
 /**
@@ -14,7 +15,7 @@ function requireNode(op: string): void {
 export async function writeCheckpointFile(path: string, bytes: Uint8Array): Promise<void> {
   const op = 'writeCheckpointFile';
   requireNode(op);
-  if (!(bytes instanceof Uint8Array)) throw new Error(`shadergrad: ${op}: bytes must be a Uint8Array`);
+  if (!(bytes instanceof Uint8Array)) throw new ShadergradError(op, `bytes must be a Uint8Array`);
   const fs = await nodeBuiltin<typeof import('node:fs/promises')>('node:fs/promises');
   const { dirname } = await nodeBuiltin<typeof import('node:path')>('node:path');
   const tmp = `${path}.tmp-${process.pid}-${Math.random().toString(36).slice(2, 10)}`;
@@ -30,7 +31,7 @@ export async function writeCheckpointFile(path: string, bytes: Uint8Array): Prom
   } catch (cause) {
     await handle?.close().catch(() => {});
     await fs.rm(tmp, { force: true }).catch(() => {});
-    throw new Error(`shadergrad: ${op}: writing ${path} failed (${(cause as Error).message})`, { cause });
+    throw new ShadergradError(op, `writing ${path} failed (${(cause as Error).message})`, { cause });
   }
   // Make the rename itself durable where the platform allows syncing a directory.
   try {
@@ -50,6 +51,6 @@ export async function readCheckpointFile(path: string): Promise<Uint8Array> {
     const buffer = await fs.readFile(path);
     return new Uint8Array(buffer.buffer, buffer.byteOffset, buffer.byteLength);
   } catch (cause) {
-    throw new Error(`shadergrad: ${op}: reading ${path} failed (${(cause as Error).message})`, { cause });
+    throw new ShadergradError(op, `reading ${path} failed (${(cause as Error).message})`, { cause });
   }
 }

@@ -2,6 +2,7 @@
 
 import type { Engine } from '../engine/engine';
 import type { Tensor } from '../tensor';
+import { ShadergradError } from '../errors';
 
 /** The safetensors dtypes (whole-byte ones) and their element sizes. */
 const DTYPE_BYTES = {
@@ -54,7 +55,7 @@ export interface DecodedSafetensors {
 const LITTLE_ENDIAN = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
 
 function fail(op: string, message: string): never {
-  throw new Error(`shadergrad: ${op}: ${message}`);
+  throw new ShadergradError(op, message);
 }
 
 function shapeSize(shape: readonly number[]): number {

@@ -3,7 +3,7 @@
 import { parseArgs } from 'node:util';
 import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { Solver, checkpoint, optim, type CheckpointInfo, type UpdateRuleName } from '../index';
+import { Solver, checkpoint, errorReason, optim, type CheckpointInfo, type UpdateRuleName } from '../index';
 
 /**
  * The default recipe: what `shadergrad train --data DIR` alone runs. Chosen on an H200 among eight
@@ -197,7 +197,7 @@ function resumeInfo(path: string, bytes: Uint8Array): CheckpointInfo {
   try {
     return Solver.checkpointInfo(bytes);
   } catch (error) {
-    throw new UsageError(`--resume ${path}: ${(error as Error).message.replace(/^shadergrad: Solver\.checkpointInfo: /, '')}`);
+    throw new UsageError(`--resume ${path}: ${errorReason(error)}`);
   }
 }
 
@@ -209,7 +209,7 @@ export async function applyResume(config: TrainConfig, values: Flags): Promise<T
   try {
     bytes = await checkpoint.readCheckpointFile(path);
   } catch (error) {
-    throw new UsageError(`--resume ${path}: ${(error as Error).message.replace(/^shadergrad: (readCheckpointFile: )?/, '')}`);
+    throw new UsageError(`--resume ${path}: ${errorReason(error)}`);
   }
   const info = resumeInfo(path, bytes);
   const { hiddenDims, batchnorm, updateRule, batch } = config;

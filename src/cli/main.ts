@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 // The shadergrad command: `shadergrad train …` (package.json bin).
 
+import { errorMessage } from '../index';
 import { UsageError } from './args';
 import { train } from './train';
 
@@ -22,9 +23,7 @@ main(process.argv.slice(2)).then(
   (code) => process.exit(code),
   (error: unknown) => {
     const usage = error instanceof UsageError || (error as { code?: string })?.code?.startsWith('ERR_PARSE_ARGS');
-    // Library errors already start with 'shadergrad: '.
-    const text = (error instanceof Error ? error.message : String(error)).replace(/^shadergrad: /, '');
-    process.stderr.write(`shadergrad: ${text}\n${usage ? USAGE : ''}`);
+    process.stderr.write(`shadergrad: ${errorMessage(error)}\n${usage ? USAGE : ''}`);
     process.exit(usage ? 2 : 1);
   },
 );

@@ -7,6 +7,7 @@ import { checkOptions } from '../options';
 import { concatChunks } from './bytes';
 import { loadIdx, type IdxArray } from './idx';
 import { DEBIAN_FASHION_MNIST_DIR, hasFashionMnistFiles, nodeFashionMnistCacheDir } from './fashion-mnist-dirs';
+import { ShadergradError, errorMessage } from '../errors';
 
 /** The ten classes, by label. */
 export const FASHION_MNIST_CLASSES = Object.freeze([
@@ -108,7 +109,7 @@ async function readUrl(url: URL | string, op: string, onProgress?: OnProgress): 
   try {
     response = await fetch(href);
   } catch (cause) {
-    throw new Error(`shadergrad: ${op}: fetching ${href} failed (${cause instanceof Error ? cause.message : String(cause)})`, { cause });
+    throw new ShadergradError(op, `fetching ${href} failed (${cause instanceof Error ? cause.message : String(cause)})`, { cause });
   }
   // Missing: a 404; a 403 (object stores answer so for a missing key); or a web page (single-page
   // servers answer every unknown path with their index.html), so the plain name is tried next.
@@ -116,7 +117,7 @@ async function readUrl(url: URL | string, op: string, onProgress?: OnProgress): 
     await response.body?.cancel();
     return null;
   }
-  if (!response.ok) throw new Error(`shadergrad: ${op}: fetching ${href} failed: HTTP ${response.status} ${response.statusText}`);
+  if (!response.ok) throw new ShadergradError(op, `fetching ${href} failed: HTTP ${response.status} ${response.statusText}`);
   if (!onProgress || !response.body) {
     const bytes = new Uint8Array(await response.arrayBuffer());
     onProgress?.(bytes.length, bytes.length);
@@ -142,7 +143,7 @@ async function readBody(response: Response, href: string, op: string, onProgress
       onProgress(loaded, total);
     }
   } catch (cause) {
-    throw new Error(`shadergrad: ${op}: reading ${href} failed after ${loaded} bytes (${cause instanceof Error ? cause.message : String(cause)})`, { cause });
+    throw new ShadergradError(op, `reading ${href} failed after ${loaded} bytes (${cause instanceof Error ? cause.message : String(cause)})`, { cause });
   }
   return concatChunks(chunks, loaded);
 }
@@ -157,7 +158,7 @@ async function readPath(path: string, onProgress?: OnProgress): Promise<Uint8Arr
     const code = (error as { code?: string }).code;
     if (code === 'ENOENT') return null;
     // ENOTDIR (the source is a file), EISDIR, EACCES…: say which path, not only the system's words.
-    throw new Error(`shadergrad: reading ${path} failed (${code ?? (error as Error).message})`, { cause: error });
+    throw new ShadergradError(null, `reading ${path} failed (${code ?? (error as Error).message})`, { cause: error });
   }
 }
 
@@ -203,11 +204,12 @@ async function readIdxFile(where: Located, name: string, op: string, onProgress?
     try {
       return await loadIdx(bytes);
     } catch (cause) {
-      throw new Error(`shadergrad: ${op}: ${candidate} in ${where.describe}: ${(cause as Error).message.replace(/^shadergrad: /, '')}`, { cause });
+      throw new ShadergradError(op, `${candidate} in ${where.describe}: ${errorMessage(cause)}`, { cause });
     }
   }
-  throw new Error(
-    `shadergrad: ${op}: neither ${name}.gz nor ${name} is in ${where.describe}` +
+  throw new ShadergradError(
+    op,
+    `neither ${name}.gz nor ${name} is in ${where.describe}` +
       (isNode ? " (`npm run data` downloads the full dataset; the subset shipped with shadergrad is source 'sample', `shadergrad train --data sample`)" : ''),
   );
 }
@@ -220,9 +222,9 @@ export function loadFashionMnist(options: FashionMnistOptions): Promise<FashionM
 async function readSplit(options: FashionMnistOptions, op: string): Promise<FashionMnistHost> {
   checkOptions(op, options, ['split', 'limit', 'source', 'onProgress']);
   const { split, limit } = options;
-  if (split !== 'train' && split !== 'test') throw new Error(`shadergrad: ${op}: split must be 'train' or 'test', got ${String(split)}`);
+  if (split !== 'train' && split !== 'test') throw new ShadergradError(op, `split must be 'train' or 'test', got ${String(split)}`);
   if (limit !== undefined && !(Number.isInteger(limit) && limit >= 1)) {
-    throw new Error(`shadergrad: ${op}: limit must be a positive integer, got ${limit}`);
+    throw new ShadergradError(op, `limit must be a positive integer, got ${limit}`);
   }
   const where = await locate(split, options.source, op);
   // Both files load at once; a failure is reported for the images first, then the labels, so the
@@ -235,18 +237,18 @@ async function readSplit(options: FashionMnistOptions, op: string): Promise<Fash
   if (failed) throw failed.reason;
   const [images, labels] = settled.map((result) => (result as PromiseFulfilledResult<IdxArray>).value) as [IdxArray, IdxArray];
   if (images.dtype !== 'u8' || images.shape.length !== 3) {
-    throw new Error(`shadergrad: ${op}: ${fileName(split, 'images')} holds ${images.dtype} [${images.shape.join(', ')}], expected u8 (N, rows, cols)`);
+    throw new ShadergradError(op, `${fileName(split, 'images')} holds ${images.dtype} [${images.shape.join(', ')}], expected u8 (N, rows, cols)`);
   }
   if (labels.dtype !== 'u8' || labels.shape.length !== 1) {
-    throw new Error(`shadergrad: ${op}: ${fileName(split, 'labels')} holds ${labels.dtype} [${labels.shape.join(', ')}], expected u8 (N)`);
+    throw new ShadergradError(op, `${fileName(split, 'labels')} holds ${labels.dtype} [${labels.shape.join(', ')}], expected u8 (N)`);
   }
   const [n, rows, cols] = images.shape as [number, number, number];
-  if (labels.shape[0] !== n) throw new Error(`shadergrad: ${op}: ${n} images but ${labels.shape[0]} labels in ${where.describe}`);
+  if (labels.shape[0] !== n) throw new ShadergradError(op, `${n} images but ${labels.shape[0]} labels in ${where.describe}`);
   const count = Math.min(n, limit ?? n);
   // A copy when limited: a view would keep the whole decompressed file (47 MB for train) alive.
   const labelBytes = (count < n ? labels.data.slice(0, count) : labels.data) as Uint8Array;
   const bad = labelBytes.findIndex((l) => l >= FASHION_MNIST_CLASSES.length);
-  if (bad >= 0) throw new Error(`shadergrad: ${op}: label ${labelBytes[bad]} at index ${bad} is outside [0, 10)`);
+  if (bad >= 0) throw new ShadergradError(op, `label ${labelBytes[bad]} at index ${bad} is outside [0, 10)`);
   return {
     images: count < n ? (images.data as Uint8Array).slice(0, count * rows * cols) : (images.data as Uint8Array),
     labels: labelBytes,

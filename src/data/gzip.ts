@@ -2,6 +2,7 @@
 
 import { isNode, nodeBuiltin } from '../node-builtins';
 import { concatChunks } from './bytes';
+import { ShadergradError } from '../errors';
 
 /** Gzip's magic bytes 1f 8b. */
 export function isGzip(bytes: Uint8Array): boolean {
@@ -28,9 +29,9 @@ export async function gunzip(bytes: Uint8Array, op: string): Promise<Uint8Array>
   } catch (cause) {
     const why = cause instanceof Error ? cause.message : String(cause);
     if (!isNode && /junk|trailing|after end/i.test(why)) {
-      throw new Error(`shadergrad: ${op}: gzip data of several members (or with bytes after its end) cannot be inflated in the browser; serve it as one member, or uncompressed (${why})`, { cause });
+      throw new ShadergradError(op, `gzip data of several members (or with bytes after its end) cannot be inflated in the browser; serve it as one member, or uncompressed (${why})`, { cause });
     }
-    throw new Error(`shadergrad: ${op}: the gzip data is corrupt or truncated (${why})`, { cause });
+    throw new ShadergradError(op, `the gzip data is corrupt or truncated (${why})`, { cause });
   }
 }
 

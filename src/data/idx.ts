@@ -1,6 +1,7 @@
 // The IDX format (MNIST, Fashion-MNIST): parse big-endian n-dimensional arrays, gzip or not; and write them.
 
 import { gunzip, isGzip } from './gzip';
+import { ShadergradError } from '../errors';
 
 export type IdxDType = 'u8' | 'i8' | 'i16' | 'i32' | 'f32' | 'f64';
 export type IdxData = Uint8Array | Int8Array | Int16Array | Int32Array | Float32Array | Float64Array;
@@ -25,7 +26,7 @@ const CODES: Record<IdxDType, number> = { u8: 0x08, i8: 0x09, i16: 0x0b, i32: 0x
 function toBytes(input: Uint8Array | ArrayBuffer, op: string): Uint8Array {
   if (input instanceof Uint8Array) return input;
   if (input instanceof ArrayBuffer) return new Uint8Array(input);
-  throw new Error(`shadergrad: ${op}: expected a Uint8Array or an ArrayBuffer, got ${Object.prototype.toString.call(input)}`);
+  throw new ShadergradError(op, `expected a Uint8Array or an ArrayBuffer, got ${Object.prototype.toString.call(input)}`);
 }
 
 /**
@@ -42,19 +43,19 @@ export async function loadIdx(input: Uint8Array | ArrayBuffer): Promise<IdxArray
 /** loadIdx for data that is not compressed (synchronous). */
 export function parseIdx(input: Uint8Array | ArrayBuffer): IdxArray {
   const bytes = toBytes(input, 'loadIdx');
-  if (bytes.length < 4) throw new Error(`shadergrad: loadIdx: ${bytes.length} bytes is too short for an IDX header (4 bytes at least)`);
+  if (bytes.length < 4) throw new ShadergradError('loadIdx', `${bytes.length} bytes is too short for an IDX header (4 bytes at least)`);
   if (bytes[0] !== 0 || bytes[1] !== 0) {
     const head = Array.from(bytes.subarray(0, 4), (b) => b.toString(16).padStart(2, '0')).join(' ');
-    throw new Error(`shadergrad: loadIdx: bad magic: an IDX file starts with 00 00, this one with ${head}`);
+    throw new ShadergradError('loadIdx', `bad magic: an IDX file starts with 00 00, this one with ${head}`);
   }
   const type = TYPES[bytes[2]!];
   if (!type) {
-    throw new Error(`shadergrad: loadIdx: unknown type byte 0x${bytes[2]!.toString(16).padStart(2, '0')} (known: 08 u8, 09 i8, 0b i16, 0c i32, 0d f32, 0e f64)`);
+    throw new ShadergradError('loadIdx', `unknown type byte 0x${bytes[2]!.toString(16).padStart(2, '0')} (known: 08 u8, 09 i8, 0b i16, 0c i32, 0d f32, 0e f64)`);
   }
   const rank = bytes[3]!;
   const headerBytes = 4 + 4 * rank;
   if (bytes.length < headerBytes) {
-    throw new Error(`shadergrad: loadIdx: truncated header: rank ${rank} needs ${headerBytes} header bytes, the data has ${bytes.length}`);
+    throw new ShadergradError('loadIdx', `truncated header: rank ${rank} needs ${headerBytes} header bytes, the data has ${bytes.length}`);
   }
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const shape: number[] = [];
@@ -67,13 +68,15 @@ export function parseIdx(input: Uint8Array | ArrayBuffer): IdxArray {
   const dataBytes = bytes.length - headerBytes;
   const want = count * type.bytes;
   if (dataBytes < want) {
-    throw new Error(
-      `shadergrad: loadIdx: truncated data: shape [${shape.join(', ')}] of ${type.dtype} needs ${want} bytes after the ${headerBytes}-byte header, found ${dataBytes}`,
+    throw new ShadergradError(
+      'loadIdx',
+      `truncated data: shape [${shape.join(', ')}] of ${type.dtype} needs ${want} bytes after the ${headerBytes}-byte header, found ${dataBytes}`,
     );
   }
   if (dataBytes > want) {
-    throw new Error(
-      `shadergrad: loadIdx: the dimensions [${shape.join(', ')}] of ${type.dtype} (${want} bytes) do not match the ${dataBytes} data bytes after the header`,
+    throw new ShadergradError(
+      'loadIdx',
+      `the dimensions [${shape.join(', ')}] of ${type.dtype} (${want} bytes) do not match the ${dataBytes} data bytes after the header`,
     );
   }
   const body = bytes.subarray(headerBytes);
@@ -111,14 +114,14 @@ function decode(dtype: IdxDType, body: Uint8Array, count: number): IdxData {
 /** Writes an IDX file (uncompressed): the inverse of parseIdx. */
 export function encodeIdx(dtype: IdxDType, shape: readonly number[], data: ArrayLike<number>): Uint8Array {
   const code = Object.hasOwn(CODES, dtype) ? CODES[dtype] : undefined;
-  if (code === undefined) throw new Error(`shadergrad: encodeIdx: unknown dtype ${String(dtype)}`);
-  if (shape.length > 255) throw new Error(`shadergrad: encodeIdx: rank ${shape.length} is more than IDX's 255`);
+  if (code === undefined) throw new ShadergradError('encodeIdx', `unknown dtype ${String(dtype)}`);
+  if (shape.length > 255) throw new ShadergradError('encodeIdx', `rank ${shape.length} is more than IDX's 255`);
   let count = 1;
   for (const d of shape) {
-    if (!Number.isInteger(d) || d < 0 || d > 0xffffffff) throw new Error(`shadergrad: encodeIdx: bad dimension ${d} in [${shape.join(', ')}]`);
+    if (!Number.isInteger(d) || d < 0 || d > 0xffffffff) throw new ShadergradError('encodeIdx', `bad dimension ${d} in [${shape.join(', ')}]`);
     count *= d;
   }
-  if (data.length !== count) throw new Error(`shadergrad: encodeIdx: ${data.length} values for shape [${shape.join(', ')}] (${count})`);
+  if (data.length !== count) throw new ShadergradError('encodeIdx', `${data.length} values for shape [${shape.join(', ')}] (${count})`);
   const size = TYPES[code]!.bytes;
   const header = 4 + 4 * shape.length;
   const out = new Uint8Array(header + count * size);
@@ -132,7 +135,7 @@ export function encodeIdx(dtype: IdxDType, shape: readonly number[], data: Array
     const v = data[i]!;
     // Integers that would wrap (256 as u8 is 0) are refused, not written.
     if (range && !(Number.isInteger(v) && v >= range[0] && v <= range[1])) {
-      throw new Error(`shadergrad: encodeIdx: ${v} at index ${i} is not a ${dtype} value (${range[0]}..${range[1]})`);
+      throw new ShadergradError('encodeIdx', `${v} at index ${i} is not a ${dtype} value (${range[0]}..${range[1]})`);
     }
     const at = header + i * size;
     if (dtype === 'u8') view.setUint8(at, v);

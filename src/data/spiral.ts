@@ -4,6 +4,7 @@ import type { Engine } from '../engine/engine';
 import { Random } from '../random';
 import { checkOptions, checkSeed } from '../options';
 import type { Tensor } from '../tensor';
+import { ShadergradError } from '../errors';
 
 export interface SpiralOptions {
   /** Points per class (default 100). */
@@ -29,9 +30,9 @@ export function spiralData(options: SpiralOptions = {}): { X: Float32Array; y: I
   // null as well as nothing gives the defaults (as it always has); other values are checked.
   checkOptions('spiral', options ?? {}, ['n', 'classes', 'seed', 'noise']);
   const { n = 100, classes = 3, seed, noise = 0.2 } = options ?? {};
-  if (!Number.isInteger(n) || n < 1) throw new Error(`shadergrad: spiral: n must be a positive integer, got ${n}`);
-  if (!Number.isInteger(classes) || classes < 1) throw new Error(`shadergrad: spiral: classes must be a positive integer, got ${classes}`);
-  if (typeof noise !== 'number' || !(noise >= 0) || !Number.isFinite(noise)) throw new Error(`shadergrad: spiral: noise must be a finite number ≥ 0, got ${String(noise)}`);
+  if (!Number.isInteger(n) || n < 1) throw new ShadergradError('spiral', `n must be a positive integer, got ${n}`);
+  if (!Number.isInteger(classes) || classes < 1) throw new ShadergradError('spiral', `classes must be a positive integer, got ${classes}`);
+  if (typeof noise !== 'number' || !(noise >= 0) || !Number.isFinite(noise)) throw new ShadergradError('spiral', `noise must be a finite number ≥ 0, got ${String(noise)}`);
   checkSeed('spiral', seed);
   const rng = new Random(seed);
   const X = new Float32Array(n * classes * 2);

@@ -7,6 +7,7 @@ import { UniformArena, type UniformValue } from './uniforms';
 import { profileCommands, type KernelTime } from './profiler';
 import type { Kernel } from '../kernels/kernel';
 import { Tensor, type DType, type TensorData, checkShape, fmt, shapeSize } from '../tensor';
+import { ShadergradError } from '../errors';
 
 export interface EngineOptions extends AdapterRequest {
   /** Use this adapter instead of requesting one. */
@@ -131,8 +132,9 @@ export class Engine {
     this.debugMarkers = options.debugMarkers ?? false;
     device.lost.then((info) => {
       if (this.destroyed) return;
-      this.lostError = new Error(
-        `shadergrad: the GPU device was lost (${info.reason || 'unknown'}: ${info.message}). ` +
+      this.lostError = new ShadergradError(
+        null,
+        `the GPU device was lost (${info.reason || 'unknown'}: ${info.message}). ` +
           'Create a new Engine; tensors of this one are gone.',
       );
     });
@@ -172,11 +174,11 @@ export class Engine {
 
   /** Throws if the engine cannot take more work (destroyed, device lost, or a GPU error occurred). */
   check(): void {
-    if (this.destroyed) throw new Error('shadergrad: this Engine was destroyed');
+    if (this.destroyed) throw new ShadergradError(null, 'this Engine was destroyed');
     if (this.lostError) throw this.lostError;
     if (this.gpuErrors.length) {
       const errors = this.gpuErrors.splice(0);
-      throw new Error(`shadergrad: GPU error: ${errors.join(' | ')}`);
+      throw new ShadergradError(null, `GPU error: ${errors.join(' | ')}`);
     }
   }
 
@@ -186,15 +188,15 @@ export class Engine {
   tensor(data: TensorData, shape?: readonly number[], dtype?: DType): Tensor {
     this.check();
     const type: DType = dtype ?? (data instanceof Int32Array ? 'i32' : 'f32');
-    if (type !== 'f32' && type !== 'i32') throw new Error(`shadergrad: tensor: dtype must be 'f32' or 'i32', got ${JSON.stringify(type) ?? String(type)}`);
+    if (type !== 'f32' && type !== 'i32') throw new ShadergradError('tensor', `dtype must be 'f32' or 'i32', got ${JSON.stringify(type) ?? String(type)}`);
     if (data === null || typeof data !== 'object' || typeof (data as ArrayLike<number>).length !== 'number') {
-      throw new Error(`shadergrad: tensor: data must be an array or typed array of numbers, got ${data === null ? 'null' : typeof data}`);
+      throw new ShadergradError('tensor', `data must be an array or typed array of numbers, got ${data === null ? 'null' : typeof data}`);
     }
     const dims = shape ?? [data.length];
     checkShape('tensor', dims);
     const size = shapeSize(dims);
     if (data.length !== size) {
-      throw new Error(`shadergrad: tensor: data has ${data.length} elements but shape [${dims.join(', ')}] needs ${size}`);
+      throw new ShadergradError('tensor', `data has ${data.length} elements but shape [${dims.join(', ')}] needs ${size}`);
     }
     const array = toTypedArray(data, type);
     const out = this.empty(dims, type, 'tensor');
@@ -210,7 +212,7 @@ export class Engine {
     this.check();
     checkShape('tensorUnorm8', shape);
     if (data.length !== shapeSize(shape)) {
-      throw new Error(`shadergrad: tensorUnorm8: data has ${data.length} bytes but shape [${shape.join(', ')}] needs ${shapeSize(shape)}`);
+      throw new ShadergradError('tensorUnorm8', `data has ${data.length} bytes but shape [${shape.join(', ')}] needs ${shapeSize(shape)}`);
     }
     this.checkBindable('tensorUnorm8', shape, Math.ceil(data.length / 4) * 4);
     const buf = this.pool.acquire(Math.ceil(data.length / 4) * 4, 'unorm8');
@@ -250,7 +252,7 @@ export class Engine {
   /** A tensor whose contents are unspecified (kernels that write every element fill it). */
   empty(shape: readonly number[], dtype: DType = 'f32', label = 'tensor'): Tensor {
     checkShape(label, shape);
-    if (dtype !== 'f32' && dtype !== 'i32') throw new Error(`shadergrad: ${label}: dtype must be 'f32' or 'i32', got ${JSON.stringify(dtype) ?? String(dtype)}`);
+    if (dtype !== 'f32' && dtype !== 'i32') throw new ShadergradError(label, `dtype must be 'f32' or 'i32', got ${JSON.stringify(dtype) ?? String(dtype)}`);
     this.checkBindable(label, shape, shapeSize(shape) * 4);
     const buf = this.pool.acquire(shapeSize(shape) * 4, label);
     return new Tensor(this, buf, shape, dtype);
@@ -264,8 +266,9 @@ export class Engine {
     const limit = this.limits.maxStorageBufferBindingSize;
     if (bytes <= limit) return;
     const mib = (n: number) => `${(n / 2 ** 20).toFixed(n < 2 ** 24 ? 1 : 0)} MiB`;
-    throw new Error(
-      `shadergrad: ${op}: a tensor of shape ${fmt(shape)} takes ${mib(bytes)}, more than this device binds to a kernel ` +
+    throw new ShadergradError(
+      op,
+      `a tensor of shape ${fmt(shape)} takes ${mib(bytes)}, more than this device binds to a kernel ` +
         `(maxStorageBufferBindingSize: ${mib(limit)}); split it into smaller tensors`,
     );
   }
@@ -318,7 +321,7 @@ export class Engine {
     // when one of them uses this buffer.
     if (buf.usedInBatch === this.batch && this.pending.length) this.flush();
     if (data.byteLength + byteOffset > buf.bytes) {
-      throw new Error(`shadergrad: writeBuffer: ${data.byteLength} bytes at ${byteOffset} overflow a ${buf.bytes}-byte buffer`);
+      throw new ShadergradError('writeBuffer', `${data.byteLength} bytes at ${byteOffset} overflow a ${buf.bytes}-byte buffer`);
     }
     this.device.queue.writeBuffer(buf.buffer, byteOffset, data.buffer, data.byteOffset, Math.ceil(data.byteLength / 4) * 4);
   }
@@ -326,7 +329,7 @@ export class Engine {
   /** Reads a buffer back to the host (submits what is pending first). */
   async readBuffer(buf: GpuBuffer, bytes: number, byteOffset = 0): Promise<ArrayBuffer> {
     this.check();
-    if (this.capturing) throw new Error('shadergrad: cannot read a tensor while a step is being captured');
+    if (this.capturing) throw new ShadergradError(null, 'cannot read a tensor while a step is being captured');
     const size = Math.max(4, Math.ceil(bytes / 4) * 4);
     const staging = this.takeReadBuffer(size);
     this.record({ kind: 'copy', src: buf, srcOffset: byteOffset, dst: staging, dstOffset: 0, size });
@@ -336,7 +339,7 @@ export class Engine {
     } catch (cause) {
       staging.destroy(); // not returned to the read-buffer pool: its state is unknown
       this.check();
-      throw new Error('shadergrad: reading a tensor back from the GPU failed', { cause });
+      throw new ShadergradError(null, 'reading a tensor back from the GPU failed', { cause });
     }
     const copy = staging.getMappedRange(0, size).slice(0, bytes);
     staging.unmap();
@@ -359,7 +362,7 @@ export class Engine {
   ): void {
     this.check();
     if (buffers.length !== kernel.bindings.length) {
-      throw new Error(`shadergrad: ${kernel.name}: expects ${kernel.bindings.length} buffers, got ${buffers.length}`);
+      throw new ShadergradError(kernel.name, `expects ${kernel.bindings.length} buffers, got ${buffers.length}`);
     }
     const bufs = buffers.map((b, i) =>
       b instanceof Tensor ? (kernel.packed.includes(i) ? b.packedStorageFor(kernel.name) : b.storageFor(kernel.name)) : b,
@@ -377,7 +380,7 @@ export class Engine {
       const slice = this.activeArena.alloc(kernel.uniforms, uniforms);
       entries.push({ binding: bufs.length, resource: { buffer: slice.buffer, offset: slice.offset, size: slice.size } });
     } else if (uniforms.length) {
-      throw new Error(`shadergrad: ${kernel.name}: takes no uniforms, got ${uniforms.length}`);
+      throw new ShadergradError(kernel.name, `takes no uniforms, got ${uniforms.length}`);
     }
     const bindGroup = this.device.createBindGroup({
       label: `shadergrad:${kernel.name}`,
@@ -387,7 +390,7 @@ export class Engine {
     this.counters.bindGroups++;
     for (const g of grid) {
       if (!(g >= 1 && g <= this.limits.maxComputeWorkgroupsPerDimension)) {
-        throw new Error(`shadergrad: ${kernel.name}: grid [${grid.join(', ')}] is outside 1..${this.limits.maxComputeWorkgroupsPerDimension}`);
+        throw new ShadergradError(kernel.name, `grid [${grid.join(', ')}] is outside 1..${this.limits.maxComputeWorkgroupsPerDimension}`);
       }
     }
     this.record({ kind: 'dispatch', kernel, pipeline, bindGroup, grid, buffers: bufs });
@@ -399,7 +402,7 @@ export class Engine {
       if (kind !== 'write') return;
       const j = bufs.findIndex((b, k) => k !== i && b === bufs[i]);
       if (j >= 0) {
-        throw new Error(`shadergrad: ${kernel.name}: binding ${i} is written and binding ${j} uses the same GPU buffer (the same tensor, or views of one slab); give the output a buffer of its own`);
+        throw new ShadergradError(kernel.name, `binding ${i} is written and binding ${j} uses the same GPU buffer (the same tensor, or views of one slab); give the output a buffer of its own`);
       }
     });
   }
@@ -408,13 +411,13 @@ export class Engine {
   copy(src: Tensor, dst: Tensor): void {
     this.check();
     if (src.byteLength !== dst.byteLength || src.format !== dst.format) {
-      throw new Error(`shadergrad: copy: ${src} and ${dst} differ in size or format`);
+      throw new ShadergradError('copy', `${src} and ${dst} differ in size or format`);
     }
     const s = src.packedStorageFor('copy');
     const d = dst.packedStorageFor('copy');
     if (s === d && src.byteLength) {
       // WebGPU copies between two buffers only: two views of one slab cannot be copied into each other.
-      throw new Error(`shadergrad: copy: ${src} and ${dst} share one GPU buffer (views of one slab); copy through a separate tensor`);
+      throw new ShadergradError('copy', `${src} and ${dst} share one GPU buffer (views of one slab); copy through a separate tensor`);
     }
     if (src.byteLength) {
       this.record({ kind: 'copy', src: s, srcOffset: src.byteOffset, dst: d, dstOffset: dst.byteOffset, size: Math.ceil(src.byteLength / 4) * 4 });
@@ -462,7 +465,7 @@ export class Engine {
     for (const [name, t] of Object.entries(layout)) {
       // Inside flat itself, not merely inside its buffer (flat may be a view of a larger one).
       if (t.byteOffset + t.byteLength > flat.byteLength || flat.byteOffset + t.byteOffset + t.byteLength > buf.bytes) {
-        throw new Error(`shadergrad: viewsLike: ${name} ${t} does not fit in ${flat}`);
+        throw new ShadergradError('viewsLike', `${name} ${t} does not fit in ${flat}`);
       }
       buf.refs++;
       views[name] = new Tensor(this, buf, t.shape, flat.dtype, 'native', flat.byteOffset + t.byteOffset);
@@ -508,7 +511,7 @@ export class Engine {
   /** Encodes everything recorded since the last submit into one command buffer and submits it. */
   flush(): void {
     if (!this.pending.length || this.destroyed) return;
-    if (this.capturing) throw new Error('shadergrad: cannot submit while a step is being captured');
+    if (this.capturing) throw new ShadergradError(null, 'cannot submit while a step is being captured');
     const commands = this.pending;
     this.pending = [];
     this.arena.upload(this.device.queue, false);
@@ -535,7 +538,7 @@ export class Engine {
    */
   capture<T>(fn: () => T, label = 'step'): CapturedStep<T> {
     this.check();
-    if (this.capturing) throw new Error('shadergrad: captures cannot be nested');
+    if (this.capturing) throw new ShadergradError(null, 'captures cannot be nested');
     this.flush();
     const arena = new UniformArena(this.device, this.limits.minUniformBufferOffsetAlignment, label);
     const step = new CapturedStep<T>(this, arena, label);
@@ -545,7 +548,7 @@ export class Engine {
     try {
       step.result = fn();
       if (step.result && typeof (step.result as { then?: unknown }).then === 'function') {
-        throw new Error(`shadergrad: capture '${label}': the function returned a Promise; a capture records synchronous work only (what follows an await would not be part of the step)`);
+        throw new ShadergradError(`capture '${label}'`, `the function returned a Promise; a capture records synchronous work only (what follows an await would not be part of the step)`);
       }
     } catch (error) {
       // The step's commands are dropped: none of its buffers is in use by anything pending now, so a
@@ -573,8 +576,8 @@ export class Engine {
   /** Replays a captured step: its hooks, then its commands, in one submit (with what is pending). */
   replay(step: CapturedStep, { flush = true }: ReplayOptions = {}): void {
     this.check();
-    if (step.disposed) throw new Error(`shadergrad: captured step '${step.label}' was disposed`);
-    if (this.capturing) throw new Error('shadergrad: cannot replay a step while capturing another');
+    if (step.disposed) throw new ShadergradError(null, `captured step '${step.label}' was disposed`);
+    if (this.capturing) throw new ShadergradError(null, 'cannot replay a step while capturing another');
     // Its uniforms are rewritten below: an earlier replay still waiting in this batch goes first.
     if (step.queuedInBatch === this.batch) this.flush();
     for (const hook of step.hooks) hook();
@@ -594,7 +597,7 @@ export class Engine {
    */
   async profile(step: CapturedStep): Promise<KernelTime[]> {
     this.check();
-    if (step.disposed) throw new Error(`shadergrad: captured step '${step.label}' was disposed`);
+    if (step.disposed) throw new ShadergradError(null, `captured step '${step.label}' was disposed`);
     this.flush();
     for (const hook of step.hooks) hook();
     step.arena.upload(this.device.queue, true);
@@ -621,7 +624,7 @@ export class Engine {
   /** Destroys the pool's unused buffers (after submitting pending commands, which may still use them). */
   trim(): void {
     this.check();
-    if (this.capturing) throw new Error('shadergrad: cannot trim the pool while a step is being captured');
+    if (this.capturing) throw new ShadergradError(null, 'cannot trim the pool while a step is being captured');
     this.flush();
     this.pool.trim();
   }
@@ -713,7 +716,7 @@ function toTypedArray(data: TensorData, dtype: DType): Float32Array | Int32Array
     if (!ArrayBuffer.isView(data)) {
       for (let i = 0; i < data.length; i++) {
         const v = (data as ArrayLike<unknown>)[i];
-        if (typeof v !== 'number') throw new Error(`shadergrad: tensor: f32 data holds ${typeof v === 'string' ? JSON.stringify(v) : v === null ? 'null' : typeof v} at index ${i}, not a number`);
+        if (typeof v !== 'number') throw new ShadergradError('tensor', `f32 data holds ${typeof v === 'string' ? JSON.stringify(v) : v === null ? 'null' : typeof v} at index ${i}, not a number`);
       }
     }
     return Float32Array.from(data as ArrayLike<number>);
@@ -722,8 +725,8 @@ function toTypedArray(data: TensorData, dtype: DType): Float32Array | Int32Array
   const out = new Int32Array(data.length);
   for (let i = 0; i < data.length; i++) {
     const v = (data as ArrayLike<number>)[i]!;
-    if (!Number.isInteger(v)) throw new Error(`shadergrad: tensor: i32 data holds a non-integer ${v} at index ${i}`);
-    if (v < -(2 ** 31) || v >= 2 ** 31) throw new Error(`shadergrad: tensor: i32 data holds ${v} at index ${i}, outside [-2^31, 2^31)`);
+    if (!Number.isInteger(v)) throw new ShadergradError('tensor', `i32 data holds a non-integer ${v} at index ${i}`);
+    if (v < -(2 ** 31) || v >= 2 ** 31) throw new ShadergradError('tensor', `i32 data holds ${v} at index ${i}, outside [-2^31, 2^31)`);
     out[i] = v;
   }
   return out;

@@ -1,6 +1,7 @@
 // Finds a WebGPU implementation: navigator.gpu in the browser, Dawn's `webgpu` package in Node.
 
 import { isNode } from '../node-builtins';
+import { ShadergradError } from '../errors';
 
 /** Where Debian's and Google's Chromium packages put SwiftShader's Vulkan ICD (a CPU Vulkan). */
 const SWIFTSHADER_ICDS = [
@@ -37,16 +38,18 @@ export async function requestAdapter(request: AdapterRequest = {}): Promise<GPUA
   if (typeof navigator !== 'undefined' && (navigator as Navigator).gpu && !isNode) {
     const adapter = await navigator.gpu.requestAdapter(options);
     if (!adapter) {
-      throw new Error(
-        'shadergrad: this browser has WebGPU but gave no adapter. Enable hardware acceleration, or start ' +
+      throw new ShadergradError(
+        null,
+        'this browser has WebGPU but gave no adapter. Enable hardware acceleration, or start ' +
           'Chromium with --enable-unsafe-webgpu (on a machine with no GPU it then uses SwiftShader).',
       );
     }
     return adapter;
   }
   if (!isNode) {
-    throw new Error(
-      'shadergrad: WebGPU is not available (navigator.gpu is missing). Use a browser with WebGPU ' +
+    throw new ShadergradError(
+      null,
+      'WebGPU is not available (navigator.gpu is missing). Use a browser with WebGPU ' +
         '(Chrome/Edge 113+, Safari 26+, Firefox 141+), serve the page from https or localhost, or start ' +
         'Chromium with --enable-unsafe-webgpu.',
     );
@@ -83,7 +86,7 @@ async function requestNodeAdapter(options: GPURequestAdapterOptions, dawnOptions
   try {
     dawn = (await import(/* @vite-ignore */ moduleName)) as typeof dawn;
   } catch (cause) {
-    throw new Error("shadergrad: in Node, WebGPU comes from the npm package 'webgpu' (Dawn): run `npm install webgpu`.", {
+    throw new ShadergradError(null, "in Node, WebGPU comes from the npm package 'webgpu' (Dawn): run `npm install webgpu`.", {
       cause,
     });
   }
@@ -123,7 +126,7 @@ async function requestNodeAdapter(options: GPURequestAdapterOptions, dawnOptions
         '/usr/lib/chromium/vk_swiftshader_icd.json), or install your GPU vendor\'s Vulkan driver',
     icdChosen && `VK_ICD_FILENAMES/VK_DRIVER_FILES is set to ${icdChosen}: check that the file exists and its driver loads`,
   ].filter(Boolean);
-  throw new Error(`shadergrad: Dawn (the 'webgpu' package) found no WebGPU adapter. ${hints.join('; ')}.`);
+  throw new ShadergradError(null, `Dawn (the 'webgpu' package) found no WebGPU adapter. ${hints.join('; ')}.`);
 }
 
 /** Whether Linux shows a GPU device node (DRM render node, or NVIDIA's) a Vulkan driver could use. */

@@ -2,6 +2,7 @@
 
 import { BufferUsage } from './pool';
 import type { Command } from './engine';
+import { ShadergradError } from '../errors';
 
 export interface KernelTime {
   kernel: string;
@@ -17,7 +18,7 @@ const QUERY_RESOLVE_ALIGN = 256;
  */
 export async function profileCommands(device: GPUDevice, commands: readonly Command[]): Promise<KernelTime[]> {
   if (!device.features.has('timestamp-query')) {
-    throw new Error("shadergrad: profile: this adapter has no 'timestamp-query' feature");
+    throw new ShadergradError('profile', "this adapter has no 'timestamp-query' feature");
   }
   const dispatches = commands.filter((c) => c.kind === 'dispatch');
   const count = dispatches.length * 2;

@@ -1,6 +1,7 @@
 // Uniform arena: each dispatch's small parameter block, packed into shared uniform buffers.
 
 import { BufferUsage } from './pool';
+import { ShadergradError } from '../errors';
 
 /** A uniform field's WGSL type; a kernel lists its fields in order, as its `Params` struct does. */
 export type UniformType = 'u32' | 'i32' | 'f32';
@@ -58,7 +59,7 @@ export class UniformArena {
 
   alloc(types: readonly UniformType[], values: readonly UniformValue[]): UniformSlice {
     if (types.length !== values.length) {
-      throw new Error(`shadergrad: uniform block has ${types.length} fields but ${values.length} values were given`);
+      throw new ShadergradError(null, `uniform block has ${types.length} fields but ${values.length} values were given`);
     }
     const size = Math.max(16, Math.ceil((types.length * 4) / 16) * 16);
     let chunk = this.chunks[this.current];

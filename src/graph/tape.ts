@@ -4,6 +4,7 @@ import type { Engine } from '../engine/engine';
 import { axpyInPlace } from '../kernels/elementwise';
 import type { Op } from '../ops/op';
 import { Tensor } from '../tensor';
+import { ShadergradError } from '../errors';
 
 /** Maps each gradient an op returns (dx, dw, …) to the input tensor it belongs to; an op that returns one tensor calls it dx. */
 export type GradInputs<Grads> = Grads extends Tensor ? { dx?: Tensor | null } : { [K in keyof Grads]?: Tensor | null };
@@ -66,7 +67,7 @@ export class Tape {
    * used twice are summed. The tape's saved values are freed as it goes.
    */
   backward(root: Tensor, grad: Tensor): Map<Tensor, Tensor> {
-    if (!this.grad) throw new Error('shadergrad: this tape records no gradients (grad: false)');
+    if (!this.grad) throw new ShadergradError(null, 'this tape records no gradients (grad: false)');
     const grads = new Map<Tensor, Tensor>([[root, grad]]);
     for (let i = this.nodes.length - 1; i >= 0; i--) {
       const node = this.nodes[i]!;

@@ -4,6 +4,7 @@ import source from '../../shaders/batchnorm.wgsl?raw';
 import type { Engine } from '../engine/engine';
 import type { Tensor } from '../tensor';
 import { defineKernel, grid1d, type Kernel } from './kernel';
+import { ShadergradError } from '../errors';
 
 /**
  * How a column-reduction workgroup splits its work: `cols` adjacent columns (BN_COLS) times
@@ -37,7 +38,7 @@ function columnKernel(entryPoint: 'batch_stats' | 'param_grads', layout: ColumnL
   let kernel = columnKernels.get(key);
   if (!kernel) {
     if (!(layout.cols >= 1 && layout.slices >= 1 && layout.cols * layout.slices <= 256)) {
-      throw new Error(`shadergrad: batchnorm: column layout ${layout.cols}×${layout.slices} needs 1..256 invocations`);
+      throw new ShadergradError('batchnorm', `column layout ${layout.cols}×${layout.slices} needs 1..256 invocations`);
     }
     const stats = entryPoint === 'batch_stats';
     kernel = defineKernel({
@@ -64,7 +65,7 @@ const ROWS_PER_INVOCATION = 4;
 function elementGrid2d(engine: Engine, rows: number, cols: number): [number, number, number] {
   const max = engine.limits.maxComputeWorkgroupsPerDimension;
   const x = Math.max(1, Math.ceil(cols / ELEMENT_COLS));
-  if (x > max) throw new Error(`shadergrad: batchnorm: ${cols} columns exceed ${max * ELEMENT_COLS}`);
+  if (x > max) throw new ShadergradError('batchnorm', `${cols} columns exceed ${max * ELEMENT_COLS}`);
   return [x, Math.min(max, Math.max(1, Math.ceil(rows / (ELEMENT_ROWS * ROWS_PER_INVOCATION)))), 1];
 }
 

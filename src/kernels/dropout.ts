@@ -5,6 +5,7 @@ import type { Engine } from '../engine/engine';
 import type { UniformValue } from '../engine/uniforms';
 import { Tensor, fmt, shapeSize } from '../tensor';
 import { defineKernel, elementGrid } from './kernel';
+import { ShadergradError } from '../errors';
 
 /** One invocation per Philox block of 4 elements. */
 const ELEMENTS_PER_INVOCATION = 4;
@@ -36,8 +37,8 @@ export function dropoutApply(
   stream: number,
   { label = applyKernel.name, shape = src.shape }: { label?: string; shape?: readonly number[] } = {},
 ): Tensor {
-  if (src.dtype !== 'f32') throw new Error(`shadergrad: ${label}: expects f32, got ${src.dtype} ${fmt(src.shape)}`);
-  if (shapeSize(shape) !== src.size) throw new Error(`shadergrad: ${label}: cannot write ${fmt(src.shape)} as ${fmt(shape)}`);
+  if (src.dtype !== 'f32') throw new ShadergradError(label, `expects f32, got ${src.dtype} ${fmt(src.shape)}`);
+  if (shapeSize(shape) !== src.size) throw new ShadergradError(label, `cannot write ${fmt(src.shape)} as ${fmt(shape)}`);
   const dst = engine.empty(shape, 'f32', label);
   if (src.size) {
     engine.dispatch(applyKernel, [src, dst], elementGrid(applyKernel, src.size, ELEMENTS_PER_INVOCATION), [

@@ -4,6 +4,7 @@ import source from '../../shaders/gather.wgsl?raw';
 import type { Engine } from '../engine/engine';
 import { Tensor, fmt, rowSize } from '../tensor';
 import { defineKernel, elementGrid } from './kernel';
+import { ShadergradError } from '../errors';
 
 const bindings = ['read', 'read', 'write'] as const;
 const uniforms = ['u32', 'u32', 'u32', 'f32'] as const;
@@ -19,15 +20,15 @@ const kernels = {
  */
 export function gatherRows(engine: Engine, src: Tensor, indices: Tensor, out?: Tensor): Tensor {
   if (indices.dtype !== 'i32' || indices.rank !== 1) {
-    throw new Error(`shadergrad: gatherRows: indices must be a 1-D i32 tensor, got ${indices.dtype} ${fmt(indices.shape)}`);
+    throw new ShadergradError('gatherRows', `indices must be a 1-D i32 tensor, got ${indices.dtype} ${fmt(indices.shape)}`);
   }
-  if (src.rank < 1) throw new Error('shadergrad: gatherRows: the source needs rows');
+  if (src.rank < 1) throw new ShadergradError('gatherRows', 'the source needs rows');
   const rows = src.shape[0]!;
   const cols = rowSize(src.shape);
   const count = indices.size;
   const shape = [count, ...src.shape.slice(1)];
   if (out && (out.size !== count * cols || out.dtype !== src.dtype || out.format !== 'native')) {
-    throw new Error(`shadergrad: gatherRows: out ${out.dtype} ${fmt(out.shape)} cannot hold ${src.dtype} ${fmt(shape)}`);
+    throw new ShadergradError('gatherRows', `out ${out.dtype} ${fmt(out.shape)} cannot hold ${src.dtype} ${fmt(shape)}`);
   }
   const result = out ?? engine.empty(shape, src.dtype, 'gather');
   const kernel = src.format === 'unorm8' ? kernels.unorm8 : src.dtype === 'i32' ? kernels.i32 : kernels.f32;

@@ -5,6 +5,7 @@ import type { Engine } from '../engine/engine';
 import { checkOptions } from '../options';
 import { Tensor, checkTensors, fmt } from '../tensor';
 import { defineKernel, elementGrid, grid1d, type Kernel } from './kernel';
+import { ShadergradError } from '../errors';
 
 export type LossKind = 'softmax' | 'svm';
 
@@ -52,11 +53,11 @@ function checkLossInputs(kind: LossKind, x: Tensor, y: Tensor): [number, number]
   const op = opNames[kind];
   checkTensors(op, [['x', x], ['y', y]]);
   if (x.dtype !== 'f32' || x.rank !== 2 || x.shape[0]! < 1 || x.shape[1]! < 1) {
-    throw new Error(`shadergrad: ${op}: x must be an f32 (N, C) matrix with N, C ≥ 1, got ${x.dtype} ${fmt(x.shape)}`);
+    throw new ShadergradError(op, `x must be an f32 (N, C) matrix with N, C ≥ 1, got ${x.dtype} ${fmt(x.shape)}`);
   }
   const [N, C] = [x.shape[0]!, x.shape[1]!];
   if (y.dtype !== 'i32' || y.rank !== 1 || y.shape[0] !== N) {
-    throw new Error(`shadergrad: ${op}: y must be an i32 vector of N = ${N} labels for x ${fmt(x.shape)}, got ${y.dtype} ${fmt(y.shape)}`);
+    throw new ShadergradError(op, `y must be an i32 vector of N = ${N} labels for x ${fmt(x.shape)}, got ${y.dtype} ${fmt(y.shape)}`);
   }
   return [N, C];
 }
@@ -70,7 +71,7 @@ export function classificationLoss(engine: Engine, kind: LossKind, x: Tensor, y:
   const op = opNames[kind];
   checkOptions(op, options, ['strategy']);
   if (options.strategy !== undefined && !Object.hasOwn(rowKernels[kind], options.strategy)) {
-    throw new Error(`shadergrad: ${op}: strategy must be ${Object.keys(rowKernels[kind]).map((k) => `'${k}'`).join(' or ')}, got ${JSON.stringify(options.strategy)}`);
+    throw new ShadergradError(op, `strategy must be ${Object.keys(rowKernels[kind]).map((k) => `'${k}'`).join(' or ')}, got ${JSON.stringify(options.strategy)}`);
   }
   const strategy = options.strategy ?? chooseLossStrategy(engine, C);
   const kernel = rowKernels[kind][strategy];

@@ -4,6 +4,7 @@ import params from '../../shaders/matmul-params.wgsl?raw';
 import template from '../../shaders/matmul.wgsl?raw';
 import vec4Template from '../../shaders/matmul-vec4.wgsl?raw';
 import { tileKey, tileM, tileN, type MatmulTile } from './matmul-tiles';
+import { ShadergradError } from '../errors';
 
 const modules = new Map<string, string>();
 
@@ -48,11 +49,11 @@ export function matmulSource(t: MatmulTile, ta = false, tb = false, layered = fa
   const key = `${t.staging === 'vec4' && t.block ? `${tileKey(t)}:${ta}${tb}` : tileKey(t)}:${layered}`;
   let code = modules.get(key);
   if (code) return code;
-  if (t.rows % 4 !== 0) throw new Error(`shadergrad: matmul tile rows must be a multiple of 4, got ${t.rows}`);
+  if (t.rows % 4 !== 0) throw new ShadergradError(null, `matmul tile rows must be a multiple of 4, got ${t.rows}`);
   const groups = t.kGroups ?? 1;
-  if (!(Number.isInteger(groups) && groups >= 1)) throw new Error(`shadergrad: matmul tile kGroups must be a whole number ≥ 1, got ${groups}`);
+  if (!(Number.isInteger(groups) && groups >= 1)) throw new ShadergradError(null, `matmul tile kGroups must be a whole number ≥ 1, got ${groups}`);
   if (groups > 1 && (t.staging ?? 'workgroup') !== 'workgroup') {
-    throw new Error(`shadergrad: matmul tile kGroups ${groups} needs the 'workgroup' staging, got '${t.staging}'`);
+    throw new ShadergradError(null, `matmul tile kGroups ${groups} needs the 'workgroup' staging, got '${t.staging}'`);
   }
   if (t.staging === 'vec4') {
     code = withKRange(`${params}\n${vec4Source(t, ta, tb)}`, layered);
@@ -136,7 +137,7 @@ function vec4Source(t: MatmulTile, ta: boolean, tb: boolean): string {
     t.unroll !== undefined && !(Number.isInteger(t.unroll) && t.unroll >= 1 && t.tileK % t.unroll === 0) && `unroll ${t.unroll} does not divide tileK ${t.tileK}`,
     (32 % warpX !== 0 || t.wgX % warpX !== 0 || t.wgY % (32 / warpX) !== 0) && `warpX ${warpX} does not tile a ${t.wgX}×${t.wgY} workgroup in 32s`,
   ].filter(Boolean);
-  if (problems.length) throw new Error(`shadergrad: matmul vec4 tile: ${problems.join('; ')}`);
+  if (problems.length) throw new ShadergradError(null, `matmul vec4 tile: ${problems.join('; ')}`);
   const rows4 = t.rows / 4;
   const lines = (f: (i: number, j: number) => string) => perElement(t, f);
   const constants = tileConstants(t, { STAGES: stages });

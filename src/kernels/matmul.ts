@@ -6,6 +6,7 @@ import { Tensor, fmt, rowSize } from '../tensor';
 import { defineKernel, elementGrid, type Kernel } from './kernel';
 import { matmulSource } from './matmul-source';
 import { chooseSplit, chooseTile, kGroupsOf, tileInvocations, tileKey, tileM, tileN, vec4Applies, type MatmulTile } from './matmul-tiles';
+import { ShadergradError } from '../errors';
 
 // The tile policy is its own file; its public names are matmul's too.
 export { chooseSplit, chooseTile, tileInvocations, tileM, tileN, vec4Applies, workgroupBytes, type MatmulTile } from './matmul-tiles';
@@ -68,26 +69,27 @@ export function matmul(engine: Engine, a: Tensor, b: Tensor, options: MatmulOpti
   const { transA = false, transB = false, bias, relu = false } = options;
   const name = options.label ?? 'matmul';
   if (a.rank < 2 || b.rank < 2) {
-    throw new Error(`shadergrad: ${name}: expects matrices, got A ${fmt(a.shape)} and B ${fmt(b.shape)}`);
+    throw new ShadergradError(name, `expects matrices, got A ${fmt(a.shape)} and B ${fmt(b.shape)}`);
   }
   if (a.dtype !== 'f32' || b.dtype !== 'f32') {
-    throw new Error(`shadergrad: ${name}: expects f32 operands, got ${a.dtype} and ${b.dtype}`);
+    throw new ShadergradError(name, `expects f32 operands, got ${a.dtype} and ${b.dtype}`);
   }
   const [ar, ac] = asMatrix(a);
   const [br, bc] = asMatrix(b);
   const [M, K] = transA ? [ac, ar] : [ar, ac];
   const [Kb, N] = transB ? [bc, br] : [br, bc];
   if (K !== Kb) {
-    throw new Error(
-      `shadergrad: ${name}: inner dimensions differ: op(A) is ${M}×${K}, op(B) is ${Kb}×${N} ` +
+    throw new ShadergradError(
+      name,
+      `inner dimensions differ: op(A) is ${M}×${K}, op(B) is ${Kb}×${N} ` +
         `(A ${fmt(a.shape)}${transA ? 'ᵀ' : ''}, B ${fmt(b.shape)}${transB ? 'ᵀ' : ''})`,
     );
   }
   if (bias && (bias.size !== N || bias.dtype !== 'f32')) {
-    throw new Error(`shadergrad: ${name}: bias must be f32 with ${N} elements, got ${bias.dtype} ${fmt(bias.shape)}`);
+    throw new ShadergradError(name, `bias must be f32 with ${N} elements, got ${bias.dtype} ${fmt(bias.shape)}`);
   }
   if (options.splitK !== undefined && !(Number.isInteger(options.splitK) && options.splitK >= 1)) {
-    throw new Error(`shadergrad: ${name}: splitK must be a whole number of layers ≥ 1, got ${options.splitK}`);
+    throw new ShadergradError(name, `splitK must be a whole number of layers ≥ 1, got ${options.splitK}`);
   }
   let tile = options.tile ?? chooseTile(engine, M, N, K);
   if (tile.staging === 'vec4' && !vec4Applies(M, N, K, transA, transB, [a, b])) tile = { ...tile, staging: 'workgroup' };
@@ -99,7 +101,7 @@ export function matmul(engine: Engine, a: Tensor, b: Tensor, options: MatmulOpti
   const kernel = matmulKernel(tile, transA, transB, layers > 1);
   const outShape = options.outShape ?? [M, N];
   if (outShape.reduce((p, d) => p * d, 1) !== M * N) {
-    throw new Error(`shadergrad: ${name}: result shape ${fmt(outShape)} does not hold ${M}×${N}`);
+    throw new ShadergradError(name, `result shape ${fmt(outShape)} does not hold ${M}×${N}`);
   }
   const out = engine.empty(outShape, 'f32', name);
   if (M === 0 || N === 0) return out;

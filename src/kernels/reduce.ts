@@ -5,6 +5,7 @@ import type { Engine } from '../engine/engine';
 import type { UniformValue } from '../engine/uniforms';
 import { Tensor, fmt } from '../tensor';
 import { defineKernel, grid1d } from './kernel';
+import { ShadergradError } from '../errors';
 
 const columnSumKernel = defineKernel({
   name: 'column_sum',
@@ -30,7 +31,7 @@ const sumKernels = [false, true].map((square) =>
 /** Sums an (N, D) matrix over its rows: a (D) vector. */
 export function columnSum(engine: Engine, x: Tensor, rows: number, cols: number): Tensor {
   if (x.size !== rows * cols || x.dtype !== 'f32') {
-    throw new Error(`shadergrad: columnSum: a ${x.dtype} tensor ${fmt(x.shape)} is not a ${rows}×${cols} f32 matrix`);
+    throw new ShadergradError('columnSum', `a ${x.dtype} tensor ${fmt(x.shape)} is not a ${rows}×${cols} f32 matrix`);
   }
   const out = engine.empty([cols], 'f32', columnSumKernel.name);
   if (cols) engine.dispatch(columnSumKernel, [x, out], grid1d(Math.ceil(cols / 64)), [rows, cols]);
@@ -53,11 +54,11 @@ export function sumAll(engine: Engine, x: Tensor, options: SumOptions = {}): Ten
 
 /** total += scale · Σ x (or Σ x²), in place on a one-element tensor (L2 penalties into a loss). */
 export function sumAllInto(engine: Engine, total: Tensor, x: Tensor, options: SumOptions = {}): void {
-  if (total.size !== 1 || total.dtype !== 'f32') throw new Error(`shadergrad: sum: the total must be one f32 element, got ${fmt(total.shape)}`);
+  if (total.size !== 1 || total.dtype !== 'f32') throw new ShadergradError('sum', `the total must be one f32 element, got ${fmt(total.shape)}`);
   dispatchSum(engine, x, total, options, true);
 }
 
 function dispatchSum(engine: Engine, x: Tensor, total: Tensor, { scale = 1, square = false }: SumOptions, accumulate: boolean): void {
-  if (x.dtype !== 'f32') throw new Error(`shadergrad: sum: expects f32, got ${x.dtype} ${fmt(x.shape)}`);
+  if (x.dtype !== 'f32') throw new ShadergradError('sum', `expects f32, got ${x.dtype} ${fmt(x.shape)}`);
   engine.dispatch(sumKernels[+square]![+accumulate]!, [x, total], [1, 1, 1], [x.size, scale]);
 }

@@ -3,6 +3,7 @@
 import { affine, type AffineSaved } from '../ops/affine';
 import { relu } from '../ops/relu';
 import type { Tensor } from '../tensor';
+import { ShadergradError } from '../errors';
 
 export type AffineCache = AffineSaved;
 
@@ -33,6 +34,6 @@ export function affineReluForward(x: Tensor, w: Tensor, b: Tensor): { out: Tenso
 }
 
 export function affineReluBackward(dout: Tensor, cache: AffineCache): { dx: Tensor; dw: Tensor; db: Tensor } {
-  if (cache && typeof cache === 'object' && !cache.reluOut) throw new Error('shadergrad: affineReluBackward: this cache is from affineForward, not affineReluForward');
+  if (cache && typeof cache === 'object' && !cache.reluOut) throw new ShadergradError('affineReluBackward', 'this cache is from affineForward, not affineReluForward');
   return affine.backward(dout, cache) as { dx: Tensor; dw: Tensor; db: Tensor };
 }

@@ -3,6 +3,7 @@
 import { affine, type AffineSaved } from '../ops/affine';
 import { batchnorm, checkBatchnorm, type BatchnormSaved, type BnParam } from '../ops/batchnorm';
 import { type Tensor, checkTensors } from '../tensor';
+import { ShadergradError } from '../errors';
 
 export type { BnParam };
 export type BatchnormCache = BatchnormSaved;
@@ -53,7 +54,7 @@ export function affineBatchnormReluBackward(
   cache: AffineBatchnormReluCache,
 ): { dx: Tensor; dw: Tensor; db: Tensor; dgamma: Tensor; dbeta: Tensor } {
   if (typeof cache !== 'object' || cache === null || !cache.bn?.reluOut || !cache.fc) {
-    throw new Error('shadergrad: affineBatchnormReluBackward: this cache is not from affineBatchnormReluForward');
+    throw new ShadergradError('affineBatchnormReluBackward', 'this cache is not from affineBatchnormReluForward');
   }
   const { dx: dy, dgamma, dbeta } = batchnorm.backward(dout, cache.bn);
   const { dx, dw, db } = affine.backward(dy, cache.fc) as { dx: Tensor; dw: Tensor; db: Tensor };

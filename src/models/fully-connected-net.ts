@@ -3,6 +3,7 @@
 import type { Engine } from '../engine/engine';
 import { checkOptions } from '../options';
 import { Network } from './network';
+import { ShadergradError } from '../errors';
 
 export interface FullyConnectedNetOptions {
   hiddenDims: number[];
@@ -23,7 +24,7 @@ export class FullyConnectedNet extends Network {
 
   constructor(engine: Engine, options: FullyConnectedNetOptions) {
     if (!options || !Array.isArray(options.hiddenDims)) {
-      throw new Error('shadergrad: FullyConnectedNet: options.hiddenDims (a list of hidden layer sizes) is required');
+      throw new ShadergradError('FullyConnectedNet', 'options.hiddenDims (a list of hidden layer sizes) is required');
     }
     checkOptions('FullyConnectedNet', options, ['hiddenDims', 'inputDim', 'numClasses', 'dropout', 'batchnorm', 'reg', 'weightScale', 'seed']);
     const { hiddenDims, inputDim = 3 * 32 * 32, numClasses = 10, dropout = 0, batchnorm = false, reg = 0, weightScale = 1e-2, seed } = options;

@@ -13,6 +13,7 @@ import { classificationLoss } from '../kernels/loss';
 import { Random } from '../random';
 import { checkSeed, show } from '../options';
 import { F32_MAX, Tensor, checkTensors, fmt, rowSize, typeName } from '../tensor';
+import { ShadergradError } from '../errors';
 
 export interface NetworkConfig {
   inputDim: number;
@@ -86,13 +87,13 @@ export class Network {
   constructor(engine: Engine, config: NetworkConfig) {
     const { inputDim, hiddenDims, numClasses, dropout: p, weightScale } = config;
     for (const [name, v] of [['inputDim', inputDim], ['numClasses', numClasses], ...hiddenDims.map((h, i) => [`hiddenDims[${i}]`, h] as const)] as const) {
-      if (!Number.isInteger(v) || (v as number) < 1) throw new Error(`shadergrad: ${this.modelName}: ${name} must be a positive integer, got ${v}`);
+      if (!Number.isInteger(v) || (v as number) < 1) throw new ShadergradError(this.modelName, `${name} must be a positive integer, got ${v}`);
     }
-    if (typeof p !== 'number' || !(p >= 0 && p < 1)) throw new Error(`shadergrad: ${this.modelName}: dropout must be a number in [0, 1), got ${show(p)}`);
+    if (typeof p !== 'number' || !(p >= 0 && p < 1)) throw new ShadergradError(this.modelName, `dropout must be a number in [0, 1), got ${show(p)}`);
     if (typeof weightScale !== 'number' || !(weightScale >= 0 && weightScale <= F32_MAX)) {
-      throw new Error(`shadergrad: ${this.modelName}: weightScale must be a finite f32 number ≥ 0, got ${show(weightScale)}`);
+      throw new ShadergradError(this.modelName, `weightScale must be a finite f32 number ≥ 0, got ${show(weightScale)}`);
     }
-    if (typeof config.batchnorm !== 'boolean') throw new Error(`shadergrad: ${this.modelName}: batchnorm must be true or false, got ${show(config.batchnorm)}`);
+    if (typeof config.batchnorm !== 'boolean') throw new ShadergradError(this.modelName, `batchnorm must be true or false, got ${show(config.batchnorm)}`);
     checkSeed(this.modelName, config.seed);
     checkReg(this.modelName, config.reg);
     this.engine = engine;
@@ -230,7 +231,7 @@ export class Network {
   async predict(X: Tensor, { batchSize = 1000 }: { batchSize?: number } = {}): Promise<Int32Array> {
     const engine = this.engine;
     this.checkInputs(X, undefined, `${this.modelName}.predict`);
-    if (!Number.isInteger(batchSize) || batchSize < 1) throw new Error(`shadergrad: ${this.modelName}.predict: batchSize must be a positive integer, got ${batchSize}`);
+    if (!Number.isInteger(batchSize) || batchSize < 1) throw new ShadergradError(`${this.modelName}.predict`, `batchSize must be a positive integer, got ${batchSize}`);
     const N = X.shape[0]!;
     const out = new Int32Array(N);
     const C = this.numClasses;
@@ -355,7 +356,7 @@ export class Network {
     const grads: Record<string, Tensor> = {};
     for (const [name, t] of Object.entries(this.params)) {
       const g = leafGrads.get(t);
-      if (!g) throw new Error(`shadergrad: ${this.modelName}: no gradient reached ${name}`);
+      if (!g) throw new ShadergradError(this.modelName, `no gradient reached ${name}`);
       grads[name] = g;
     }
     if (this.reg !== 0) {
@@ -392,13 +393,13 @@ export class Network {
   checkBatch(op: string, X: Tensor, y?: Tensor, names: readonly [string, string] = ['X', 'y']): void {
     const [xName, yName] = names;
     if (checkTensors(op, [[xName, X], ...(y !== undefined ? [[yName, y] as const] : [])], { packed: [xName] }) !== this.engine) {
-      throw new Error(`shadergrad: ${op}: ${xName} belongs to another Engine than the model`);
+      throw new ShadergradError(op, `${xName} belongs to another Engine than the model`);
     }
     if (X.dtype !== 'f32' || X.rank < 2 || rowSize(X.shape) !== this.inputDim) {
-      throw new Error(`shadergrad: ${op}: ${xName} must be f32 (N, …) with ${this.inputDim} features per row, got ${X.dtype} ${fmt(X.shape)}`);
+      throw new ShadergradError(op, `${xName} must be f32 (N, …) with ${this.inputDim} features per row, got ${X.dtype} ${fmt(X.shape)}`);
     }
     if (y !== undefined && (y.dtype !== 'i32' || y.rank !== 1 || y.shape[0] !== X.shape[0])) {
-      throw new Error(`shadergrad: ${op}: ${yName} must be i32 of shape [${X.shape[0]}], got ${y.dtype} ${fmt(y.shape)}`);
+      throw new ShadergradError(op, `${yName} must be i32 of shape [${X.shape[0]}], got ${y.dtype} ${fmt(y.shape)}`);
     }
   }
 
@@ -412,17 +413,17 @@ export class Network {
     const expected = this.expectedShapes();
     for (const [key, shape] of Object.entries(expected)) {
       const t = this.params[key];
-      if (!t) throw new Error(`shadergrad: ${name}: params.${key} is missing`);
-      if (!(t instanceof Tensor)) throw new Error(`shadergrad: ${name}: params.${key} must be a Tensor, got ${typeName(t)}`);
-      if (t.disposed) throw new Error(`shadergrad: ${name}: params.${key} was disposed`);
-      if (t.engine !== this.engine) throw new Error(`shadergrad: ${name}: params.${key} belongs to another Engine than the model`);
-      if (t.format !== 'native') throw new Error(`shadergrad: ${name}: params.${key} holds packed 8-bit data; parameters must be plain f32 tensors`);
+      if (!t) throw new ShadergradError(name, `params.${key} is missing`);
+      if (!(t instanceof Tensor)) throw new ShadergradError(name, `params.${key} must be a Tensor, got ${typeName(t)}`);
+      if (t.disposed) throw new ShadergradError(name, `params.${key} was disposed`);
+      if (t.engine !== this.engine) throw new ShadergradError(name, `params.${key} belongs to another Engine than the model`);
+      if (t.format !== 'native') throw new ShadergradError(name, `params.${key} holds packed 8-bit data; parameters must be plain f32 tensors`);
       if (t.dtype !== 'f32' || t.shape.join() !== shape.join()) {
-        throw new Error(`shadergrad: ${name}: params.${key} must be f32 ${fmt(shape)}, got ${t.dtype} ${fmt(t.shape)}`);
+        throw new ShadergradError(name, `params.${key} must be f32 ${fmt(shape)}, got ${t.dtype} ${fmt(t.shape)}`);
       }
     }
     for (const key of Object.keys(this.params)) {
-      if (!(key in expected)) throw new Error(`shadergrad: ${name}: unknown parameter params.${key}`);
+      if (!(key in expected)) throw new ShadergradError(name, `unknown parameter params.${key}`);
     }
   }
 
@@ -441,6 +442,6 @@ export class Network {
 /** reg is writable: checked when the model is made and at each call. */
 function checkReg(name: string, reg: unknown): void {
   if (typeof reg !== 'number' || !(reg >= 0 && reg <= F32_MAX)) {
-    throw new Error(`shadergrad: ${name}: reg must be a finite f32 number ≥ 0, got ${show(reg)}`);
+    throw new ShadergradError(name, `reg must be a finite f32 number ≥ 0, got ${show(reg)}`);
   }
 }

@@ -5,6 +5,7 @@ import { columnSum } from '../kernels/reduce';
 import { reluBackward } from '../kernels/relu';
 import { Tensor, checkTensors, fmt, rowSize, typeName } from '../tensor';
 import { defineOp } from './op';
+import { ShadergradError } from '../errors';
 
 export interface AffineSaved {
   x: Tensor;
@@ -19,13 +20,14 @@ function checkAffine(op: string, x: Tensor, w: Tensor, b: Tensor): void {
   const rows = x.shape[0];
   const D = rowSize(x.shape);
   if (x.rank < 2 || w.rank !== 2 || b.rank !== 1 || w.shape[0] !== D || b.shape[0] !== w.shape[1]) {
-    throw new Error(
-      `shadergrad: ${op}: x ${fmt(x.shape)} (as ${rows}×${D}), w ${fmt(w.shape)} and b ${fmt(b.shape)} do not fit: ` +
+    throw new ShadergradError(
+      op,
+      `x ${fmt(x.shape)} (as ${rows}×${D}), w ${fmt(w.shape)} and b ${fmt(b.shape)} do not fit: ` +
         'need x (N, d1, …, dk), w (d1·…·dk, M), b (M)',
     );
   }
   for (const [name, t] of [['x', x], ['w', w], ['b', b]] as const) {
-    if (t.dtype !== 'f32') throw new Error(`shadergrad: ${op}: ${name} must be f32, got ${t.dtype}`);
+    if (t.dtype !== 'f32') throw new ShadergradError(op, `${name} must be f32, got ${t.dtype}`);
   }
 }
 
@@ -39,7 +41,7 @@ export const affine = defineOp({
   },
   backward(dout: Tensor, saved: AffineSaved, needs?: { dx?: boolean }): { dx: Tensor | null; dw: Tensor; db: Tensor } {
     if (typeof saved !== 'object' || saved === null) {
-      throw new Error(`shadergrad: affineBackward: cache must be the cache affineForward returned, got ${typeName(saved)}`);
+      throw new ShadergradError('affineBackward', `cache must be the cache affineForward returned, got ${typeName(saved)}`);
     }
     const { x, w, reluOut } = saved;
     const op = reluOut ? 'affineReluBackward' : 'affineBackward';
@@ -47,7 +49,7 @@ export const affine = defineOp({
     const N = x.shape[0]!;
     const M = w.shape[1]!;
     if (dout.rank !== 2 || dout.shape[0] !== N || dout.shape[1] !== M || dout.dtype !== 'f32') {
-      throw new Error(`shadergrad: ${op}: dout ${dout.dtype} ${fmt(dout.shape)} should be f32 [${N}, ${M}] for x ${fmt(x.shape)} and w ${fmt(w.shape)}`);
+      throw new ShadergradError(op, `dout ${dout.dtype} ${fmt(dout.shape)} should be f32 [${N}, ${M}] for x ${fmt(x.shape)} and w ${fmt(w.shape)}`);
     }
     const d = reluOut ? reluBackward(engine, dout, reluOut) : dout;
     const dx = needs?.dx === false ? null : matmul(engine, d, w, { transB: true, outShape: x.shape, label: 'affineBackward.dx' });

@@ -4,6 +4,7 @@ import { batchnormGrads, batchnormTest, batchnormTrain } from '../kernels/batchn
 import { reluBackward } from '../kernels/relu';
 import { Tensor, checkTensors, fmt, isPositiveNormalF32, typeName } from '../tensor';
 import { defineOp } from './op';
+import { ShadergradError } from '../errors';
 
 /** The course's bn_param. Absent running statistics are created (zeros, shape (D)) and stored here. */
 export interface BnParam {
@@ -39,25 +40,25 @@ export type BatchnormSaved =
  */
 export function checkBatchnorm(op: string, shape: readonly number[], input: string, gamma: Tensor, beta: Tensor, bnParam: BnParam): void {
   if (typeof bnParam !== 'object' || bnParam === null) {
-    throw new Error(`shadergrad: ${op}: bnParam must be an object such as { mode: 'train' }, got ${String(bnParam)}`);
+    throw new ShadergradError(op, `bnParam must be an object such as { mode: 'train' }, got ${String(bnParam)}`);
   }
   const { mode, eps = 1e-5, momentum = 0.9, runningMean, runningVar } = bnParam;
   if (mode !== 'train' && mode !== 'test') {
-    throw new Error(`shadergrad: ${op}: bnParam.mode must be 'train' or 'test', got ${JSON.stringify(mode) ?? String(mode)}`);
+    throw new ShadergradError(op, `bnParam.mode must be 'train' or 'test', got ${JSON.stringify(mode) ?? String(mode)}`);
   }
   // 0 would divide by 0 on a constant column (NaN in training, Infinity in test mode with fresh running averages).
   if (typeof eps !== 'number' || !isPositiveNormalF32(eps)) {
-    throw new Error(`shadergrad: ${op}: bnParam.eps must be a normal f32 number > 0 (1.2e-38 to 3.4e38), got ${String(eps)}`);
+    throw new ShadergradError(op, `bnParam.eps must be a normal f32 number > 0 (1.2e-38 to 3.4e38), got ${String(eps)}`);
   }
   if (typeof momentum !== 'number' || !(momentum >= 0 && momentum <= 1)) {
-    throw new Error(`shadergrad: ${op}: bnParam.momentum must be a number in [0, 1], got ${String(momentum)}`);
+    throw new ShadergradError(op, `bnParam.momentum must be a number in [0, 1], got ${String(momentum)}`);
   }
   if (shape.length !== 2) {
-    throw new Error(`shadergrad: ${op}: ${input} ${fmt(shape)} must be 2-D (N, D)`);
+    throw new ShadergradError(op, `${input} ${fmt(shape)} must be 2-D (N, D)`);
   }
   const [N, D] = [shape[0]!, shape[1]!];
   if (mode === 'train' && N === 0) {
-    throw new Error(`shadergrad: ${op}: ${input} ${fmt(shape)} has no rows; train mode needs N ≥ 1 for batch statistics`);
+    throw new ShadergradError(op, `${input} ${fmt(shape)} has no rows; train mode needs N ≥ 1 for batch statistics`);
   }
   const vectors: Array<[string, Tensor | undefined]> = [
     ['gamma', gamma],
@@ -67,15 +68,15 @@ export function checkBatchnorm(op: string, shape: readonly number[], input: stri
   ];
   for (const [name, t] of vectors) {
     if (t === undefined && name.startsWith('bnParam.')) continue;
-    if (!(t instanceof Tensor)) throw new Error(`shadergrad: ${op}: ${name} must be a Tensor, got ${String(t)}`);
+    if (!(t instanceof Tensor)) throw new ShadergradError(op, `${name} must be a Tensor, got ${String(t)}`);
     if (t.rank !== 1 || t.shape[0] !== D) {
-      throw new Error(`shadergrad: ${op}: ${name} ${fmt(t.shape)} must be (D) = [${D}] for ${input} ${fmt(shape)}`);
+      throw new ShadergradError(op, `${name} ${fmt(t.shape)} must be (D) = [${D}] for ${input} ${fmt(shape)}`);
     }
-    if (t.dtype !== 'f32') throw new Error(`shadergrad: ${op}: ${name} must be f32, got ${t.dtype}`);
+    if (t.dtype !== 'f32') throw new ShadergradError(op, `${name} must be f32, got ${t.dtype}`);
     t.storageFor(op); // throws now, not halfway through the kernels, if it was disposed
   }
   if (runningMean && runningVar && runningMean.storageFor(op) === runningVar.storageFor(op)) {
-    throw new Error(`shadergrad: ${op}: bnParam.runningMean and bnParam.runningVar must be different tensors`);
+    throw new ShadergradError(op, `bnParam.runningMean and bnParam.runningVar must be different tensors`);
   }
 }
 
@@ -83,15 +84,15 @@ export const batchnorm = defineOp({
   name: 'batchnorm',
   forward(x: Tensor, gamma: Tensor, beta: Tensor, bnParam: BnParam, relu: boolean = false) {
     const op = relu ? 'affineBatchnormReluForward' : 'batchnormForward';
-    if (!(x instanceof Tensor)) throw new Error(`shadergrad: ${op}: x must be a Tensor, got ${String(x)}`);
+    if (!(x instanceof Tensor)) throw new ShadergradError(op, `x must be a Tensor, got ${String(x)}`);
     checkBatchnorm(op, x.shape, 'x', gamma, beta, bnParam);
     const { runningMean, runningVar } = bnParam;
     checkTensors(op, [['x', x], ['gamma', gamma], ['beta', beta], ...(runningMean ? [['bnParam.runningMean', runningMean] as const] : []), ...(runningVar ? [['bnParam.runningVar', runningVar] as const] : [])]);
-    if (x.dtype !== 'f32') throw new Error(`shadergrad: ${op}: x must be f32, got ${x.dtype}`);
+    if (x.dtype !== 'f32') throw new ShadergradError(op, `x must be f32, got ${x.dtype}`);
     const storage = x.storageFor(op);
     for (const running of [bnParam.runningMean, bnParam.runningVar]) {
       if (running && running.storageFor(op) === storage) {
-        throw new Error(`shadergrad: ${op}: a running statistic shares its buffer with x ${fmt(x.shape)}`);
+        throw new ShadergradError(op, `a running statistic shares its buffer with x ${fmt(x.shape)}`);
       }
     }
     const engine = x.engine;
@@ -112,16 +113,16 @@ export const batchnorm = defineOp({
   },
   backward(dout: Tensor, saved: BatchnormSaved) {
     if (typeof saved !== 'object' || saved === null) {
-      throw new Error(`shadergrad: batchnormBackward: cache must be the cache batchnormForward returned, got ${typeName(saved)}`);
+      throw new ShadergradError('batchnormBackward', `cache must be the cache batchnormForward returned, got ${typeName(saved)}`);
     }
     const op = saved.reluOut ? 'affineBatchnormReluBackward' : 'batchnormBackward';
     if (saved.mode !== 'train') {
-      throw new Error(`shadergrad: ${op}: the cache is from a test-mode forward pass, which has no gradient; run the forward pass with mode 'train'`);
+      throw new ShadergradError(op, `the cache is from a test-mode forward pass, which has no gradient; run the forward pass with mode 'train'`);
     }
     const { xhat, invStd, gamma, reluOut } = saved;
     if (!(dout instanceof Tensor) || dout.dtype !== 'f32' || fmt(dout.shape) !== fmt(xhat.shape)) {
       const got = dout instanceof Tensor ? `${dout.dtype} ${fmt(dout.shape)}` : String(dout);
-      throw new Error(`shadergrad: ${op}: dout ${got} should be f32 ${fmt(xhat.shape)}, the forward output's shape`);
+      throw new ShadergradError(op, `dout ${got} should be f32 ${fmt(xhat.shape)}, the forward output's shape`);
     }
     const engine = checkTensors(op, [['dout', dout], ['cache.xhat', xhat], ['cache.invStd', invStd], ['cache.gamma', gamma], ...(reluOut ? [['cache out', reluOut] as const] : [])]);
     const d = reluOut ? reluBackward(engine, dout, reluOut) : dout;

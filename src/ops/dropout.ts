@@ -4,6 +4,7 @@ import { dropoutApply } from '../kernels/dropout';
 import { Random } from '../random';
 import { Tensor, checkTensors, fmt, typeName } from '../tensor';
 import { defineOp } from './op';
+import { ShadergradError } from '../errors';
 
 export interface DropoutParam {
   /** Probability of DROPPING a unit, in [0, 1); kept units are scaled by 1/(1 − p). */
@@ -44,19 +45,19 @@ const seeds = new Random();
 function checkParam(x: Tensor, param: DropoutParam): { p: number; stream: number } {
   checkTensors('dropoutForward', [['x', x]]);
   const { p, mode, seed, stream = 0 } = param ?? ({} as DropoutParam);
-  if (typeof p !== 'number' || !(p >= 0 && p < 1)) throw new Error(`shadergrad: dropoutForward: p must be in [0, 1), got ${p}`);
+  if (typeof p !== 'number' || !(p >= 0 && p < 1)) throw new ShadergradError('dropoutForward', `p must be in [0, 1), got ${p}`);
   if (mode !== 'train' && mode !== 'test') {
-    throw new Error(`shadergrad: dropoutForward: mode must be 'train' or 'test', got ${JSON.stringify(mode)}`);
+    throw new ShadergradError('dropoutForward', `mode must be 'train' or 'test', got ${JSON.stringify(mode)}`);
   }
-  if (seed != null && !Number.isInteger(seed)) throw new Error(`shadergrad: dropoutForward: seed must be an integer, got ${seed}`);
+  if (seed != null && !Number.isInteger(seed)) throw new ShadergradError('dropoutForward', `seed must be an integer, got ${seed}`);
   const { rng } = param;
   if (rng != null && typeof (rng as { nextU32?: unknown }).nextU32 !== 'function') {
-    throw new Error(`shadergrad: dropoutForward: rng must be a Random (an object with nextU32()), got ${typeName(rng)}`);
+    throw new ShadergradError('dropoutForward', `rng must be a Random (an object with nextU32()), got ${typeName(rng)}`);
   }
   if (!(Number.isInteger(stream) && stream >= 0 && stream < 2 ** 32)) {
-    throw new Error(`shadergrad: dropoutForward: stream must be an integer in [0, 2^32), got ${stream}`);
+    throw new ShadergradError('dropoutForward', `stream must be an integer in [0, 2^32), got ${stream}`);
   }
-  if (x.dtype !== 'f32') throw new Error(`shadergrad: dropoutForward: x must be f32, got ${x.dtype} ${fmt(x.shape)}`);
+  if (x.dtype !== 'f32') throw new ShadergradError('dropoutForward', `x must be f32, got ${x.dtype} ${fmt(x.shape)}`);
   return { p, stream };
 }
 
@@ -87,11 +88,11 @@ export const dropout = defineOp({
   /** Train mode: dx = dout · keep / (1 − p), the mask regenerated from the cache's seed. Test mode: a view of dout. */
   backward(dout: Tensor, cache: DropoutCache) {
     if (typeof cache !== 'object' || cache === null || !Array.isArray(cache.shape)) {
-      throw new Error(`shadergrad: dropoutBackward: cache must be the cache dropoutForward returned, got ${typeName(cache)}`);
+      throw new ShadergradError('dropoutBackward', `cache must be the cache dropoutForward returned, got ${typeName(cache)}`);
     }
     checkTensors('dropoutBackward', [['dout', dout]]);
     if (dout.dtype !== 'f32' || dout.shape.join() !== cache.shape.join() || dout.rank !== cache.shape.length) {
-      throw new Error(`shadergrad: dropoutBackward: dout ${dout.dtype} ${fmt(dout.shape)} does not match the input ${fmt(cache.shape)}`);
+      throw new ShadergradError('dropoutBackward', `dout ${dout.dtype} ${fmt(dout.shape)} does not match the input ${fmt(cache.shape)}`);
     }
     if (cache.mode === 'test' || !cache.seed) return dout.reshape(cache.shape);
     const seed = cache.seed;

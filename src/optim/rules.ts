@@ -6,6 +6,7 @@ import type { UniformValue } from '../engine/uniforms';
 import { elementGrid, type Kernel } from '../kernels/kernel';
 import { adamKernel, rmspropKernel, sgdKernel, sgdMomentumKernel, sgdNesterovMomentumKernel } from '../kernels/optim';
 import { F32_MAX, Tensor, fmt, isPositiveNormalF32, typeName } from '../tensor';
+import { ShadergradError } from '../errors';
 
 /** `optim.sgd`: w −= learningRate·dw. */
 export interface SgdConfig {
@@ -165,7 +166,7 @@ const ADAM: RuleSpec = {
 function update(spec: RuleSpec, w: Tensor, dw: Tensor, configIn: object | undefined): UpdateResult<Config> {
   const rule = spec.name;
   if (configIn !== undefined && (configIn === null || typeof configIn !== 'object')) {
-    throw new Error(`shadergrad: ${rule}: config must be an object, got ${configIn === null ? 'null' : typeof configIn}`);
+    throw new ShadergradError(rule, `config must be an object, got ${configIn === null ? 'null' : typeof configIn}`);
   }
   const config = (configIn ?? {}) as Config;
   const engine = checkOperands(rule, w, dw);
@@ -176,7 +177,7 @@ function update(spec: RuleSpec, w: Tensor, dw: Tensor, configIn: object | undefi
   const present = spec.state.filter((key) => config[key] !== undefined && config[key] !== null);
   if (present.length && present.length !== spec.state.length) {
     const missing = spec.state.filter((key) => !present.includes(key));
-    throw new Error(`shadergrad: ${rule}: config has ${present.join(', ')} but not ${missing.join(', ')}: give every state tensor or none`);
+    throw new ShadergradError(rule, `config has ${present.join(', ')} but not ${missing.join(', ')}: give every state tensor or none`);
   }
   for (const key of present) checkState(rule, key, config[key], w);
   checkDistinctBuffers(rule, w, dw, present.map((key) => [key, config[key] as Tensor]));
@@ -215,11 +216,11 @@ function checkKeys(spec: RuleSpec, config: Config): void {
   for (const key of Object.keys(config)) {
     if (known.includes(key)) continue;
     const camel = key.replace(/_([a-z0-9])/g, (_, c: string) => c.toUpperCase());
-    if (known.includes(camel)) throw new Error(`shadergrad: ${spec.name}: config key '${key}' is spelled '${camel}' in shadergrad`);
+    if (known.includes(camel)) throw new ShadergradError(spec.name, `config key '${key}' is spelled '${camel}' in shadergrad`);
     const alike = known.find((k) => k.toLowerCase() === key.toLowerCase());
     const owners = Object.values(SPECS).filter((other) => other.hyperparameters.some((h) => h.key === key) || other.state.includes(key));
     const hint = alike ? ` (did you mean '${alike}'?)` : owners.length ? ` (it is ${owners.map((o) => o.name).join("'s and ")}'s)` : '';
-    throw new Error(`shadergrad: ${spec.name}: unknown config key '${key}'${hint}; ${spec.name} takes ${known.join(', ')}`);
+    throw new ShadergradError(spec.name, `unknown config key '${key}'${hint}; ${spec.name} takes ${known.join(', ')}`);
   }
 }
 
@@ -228,7 +229,7 @@ function checkHyperparameters(spec: RuleSpec, config: Config): void {
     const value = config[h.key];
     if (typeof value !== 'number' || !h.valid(value)) {
       const shown = typeof value === 'number' ? String(value) : `${JSON.stringify(value) ?? String(value)} (${typeof value})`;
-      throw new Error(`shadergrad: ${spec.name}: ${h.key} must be ${h.expected}, got ${shown}`);
+      throw new ShadergradError(spec.name, `${h.key} must be ${h.expected}, got ${shown}`);
     }
   }
 }
@@ -239,27 +240,27 @@ function describe(t: Tensor): string {
 
 function checkOperands(rule: string, w: Tensor, dw: Tensor): Engine {
   if (!(w instanceof Tensor) || !(dw instanceof Tensor)) {
-    throw new Error(`shadergrad: ${rule}: w and dw must be Tensors, got ${typeName(w)} and ${typeName(dw)}`);
+    throw new ShadergradError(rule, `w and dw must be Tensors, got ${typeName(w)} and ${typeName(dw)}`);
   }
   for (const [name, t] of [['w', w], ['dw', dw]] as const) {
-    if (t.disposed) throw new Error(`shadergrad: ${rule}: ${name} ${fmt(t.shape)} was disposed`);
+    if (t.disposed) throw new ShadergradError(rule, `${name} ${fmt(t.shape)} was disposed`);
     if (t.dtype !== 'f32' || t.format !== 'native') {
-      throw new Error(`shadergrad: ${rule}: ${name} must be an f32 tensor, got ${t.dtype}${t.format === 'native' ? '' : ` (${t.format})`} ${fmt(t.shape)}`);
+      throw new ShadergradError(rule, `${name} must be an f32 tensor, got ${t.dtype}${t.format === 'native' ? '' : ` (${t.format})`} ${fmt(t.shape)}`);
     }
   }
-  if (w.engine !== dw.engine) throw new Error(`shadergrad: ${rule}: w and dw belong to different Engines`);
+  if (w.engine !== dw.engine) throw new ShadergradError(rule, `w and dw belong to different Engines`);
   if (w.shape.join() !== dw.shape.join() || w.rank !== dw.rank) {
-    throw new Error(`shadergrad: ${rule}: w ${describe(w)} and dw ${describe(dw)} must have the same shape`);
+    throw new ShadergradError(rule, `w ${describe(w)} and dw ${describe(dw)} must have the same shape`);
   }
   return w.engine;
 }
 
 function checkState(rule: string, key: string, value: unknown, w: Tensor): void {
-  if (!(value instanceof Tensor)) throw new Error(`shadergrad: ${rule}: config.${key} must be a Tensor, got ${typeName(value)}`);
-  if (value.disposed) throw new Error(`shadergrad: ${rule}: config.${key} ${fmt(value.shape)} was disposed`);
-  if (value.engine !== w.engine) throw new Error(`shadergrad: ${rule}: config.${key} belongs to another Engine than w`);
+  if (!(value instanceof Tensor)) throw new ShadergradError(rule, `config.${key} must be a Tensor, got ${typeName(value)}`);
+  if (value.disposed) throw new ShadergradError(rule, `config.${key} ${fmt(value.shape)} was disposed`);
+  if (value.engine !== w.engine) throw new ShadergradError(rule, `config.${key} belongs to another Engine than w`);
   if (value.dtype !== 'f32' || value.format !== 'native' || value.shape.join() !== w.shape.join() || value.rank !== w.rank) {
-    throw new Error(`shadergrad: ${rule}: config.${key} is ${describe(value)} but must be shaped like w, f32 ${fmt(w.shape)}`);
+    throw new ShadergradError(rule, `config.${key} is ${describe(value)} but must be shaped like w, f32 ${fmt(w.shape)}`);
   }
 }
 
@@ -269,7 +270,7 @@ function checkDistinctBuffers(rule: string, w: Tensor, dw: Tensor, state: Array<
   for (const [name, t] of [['w', w], ['dw', dw], ...state.map(([k, t]) => [`config.${k}`, t] as const)] as const) {
     const buf = t.storageFor(rule);
     const other = seen.get(buf);
-    if (other) throw new Error(`shadergrad: ${rule}: ${name} shares its GPU buffer with ${other}; the update needs separate buffers`);
+    if (other) throw new ShadergradError(rule, `${name} shares its GPU buffer with ${other}; the update needs separate buffers`);
     seen.set(buf, name);
   }
 }
@@ -277,16 +278,17 @@ function checkDistinctBuffers(rule: string, w: Tensor, dw: Tensor, state: Array<
 /** Before each replay: a captured step is bound to the tensors it was captured with. */
 function checkStillBound(spec: RuleSpec, config: Config, w: Tensor, dw: Tensor, state: readonly Tensor[]): void {
   for (const [name, t] of [['w', w], ['dw', dw]] as const) {
-    if (t.disposed) throw new Error(`shadergrad: ${spec.name}: the captured update's ${name} ${fmt(t.shape)} was disposed`);
+    if (t.disposed) throw new ShadergradError(spec.name, `the captured update's ${name} ${fmt(t.shape)} was disposed`);
   }
   spec.state.forEach((key, i) => {
     if (config[key] !== state[i]) {
-      throw new Error(
-        `shadergrad: ${spec.name}: config.${key} was replaced after the update was captured; ` +
+      throw new ShadergradError(
+        spec.name,
+        `config.${key} was replaced after the update was captured; ` +
           'the captured step still updates the old tensor (capture the step again)',
       );
     }
-    if (state[i]!.disposed) throw new Error(`shadergrad: ${spec.name}: config.${key} was disposed but a captured step updates it`);
+    if (state[i]!.disposed) throw new ShadergradError(spec.name, `config.${key} was disposed but a captured step updates it`);
   });
 }
 
@@ -355,7 +357,7 @@ export function isUpdateRule(name: unknown): name is UpdateRuleName {
 export function checkConfig(rule: UpdateRuleName, config: unknown, op: string = rule): void {
   const spec = SPECS[rule];
   if (config === null || typeof config !== 'object') {
-    throw new Error(`shadergrad: ${op}: config must be an object, got ${config === null ? 'null' : typeof config}`);
+    throw new ShadergradError(op, `config must be an object, got ${config === null ? 'null' : typeof config}`);
   }
   const c = config as Config;
   checkKeys(spec, c);
@@ -363,7 +365,7 @@ export function checkConfig(rule: UpdateRuleName, config: unknown, op: string = 
   for (const key of spec.state) {
     const value = c[key];
     if (value !== undefined && value !== null && !(value instanceof Tensor)) {
-      throw new Error(`shadergrad: ${spec.name}: config.${key} must be a Tensor, got ${typeName(value)}`);
+      throw new ShadergradError(spec.name, `config.${key} must be a Tensor, got ${typeName(value)}`);
     }
   }
 }
@@ -371,7 +373,7 @@ export function checkConfig(rule: UpdateRuleName, config: unknown, op: string = 
 /** Runs the rule named `rule` (throws on an unknown name). */
 export function updateWith(rule: UpdateRuleName, w: Tensor, dw: Tensor, config?: OptimConfig): { nextW: Tensor; config: OptimConfig } {
   if (!isUpdateRule(rule)) {
-    throw new Error(`shadergrad: optim: unknown update rule '${String(rule)}' (expected one of ${Object.keys(updateRules).join(', ')})`);
+    throw new ShadergradError('optim', `unknown update rule '${String(rule)}' (expected one of ${Object.keys(updateRules).join(', ')})`);
   }
   return (updateRules[rule] as (w: Tensor, dw: Tensor, config?: OptimConfig) => { nextW: Tensor; config: OptimConfig })(w, dw, config);
 }

@@ -1,6 +1,6 @@
 // Checkpoint files on the page: a run's Solver checkpoint and its download, and what a chosen file holds before it is loaded (the dataset the page wrote in it).
 
-import { Solver, type CheckpointInfo } from '../index';
+import { Solver, errorReason, type CheckpointInfo } from '../index';
 import type { Run } from './run';
 import { DATASET_NAMES, type DatasetName } from './settings';
 
@@ -23,7 +23,7 @@ export function readCheckpointInfo(bytes: Uint8Array): CheckpointInfo {
   try {
     return Solver.checkpointInfo(bytes);
   } catch (error) {
-    throw new Error((error as Error).message.replace(/^shadergrad: Solver\.checkpointInfo: /, ''), { cause: error });
+    throw new Error(errorReason(error), { cause: error });
   }
 }
 

@@ -1,6 +1,6 @@
 // What every part of the page shares: its state, its readouts, buttons and settings form, the status line that keeps them in step, and the address bar.
 
-import type { Engine } from '../index';
+import { ShadergradError, errorMessage, errorReason, type Engine } from '../index';
 import { TrainingCharts } from './charts';
 import type { ConfusionMatrix } from './confusion';
 import { Controls } from './controls';
@@ -87,7 +87,8 @@ export function refreshControls(): void {
 /** An error's message for a person: without the library's 'shadergrad: ' prefix, as a sentence. */
 export function message(error: unknown): string {
   // The library's own prefixes (shadergrad:, Solver.loadCheckpoint:) name code, not anything on the page.
-  const text = (error instanceof Error ? error.message : String(error)).replace(/^shadergrad: /, '').replace(/^Solver(\.\w+)?: /, '');
+  const solverOp = error instanceof ShadergradError && (error.op === 'Solver' || !!error.op?.startsWith('Solver.'));
+  const text = solverOp ? errorReason(error) : errorMessage(error);
   // A plain first word gets a capital; a name (loadFashionMnist, a file name) stays as written.
   return /^[a-z]+(\s|$)/.test(text) ? text.charAt(0).toUpperCase() + text.slice(1) : text;
 }

@@ -3,6 +3,7 @@
 import { decodeSafetensors } from '../checkpoint/index';
 import { isUpdateRule, type UpdateRuleName } from '../optim/rules';
 import { Random } from '../random';
+import { ShadergradError, errorMessage, errorReason } from '../errors';
 
 /** The `format` of a Solver checkpoint's metadata. */
 export const SOLVER_FORMAT = 'shadergrad-solver-1';
@@ -105,37 +106,37 @@ export function readSolverMeta(bytes: Uint8Array, op: string): SolverState {
   try {
     meta = decodeSafetensors(bytes).metadata;
   } catch (cause) {
-    throw new Error(`${op}: not a safetensors file: ${(cause as Error).message.replace(/^shadergrad: (decodeSafetensors: )?/, '')}`, { cause });
+    throw new ShadergradError(op, `not a safetensors file: ${errorReason(cause)}`, { cause });
   }
   return parseSolverMeta(meta, op);
 }
 
 /** Parses a Solver checkpoint's metadata, every field checked, before anything is written anywhere. */
 export function parseSolverMeta(meta: Record<string, string>, op: string): SolverState {
-  if (meta.format !== SOLVER_FORMAT) throw new Error(`${op}: not a shadergrad Solver checkpoint (metadata format is ${meta.format ?? 'missing'})`);
+  if (meta.format !== SOLVER_FORMAT) throw new ShadergradError(op, `not a shadergrad Solver checkpoint (metadata format is ${meta.format ?? 'missing'})`);
   const json = (key: string, fallback: string): unknown => {
     try {
       return JSON.parse(meta[key] ?? fallback);
     } catch (cause) {
-      throw new Error(`${op}: metadata ${key} is not JSON: ${(cause as Error).message}`, { cause });
+      throw new ShadergradError(op, `metadata ${key} is not JSON: ${(cause as Error).message}`, { cause });
     }
   };
   const count = (key: string): number => {
     const v = Number(meta[key] ?? 0);
-    if (!Number.isInteger(v) || v < 0) throw new Error(`${op}: metadata ${key} must be a non-negative integer, got ${meta[key]}`);
+    if (!Number.isInteger(v) || v < 0) throw new ShadergradError(op, `metadata ${key} must be a non-negative integer, got ${meta[key]}`);
     return v;
   };
   // Schedule fields that older checkpoints lack: null when absent, checked when present.
   const optional = (key: string, ok: (v: number) => boolean, what: string): number | null => {
     if (meta[key] === undefined) return null;
     const v = Number(meta[key]);
-    if (meta[key].trim() === '' || !ok(v)) throw new Error(`${op}: metadata ${key} must be ${what}, got ${meta[key]}`);
+    if (meta[key].trim() === '' || !ok(v)) throw new ShadergradError(op, `metadata ${key} must be ${what}, got ${meta[key]}`);
     return v;
   };
   const positiveInteger = (v: number) => Number.isInteger(v) && v >= 1;
   const numbers = (key: string): number[] => {
     const v = json(key, '[]');
-    if (!Array.isArray(v) || v.some((x) => typeof x !== 'number' && x !== null)) throw new Error(`${op}: metadata ${key} must be a list of numbers`);
+    if (!Array.isArray(v) || v.some((x) => typeof x !== 'number' && x !== null)) throw new ShadergradError(op, `metadata ${key} must be a list of numbers`);
     return v as number[];
   };
   const rngState = (key: string): number[] | null => {
@@ -145,17 +146,17 @@ export function parseSolverMeta(meta: Record<string, string>, op: string): Solve
     try {
       probe.setState(v as number[]);
     } catch (cause) {
-      throw new Error(`${op}: metadata ${key}: ${(cause as Error).message.replace(/^shadergrad: /, '')}`, { cause });
+      throw new ShadergradError(op, `metadata ${key}: ${errorMessage(cause)}`, { cause });
     }
     return v as number[];
   };
-  if (!isUpdateRule(meta.updateRule)) throw new Error(`${op}: metadata updateRule names no update rule shadergrad knows: ${meta.updateRule ?? 'missing'}`);
+  if (!isUpdateRule(meta.updateRule)) throw new ShadergradError(op, `metadata updateRule names no update rule shadergrad knows: ${meta.updateRule ?? 'missing'}`);
   const optimConfig = json('optimConfig', '{}');
-  if (optimConfig === null || typeof optimConfig !== 'object' || Array.isArray(optimConfig)) throw new Error(`${op}: metadata optimConfig must be an object`);
+  if (optimConfig === null || typeof optimConfig !== 'object' || Array.isArray(optimConfig)) throw new ShadergradError(op, `metadata optimConfig must be an object`);
   const hyper = Object.entries(optimConfig).filter(([, v]) => typeof v !== 'number' || !Number.isFinite(v));
-  if (hyper.length) throw new Error(`${op}: metadata optimConfig must hold finite numbers, got ${hyper.map(([k, v]) => `${k} ${JSON.stringify(v)}`).join(', ')}`);
+  if (hyper.length) throw new ShadergradError(op, `metadata optimConfig must hold finite numbers, got ${hyper.map(([k, v]) => `${k} ${JSON.stringify(v)}`).join(', ')}`);
   const bestValAcc = Number(meta.bestValAcc ?? 0);
-  if (!(bestValAcc >= 0 && bestValAcc <= 1)) throw new Error(`${op}: metadata bestValAcc must be in [0, 1], got ${meta.bestValAcc}`);
+  if (!(bestValAcc >= 0 && bestValAcc <= 1)) throw new ShadergradError(op, `metadata bestValAcc must be in [0, 1], got ${meta.bestValAcc}`);
   const own = new Set<string>(SOLVER_KEYS);
   return {
     model: parseModel(json('model', 'null'), op),
@@ -179,7 +180,7 @@ export function parseSolverMeta(meta: Record<string, string>, op: string): Solve
 
 function parseModel(value: unknown, op: string): CheckpointModel {
   const bad = (what: string): never => {
-    throw new Error(`${op}: metadata model ${what}, got ${JSON.stringify(value)}`);
+    throw new ShadergradError(op, `metadata model ${what}, got ${JSON.stringify(value)}`);
   };
   if (value === null || typeof value !== 'object' || Array.isArray(value)) return bad('must be an object');
   const m = value as Record<string, unknown>;

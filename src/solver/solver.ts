@@ -12,6 +12,7 @@ import { Random } from '../random';
 import { Tensor, fmt, typeName } from '../tensor';
 import { decodeSafetensors, loadCheckpoint, saveCheckpoint, writeCheckpointFile } from '../checkpoint/index';
 import { SOLVER_KEYS, encodeSolverMeta, parseSolverMeta, readSolverMeta, type CheckpointInfo } from './checkpoint-meta';
+import { ShadergradError } from '../errors';
 
 export type { UpdateRuleName } from '../optim/index';
 export type { CheckpointInfo, CheckpointModel } from './checkpoint-meta';
@@ -159,8 +160,8 @@ export class Solver {
   private stopRequested = false;
 
   constructor(model: Network, data: SolverData, options: SolverOptions = {}) {
-    if (!(model instanceof Network)) throw new Error(`shadergrad: Solver: model must be a TwoLayerNet or FullyConnectedNet, got ${typeName(model)}`);
-    if (options === null || typeof options !== 'object') throw new Error(`shadergrad: Solver: options must be an object, got ${typeName(options)}`);
+    if (!(model instanceof Network)) throw new ShadergradError('Solver', `model must be a TwoLayerNet or FullyConnectedNet, got ${typeName(model)}`);
+    if (options === null || typeof options !== 'object') throw new ShadergradError('Solver', `options must be an object, got ${typeName(options)}`);
     const unknown = Object.keys(options).filter((k) => !OPTION_NAMES.has(k));
     if (unknown.length) throw new Error(`Unrecognized arguments ${unknown.join(', ')}`);
     const {
@@ -182,16 +183,16 @@ export class Solver {
       throw new Error(`Invalid update_rule "${updateRule}": shadergrad's Solver knows ${Object.keys(RULES).join(', ')}`);
     }
     for (const [name, v] of [['batchSize', batchSize], ['numEpochs', numEpochs], ['printEvery', printEvery]] as const) {
-      if (!Number.isInteger(v) || v < 1) throw new Error(`shadergrad: Solver: ${name} must be a positive integer, got ${v}`);
+      if (!Number.isInteger(v) || v < 1) throw new ShadergradError('Solver', `${name} must be a positive integer, got ${v}`);
     }
-    if (typeof lrDecay !== 'number' || !(lrDecay > 0) || !Number.isFinite(lrDecay)) throw new Error(`shadergrad: Solver: lrDecay must be a finite number > 0, got ${show(lrDecay)}`);
+    if (typeof lrDecay !== 'number' || !(lrDecay > 0) || !Number.isFinite(lrDecay)) throw new ShadergradError('Solver', `lrDecay must be a finite number > 0, got ${show(lrDecay)}`);
     checkSeed('Solver', seed);
     for (const [name, f] of [['onProgress', onProgress], ['log', log]] as const) {
-      if (f !== undefined && typeof f !== 'function') throw new Error(`shadergrad: Solver: ${name} must be a function, got ${typeName(f)}`);
+      if (f !== undefined && typeof f !== 'function') throw new ShadergradError('Solver', `${name} must be a function, got ${typeName(f)}`);
     }
-    if (checkpointName !== null && typeof checkpointName !== 'string') throw new Error(`shadergrad: Solver: checkpointName must be a string or null, got ${typeName(checkpointName)}`);
+    if (checkpointName !== null && typeof checkpointName !== 'string') throw new ShadergradError('Solver', `checkpointName must be a string or null, got ${typeName(checkpointName)}`);
     for (const [name, v] of [['numTrainSamples', numTrainSamples], ['numValSamples', numValSamples]] as const) {
-      if (v !== null && (!Number.isInteger(v) || v < 1)) throw new Error(`shadergrad: Solver: ${name} must be a positive integer or null, got ${v}`);
+      if (v !== null && (!Number.isInteger(v) || v < 1)) throw new ShadergradError('Solver', `${name} must be a positive integer or null, got ${v}`);
     }
     // The config as the rule will see it at the first step: a misspelt key or a bad value throws now.
     checkConfig(updateRule, optimConfig, `Solver: optimConfig (${updateRule})`);
@@ -317,9 +318,9 @@ export class Solver {
   /** Fraction of rows of X whose predicted class is y (numSamples: a random subsample, with replacement). */
   async checkAccuracy(X: Tensor, y: Tensor, { numSamples, batchSize = 100 }: { numSamples?: number; batchSize?: number } = {}): Promise<number> {
     this.model.checkBatch('checkAccuracy', X, y);
-    if (!Number.isInteger(batchSize) || batchSize < 1) throw new Error(`shadergrad: checkAccuracy: batchSize must be a positive integer, got ${batchSize}`);
+    if (!Number.isInteger(batchSize) || batchSize < 1) throw new ShadergradError('checkAccuracy', `batchSize must be a positive integer, got ${batchSize}`);
     if (numSamples != null && (!Number.isInteger(numSamples) || numSamples < 1)) {
-      throw new Error(`shadergrad: checkAccuracy: numSamples must be a positive integer, got ${numSamples}`);
+      throw new ShadergradError('checkAccuracy', `numSamples must be a positive integer, got ${numSamples}`);
     }
     const N = X.shape[0]!;
     let indices: Int32Array;
@@ -474,8 +475,9 @@ export class Solver {
         }
         this.epoch = Math.min(this.epoch, failedEpoch);
         const epoch = Math.floor(i / this.iterationsPerEpoch);
-        throw new Error(
-          `shadergrad: Solver: the loss became ${loss} at iteration ${i + 1} (epoch ${epoch + 1}); training stopped. ` +
+        throw new ShadergradError(
+          'Solver',
+          `the loss became ${loss} at iteration ${i + 1} (epoch ${epoch + 1}); training stopped. ` +
             (this.bestIsInitial
               ? 'The initial parameters were restored.'
               : this.best
@@ -532,18 +534,18 @@ export class Solver {
     for (const [name, y] of [['yTrain', this.data.yTrain], ['yVal', this.data.yVal]] as const) {
       const labels = await y.read();
       const bad = labels.findIndex((v) => !(v >= 0 && v < C));
-      if (bad >= 0) throw new Error(`shadergrad: Solver: data.${name}[${bad}] is ${labels[bad]}: labels must be in [0, ${C}) for a model with ${C} classes`);
+      if (bad >= 0) throw new ShadergradError('Solver', `data.${name}[${bad}] is ${labels[bad]}: labels must be in [0, ${C}) for a model with ${C} classes`);
     }
     this.labelsChecked = true;
   }
 
   private checkData(data: SolverData): void {
-    if (data === null || typeof data !== 'object') throw new Error(`shadergrad: Solver: data must be { XTrain, yTrain, XVal, yVal }, got ${typeName(data)}`);
+    if (data === null || typeof data !== 'object') throw new ShadergradError('Solver', `data must be { XTrain, yTrain, XVal, yVal }, got ${typeName(data)}`);
     const { XTrain, yTrain, XVal, yVal } = data;
     // Tensors, not disposed, on the model's Engine, of its width: checked here, not at the first GPU step.
     for (const [set, X, y] of [['Train', XTrain, yTrain], ['Val', XVal, yVal]] as const) {
       this.model.checkBatch('Solver: data', X, y, [`X${set}`, `y${set}`]);
-      if (!X.shape[0]) throw new Error(`shadergrad: Solver: data.X${set} has no rows: ${fmt(X.shape)}`);
+      if (!X.shape[0]) throw new ShadergradError('Solver', `data.X${set} has no rows: ${fmt(X.shape)}`);
     }
   }
 
@@ -600,10 +602,10 @@ export class Solver {
       dropoutRng: this.model.dropoutRng?.getState() ?? null,
     });
     if (metadata === null || typeof metadata !== 'object' || Array.isArray(metadata)) {
-      throw new Error(`shadergrad: saveCheckpoint: metadata must be an object of strings, got ${JSON.stringify(metadata)}`);
+      throw new ShadergradError('saveCheckpoint', `metadata must be an object of strings, got ${JSON.stringify(metadata)}`);
     }
     const clashes = Object.keys(metadata).filter((key) => (SOLVER_KEYS as readonly string[]).includes(key));
-    if (clashes.length) throw new Error(`shadergrad: saveCheckpoint: metadata ${clashes.join(', ')} would replace the Solver's own`);
+    if (clashes.length) throw new ShadergradError('saveCheckpoint', `metadata ${clashes.join(', ')} would replace the Solver's own`);
     const { tensors, views } = this.checkpointTensors(best);
     try {
       return await saveCheckpoint(this.engine, tensors, { ...own, ...metadata });
@@ -618,7 +620,7 @@ export class Solver {
    * without a GPU, to build the model and Solver that load it. Throws an Error naming what is wrong.
    */
   static checkpointInfo(bytes: Uint8Array): CheckpointInfo {
-    const { rng: _rng, dropoutRng: _dropoutRng, ...info } = readSolverMeta(bytes, 'shadergrad: Solver.checkpointInfo');
+    const { rng: _rng, dropoutRng: _dropoutRng, ...info } = readSolverMeta(bytes, 'Solver.checkpointInfo');
     return info;
   }
 
@@ -628,29 +630,30 @@ export class Solver {
    * changes nothing.
    */
   loadCheckpoint(bytes: Uint8Array): void {
-    const op = 'shadergrad: Solver.loadCheckpoint';
+    const op = 'Solver.loadCheckpoint';
     const packed = this.model.packParams();
     const header = decodeSafetensors(bytes);
     const state = parseSolverMeta(header.metadata, op); // throws before anything is written
     if (state.updateRule !== this.updateRule) {
-      throw new Error(`${op}: the checkpoint was written with update rule ${state.updateRule}, this Solver uses ${this.updateRule}`);
+      throw new ShadergradError(op, `the checkpoint was written with update rule ${state.updateRule}, this Solver uses ${this.updateRule}`);
     }
     if (state.batchSize !== null && state.batchSize !== this.batchSize) {
-      throw new Error(`${op}: the checkpoint was written with batch size ${state.batchSize}, this Solver uses ${this.batchSize} (epochs would not count the same iterations)`);
+      throw new ShadergradError(op, `the checkpoint was written with batch size ${state.batchSize}, this Solver uses ${this.batchSize} (epochs would not count the same iterations)`);
     }
     // A NaN or infinite value (a corrupted file, one saved from a diverged run) would train at chance, silently.
     for (const [name, t] of Object.entries(header.tensors)) {
       if (!(t.data instanceof Float32Array)) continue;
       const bad = t.data.findIndex((v) => !Number.isFinite(v));
-      if (bad >= 0) throw new Error(`${op}: the checkpoint's ${name} holds ${t.data[bad]} at index ${bad}: a model cannot go on from it`);
+      if (bad >= 0) throw new ShadergradError(op, `the checkpoint's ${name} holds ${t.data[bad]} at index ${bad}: a model cannot go on from it`);
     }
     const nTrain = this.data.XTrain.shape[0]!;
     if (state.trainSamples !== null && state.trainSamples !== nTrain) {
-      throw new Error(`${op}: the checkpoint was trained on ${state.trainSamples} training images, this Solver has ${nTrain}: was it trained on other data?`);
+      throw new ShadergradError(op, `the checkpoint was trained on ${state.trainSamples} training images, this Solver has ${nTrain}: was it trained on other data?`);
     }
     if (Math.floor(state.iteration / this.iterationsPerEpoch) !== state.epoch) {
-      throw new Error(
-        `${op}: the checkpoint is at epoch ${state.epoch}, iteration ${state.iteration}, but this Solver has ` +
+      throw new ShadergradError(
+        op,
+        `the checkpoint is at epoch ${state.epoch}, iteration ${state.iteration}, but this Solver has ` +
           `${this.iterationsPerEpoch} iterations per epoch: was it trained on other data (another number of training images)?`,
       );
     }

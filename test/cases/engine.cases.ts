@@ -1,12 +1,40 @@
 // Engine cases: tensors round-trip, bad input is refused before GPU work, buffers are reused.
 
-import { datasets, layers, optim } from '../../src/index';
+import { ShadergradError, datasets, errorMessage, errorReason, layers, optim } from '../../src/index';
 import { axpyInPlace } from '../../src/kernels/elementwise';
 import { gatherRows } from '../../src/kernels/gather';
 import { matmul } from '../../src/kernels/matmul';
 import { type TestCase, expectThrows, expectTrue } from '../harness/check';
 
 export const cases: TestCase[] = [
+  {
+    name: "errors: a refused call throws a ShadergradError whose op and reason make its message; errorReason and errorMessage take any thrown value",
+    async run(engine) {
+      const labels = engine.tensor(new Int32Array([1, 2, 3]));
+      let caught: unknown;
+      try {
+        layers.reluForward(labels);
+      } catch (error) {
+        caught = error;
+      }
+      expectTrue(caught instanceof ShadergradError, `reluForward on i32 threw ${String(caught)}, not a ShadergradError`);
+      const e = caught as ShadergradError;
+      expectTrue(e.name === 'ShadergradError' && e.op === 'reluForward' && /i32/.test(e.reason), `op ${e.op}, reason "${e.reason}"`);
+      expectTrue(e.message === `shadergrad: reluForward: ${e.reason}`, `message "${e.message}" is not the prefix, op and reason`);
+      expectTrue(errorReason(e) === e.reason && errorMessage(e) === `reluForward: ${e.reason}`, `errorReason "${errorReason(e)}", errorMessage "${errorMessage(e)}"`);
+      // No one op to blame: the message has no op part, and errorMessage is the reason.
+      const engineWide = new ShadergradError(null, 'this Engine was destroyed');
+      expectTrue(engineWide.message === 'shadergrad: this Engine was destroyed' && errorMessage(engineWide) === 'this Engine was destroyed', engineWide.message);
+      // The cause is kept, for wrappers.
+      const wrapped = new ShadergradError('load', 'failed', { cause: e });
+      expectTrue(wrapped.cause === e, 'the cause was dropped');
+      // Anything else that is thrown: its message, or its text.
+      for (const [thrown, text] of [[new TypeError('plain'), 'plain'], ['a string', 'a string'], [42, '42'], [undefined, 'undefined']] as const) {
+        expectTrue(errorReason(thrown) === text && errorMessage(thrown) === text, `errorReason/errorMessage of ${String(thrown)}`);
+      }
+      labels.dispose();
+    },
+  },
   {
     name: 'a tensor a captured step writes, freed after the capture, is not handed out again until the step is disposed',
     async run(engine) {

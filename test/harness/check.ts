@@ -1,6 +1,7 @@
 // Test helpers shared by the Node and the Chromium suites: tolerances, random data, GPU ↔ float64.
 
 import type { Engine } from '../../src/engine/engine';
+import { ShadergradError } from '../../src/errors';
 import type { Tensor } from '../../src/tensor';
 import { Random } from '../../src/random';
 import { type NDArray, nd } from '../../src/reference/ndarray';
@@ -75,6 +76,8 @@ export async function expectThrows(fn: () => unknown, pattern: RegExp, what: str
   } catch (error) {
     const message = error instanceof Error ? error.message : String(error);
     if (!pattern.test(message)) throw new Error(`${what}: threw "${message}", which does not match ${pattern}`);
+    // The library's errors are ShadergradErrors, so callers can read their op and reason apart.
+    if (message.startsWith('shadergrad: ') && !(error instanceof ShadergradError)) throw new Error(`${what}: threw a plain ${(error as Error).name ?? typeof error} for "${message}", not a ShadergradError`);
     return;
   }
   throw new Error(`${what}: did not throw`);
