@@ -242,6 +242,43 @@ export const cases: TestCase[] = [
     },
   },
   {
+    name: 'matmul keeps a NaN of A in its row and of B in its column on every kernel path (loads past K read zeros, not the next row of A or column of Bᵀ)',
+    async run(engine) {
+      // Past the end of K (a partial last k-tile: K = 36 or 37 with k-tiles of 8…32) a load that skipped
+      // its k bound would read the next row of A (stored M×K) or the next column of B (stored N×K). The
+      // zero it meets on the other side hides that — unless the value is NaN (0·NaN = NaN): NaN at k = 0.
+      const rng = new Random(19);
+      const paths: Array<[string, MatmulTile]> = [
+        ['cpu-direct', TILES['cpu-direct-narrow 64×32']!],
+        ['workgroup', TILES['workgroup 64×32, k 32']!],
+        ['gpu-scalar k 16', TILES['gpu-scalar 64×64, k 16']!],
+        ['grouped', TILES['grouped 32×64, 2 groups along K, k 8']!],
+        ['vec4 2 stages', TILES['gpu-vec4 32×128, k 24 (the large default\'s k-step), 2 stages']!],
+        ['vec4 blocks', TILES['gpu-vec4 small 64×64, k 16, 2 stages, 4×4 blocks, a·b + c']!],
+      ];
+      for (const [M, N, K] of [[68, 132, 36], [67, 130, 37]] as const) {
+        for (const [transA, transB] of [[false, false], [false, true], [true, false]] as const) {
+          const a = randn(rng, transA ? [K, M] : [M, K]);
+          const b = randn(rng, transB ? [N, K] : [K, N]);
+          // k = 0 of rows 6 and 41 of A and of columns 9 and 70 of B where they are stored along K; each one's last element.
+          if (!transA) for (const r of [6, 41]) a.data[r * K] = Number.NaN;
+          if (transB) for (const c of [9, 70]) b.data[c * K] = Number.NaN;
+          a.data[a.data.length - 1] = Number.NaN;
+          b.data[b.data.length - 1] = Number.NaN;
+          const expected = refMatmul(a, b, transA, transB);
+          const [ga, gb] = [upload(engine, a), upload(engine, b)];
+          for (const [name, tile] of paths) {
+            const c = matmul(engine, ga, gb, { transA, transB, tile, splitK: 1 });
+            expectCloseOrNaN(await download(c), expected.data, TOL.matmul, `${name}: ${M}×${N}×${K} transA=${transA} transB=${transB} with NaN`);
+            c.dispose();
+          }
+          ga.dispose();
+          gb.dispose();
+        }
+      }
+    },
+  },
+  {
     name: 'matmul tile options that cannot work are refused before any GPU work, the option named',
     async run(engine) {
       const a = engine.tensor(new Float32Array(64), [8, 8]);

@@ -140,4 +140,28 @@ export const cases: TestCase[] = [
       for (const t of [slab.flat, ...Object.values(slab.views), idx]) t.dispose();
     },
   },
+  {
+    name: 'gatherRows: an index outside [0, N) (−1, N, N + 1) gives a NaN row (f32, 8-bit) or −1 (i32 labels), never a row of other data',
+    async run(engine) {
+      // Views of a slab: the rows past view a's end are view b's, the data a read past N would find.
+      const slab = engine.slab({ a: [4, 3], b: [5, 3] });
+      engine.writeBuffer(slab.views.a!.storage, Float32Array.from({ length: 12 }, (_, i) => i), slab.views.a!.byteOffset);
+      engine.writeBuffer(slab.views.b!.storage, Float32Array.from({ length: 15 }, (_, i) => 100 + i), slab.views.b!.byteOffset);
+      const labels = engine.tensor(new Int32Array([7, 8, 9, 10]));
+      const bytes = engine.tensorUnorm8(Uint8Array.from({ length: 4 * 3 }, (_, i) => 10 * i), [4, 3]);
+      const idx = engine.tensor(new Int32Array([3, 4, -1, 0, 5]));
+      const rows = await gatherRows(engine, slab.views.a!, idx).read();
+      const nan = Number.NaN;
+      // NaN exactly where expected; f32(byte)·f32(1/255) may differ from the rounded quotient in the last place.
+      const isSame = (a: ArrayLike<number>, b: ArrayLike<number>) =>
+        a.length === b.length && Array.from(a).every((v, i) => (Number.isNaN(b[i]!) ? Number.isNaN(v) : Math.abs(v - b[i]!) <= 1e-6 * Math.max(1, Math.abs(b[i]!))));
+      expectTrue(isSame(rows, [9, 10, 11, nan, nan, nan, nan, nan, nan, 0, 1, 2, nan, nan, nan]), `f32 rows 3, 4, −1, 0, 5 of a 4-row view: ${Array.from(rows)}`);
+      const packed = await gatherRows(engine, bytes, idx).read();
+      const unorm = (i: number) => Math.fround((10 * i) / 255);
+      expectTrue(isSame(packed, [unorm(9), unorm(10), unorm(11), nan, nan, nan, nan, nan, nan, unorm(0), unorm(1), unorm(2), nan, nan, nan]), `8-bit rows: ${Array.from(packed)}`);
+      const y = await gatherRows(engine, labels, idx).read();
+      expectTrue(isSame(y, [10, -1, -1, 7, -1]), `i32 labels 3, 4, −1, 0, 5 of 4: ${Array.from(y)}`);
+      for (const t of [slab.flat, ...Object.values(slab.views), labels, bytes, idx]) t.dispose();
+    },
+  },
 ];

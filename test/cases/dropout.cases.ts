@@ -108,6 +108,45 @@ export const cases: TestCase[] = [
     },
   }) satisfies TestCase),
   {
+    name: 'dropout: a unit is kept exactly when u = (bits >> 8)·2⁻²⁴ ≥ p — p at a unit\'s own u and half a step of u either side (the mask computed from Philox, not from dropoutThreshold)',
+    async run(engine) {
+      // The random masks of the other cases almost never put a unit's u on p (2⁻²⁴ of them would): here p is
+      // set from the units' own u, so keeping u = p (≥, not >) and rounding p up to the next u (ceil, not
+      // floor) are checked, on the GPU and in the host twin, against the mask written out from the definition.
+      const [seed, stream] = [31337, 4];
+      const shape = [3, 7];
+      const size = 21;
+      const rng = new Random(12);
+      const x = nonzeroRandn(rng, shape);
+      const dout = nonzeroRandn(rng, shape);
+      const gx = upload(engine, x);
+      const gd = upload(engine, dout);
+      const u = new Float64Array(size);
+      for (let block = 0; block * 4 < size; block++) {
+        const bits = philox4x32([block, 0, 0, 0], [seed, stream]);
+        for (let lane = 0; lane < 4 && block * 4 + lane < size; lane++) u[block * 4 + lane] = (bits[lane]! >>> 8) * 2 ** -24;
+      }
+      const units = [0, 5, 13, 20].filter((j) => u[j]! > 0.01 && u[j]! < 0.99);
+      expectTrue(units.length >= 3, `units with u inside (0.01, 0.99): ${units}`);
+      for (const j of units) {
+        for (const [label, p] of [['u', u[j]!], ['u − 2⁻²⁵', u[j]! - 2 ** -25], ['u + 2⁻²⁵', u[j]! + 2 ** -25]] as const) {
+          const what = `unit ${j}, p = ${label} = ${p}`;
+          const keep = Uint8Array.from(u, (v) => (v >= p ? 1 : 0));
+          expectTrue(keep[j] === (label === 'u + 2⁻²⁵' ? 0 : 1), `${what}: the written-out mask`);
+          expectSameMask(dropoutKeepMask(seed, stream, size, p), keep, `${what}: host twin`);
+          const { out, cache } = layers.dropoutForward(gx, { p, mode: 'train', seed, stream });
+          const gpuOut = await download(out);
+          expectSameMask(keptOf(gpuOut), keep, `${what}: forward`);
+          const r = ref.dropoutForward(x, p, keep);
+          expectClose(gpuOut, r.out.data, DROPOUT_TOL, `${what}: out`);
+          const gpuDx = await download(layers.dropoutBackward(gd, cache));
+          expectSameMask(keptOf(gpuDx), keep, `${what}: backward`);
+          expectClose(gpuDx, ref.dropoutBackward(dout, r.mask).data, DROPOUT_TOL, `${what}: dx`);
+        }
+      }
+    },
+  },
+  {
     name: 'dropout: same seed → same mask; another seed or stream → another; no seed → a fresh mask each call',
     async run(engine) {
       const rng = new Random(5);

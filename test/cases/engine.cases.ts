@@ -3,8 +3,10 @@
 import { ShadergradError, datasets, errorMessage, errorReason, layers, optim } from '../../src/index';
 import { axpyInPlace } from '../../src/kernels/elementwise';
 import { gatherRows } from '../../src/kernels/gather';
+import { grid1d } from '../../src/kernels/kernel';
 import { matmul } from '../../src/kernels/matmul';
-import { type TestCase, expectThrows, expectTrue } from '../harness/check';
+import { courseRelError, relativeError } from '../../src/reference/gradcheck';
+import { type TestCase, expectClose, expectCloseOrNaN, expectThrows, expectTrue } from '../harness/check';
 
 export const cases: TestCase[] = [
   {
@@ -343,6 +345,37 @@ export const cases: TestCase[] = [
       await expectThrows(() => engine.capture(async () => undefined), /returned a Promise; a capture records synchronous work only/, 'async capture');
       expectTrue(!engine.isCapturing, 'no capture left open');
       for (const t of [x, y, slab.flat, ...Object.values(slab.views)]) t.dispose();
+    },
+  },
+  {
+    name: 'test harness: relativeError, courseRelError and expectClose give the values their formulas define (every tolerance means what it says)',
+    async run() {
+      // ‖a − b‖ / ‖b‖: not its square, not a max; ‖a − b‖ when b is zero; NaN fails every bound.
+      expectTrue(relativeError([1, 2, 2], [1, 2, 2]) === 0, 'relativeError of equal arrays');
+      expectTrue(Math.abs(relativeError([1.3, 2, 2.4], [1, 2, 2]) - 0.5 / 3) < 1e-15, `relativeError ${relativeError([1.3, 2, 2.4], [1, 2, 2])}, expected 0.5 / 3`);
+      expectTrue(Math.abs(relativeError([3e-3, 4e-3], [0, 0]) - 5e-3) < 1e-15, `relativeError against zeros ${relativeError([3e-3, 4e-3], [0, 0])}, expected 5e-3`);
+      expectTrue(Number.isNaN(relativeError([Number.NaN, 1], [1, 1])), 'relativeError with NaN');
+      // max |a − b| / max(1e-8, |a| + |b|)
+      expectTrue(Math.abs(courseRelError([1, 3], [1.5, 3.1]) - 0.2) < 1e-15, `courseRelError ${courseRelError([1, 3], [1.5, 3.1])}, expected 0.2`);
+      expectTrue(Math.abs(courseRelError([1e-9], [0]) - 0.1) < 1e-15, `courseRelError near zero ${courseRelError([1e-9], [0])}, expected 0.1`);
+      // expectClose passes just inside the bound and fails just past it, naming the worst element.
+      expectTrue(expectClose([1, 2, 2.00029], [1, 2, 2], 1e-4, 'inside the bound') <= 1e-4, 'expectClose inside its bound');
+      await expectThrows(() => expectClose([1, 2, 2.00031], [1, 2, 2], 1e-4, 'past the bound'), /past the bound: relative error 1\.033e-4 exceeds 1\.0e-4 \(worst at 2/, 'expectClose past its bound');
+      await expectThrows(() => expectCloseOrNaN([1, 2], [1, Number.NaN], 1, 'NaN where expected'), /NaN where expected: \[1\] = 2, expected NaN/, 'expectCloseOrNaN without the NaN');
+    },
+  },
+  {
+    name: 'grid1d: past 65535 workgroups a 1-D grid folds into 2-D that covers every workgroup (odd counts too), no dimension over 65535',
+    async run() {
+      // The 2-D grid cases elsewhere (16,777,473 elements: 65538 workgroups; 70000 loss rows) have even counts,
+      // which x = ⌊n / y⌋ would cover too; an odd count needs ⌈n / y⌉ or its last workgroup never runs.
+      for (const n of [0, 1, 255, 65535, 65536, 65537, 65539, 131071, 131072, 196607, 1_000_001, 65535 * 65535]) {
+        const [x, y, z] = grid1d(n);
+        const what = `grid1d(${n}) = [${x}, ${y}, ${z}]`;
+        expectTrue(z === 1 && x >= 1 && y >= 1 && x <= 65535 && y <= 65535, `${what}: a dimension out of [1, 65535]`);
+        expectTrue(x * y >= Math.max(n, 1), `${what}: ${x * y} workgroups for ${n}`);
+        expectTrue(n <= 65535 ? y === 1 && x === Math.max(n, 1) : x * y - n < y, `${what}: more than one row of spare workgroups`);
+      }
     },
   },
 ];

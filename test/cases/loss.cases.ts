@@ -5,7 +5,7 @@ import type { LossStrategy } from '../../src/kernels/loss';
 import { Random } from '../../src/random';
 import * as ref from '../../src/reference/layers';
 import { numericGradient } from '../../src/reference/gradcheck';
-import type { NDArray } from '../../src/reference/ndarray';
+import { type NDArray, nd } from '../../src/reference/ndarray';
 import { TOL, type TestCase, download, expectClose, expectCloseOrNaN, expectThrows, expectTrue, randn, randomLabels, upload } from '../harness/check';
 
 /** SPEC: f32 against float64, relative, for the mean loss and for dx. */
@@ -147,6 +147,58 @@ export const cases: TestCase[] = [
             const expected = reference(x, y);
             expectTrue(Number.isFinite(expected.loss), `${what}: the float64 reference loss is ${expected.loss}`);
             await expectLoss(gpu(upload(engine, x), engine.tensor(y), { strategy }), expected, what);
+          }
+        }
+      }
+    },
+  },
+  {
+    name: "loss: SVM margins of exactly 0 (x_j = x_y − 1) add nothing and get no gradient, as the course's margins > 0 (both strategies)",
+    async run(engine) {
+      // Random scores never land on the hinge; small integers do, in f32 and float64 alike.
+      const rng = new Random(10);
+      for (const [N, C] of [[9, 5], [6, 70]] as const) {
+        const x = nd(Float64Array.from({ length: N * C }, () => rng.int(4) - 2), [N, C]);
+        const y = randomLabels(rng, N, C);
+        for (let n = 0; n < N; n++) x.data[n * C + ((y[n]! + 1) % C)] = x.data[n * C + y[n]!]! - 1; // one margin per row on the hinge at least
+        const expected = ref.svmLoss(x, y);
+        // The reference itself, against the definition: a zero margin has dx 0, the label −(positive margins)/N.
+        let hinge = 0;
+        for (let n = 0; n < N; n++) {
+          let positive = 0;
+          for (let c = 0; c < C; c++) {
+            if (c === y[n]) continue;
+            const margin = x.data[n * C + c]! - x.data[n * C + y[n]!]! + 1;
+            if (margin === 0) hinge++;
+            if (margin > 0) positive++;
+            expectTrue(expected.dx.data[n * C + c] === (margin > 0 ? 1 / N : 0), `reference dx[${n}, ${c}] at margin ${margin}`);
+          }
+          expectTrue(expected.dx.data[n * C + y[n]!] === -positive / N, `reference dx[${n}, y] with ${positive} positive margins`);
+        }
+        expectTrue(hinge >= N, `only ${hinge} margins on the hinge`);
+        for (const strategy of strategies) {
+          await expectLoss(layers.svmLoss(upload(engine, x), engine.tensor(y), { strategy }), expected, `svm ${strategy} [${N}, ${C}] on the hinge`);
+        }
+      }
+    },
+  },
+  {
+    name: 'loss: a label scored −∞ gives a loss of +∞ (not NaN) and the float64 gradient, other rows intact (both kinds, both strategies)',
+    async run(engine) {
+      const rng = new Random(12);
+      for (const [N, C] of [[5, 7], [3, 100]] as const) {
+        const x = randn(rng, [N, C]);
+        const y = randomLabels(rng, N, C);
+        x.data[2 * C + y[2]!] = -Infinity;
+        for (const { kind, gpu, reference } of kinds) {
+          const expected = reference(x, y);
+          for (const strategy of strategies) {
+            const what = `${kind} ${strategy} [${N}, ${C}], label scored −∞`;
+            expectTrue(expected.loss === Infinity, `${what}: the float64 reference loss is ${expected.loss}`);
+            const result = gpu(upload(engine, x), engine.tensor(y), { strategy });
+            const loss = await result.loss.item();
+            expectTrue(loss === Infinity, `${what}: loss ${loss}, expected Infinity`);
+            expectClose(await download(result.dx), expected.dx.data, LOSS_TOL, `${what}: dx`);
           }
         }
       }

@@ -258,6 +258,46 @@ export const cases: TestCase[] = [
     },
   },
   {
+    name: "model: parameters start as the course's — W ~ N(0, weightScale²), biases 0, gamma 1, beta 0 (defaults 1e-3 for TwoLayerNet, 1e-2 for FullyConnectedNet)",
+    async run(engine) {
+      // A sample std of n normals is within 5 standard errors (σ/√(2n)) of σ; its mean within 5 σ/√n of 0.
+      const expectNormal = (data: ArrayLike<number>, std: number, what: string) => {
+        const n = data.length;
+        let sum = 0;
+        let squares = 0;
+        for (let i = 0; i < n; i++) {
+          sum += data[i]!;
+          squares += data[i]! ** 2;
+        }
+        const mean = sum / n;
+        const sampleStd = Math.sqrt(squares / n - mean * mean);
+        expectTrue(Math.abs(mean) < (5 * std) / Math.sqrt(n), `${what}: mean ${mean} of ${n} weights, expected 0 (std ${std})`);
+        expectTrue(Math.abs(sampleStd - std) < (5 * std) / Math.sqrt(2 * n), `${what}: std ${sampleStd} of ${n} weights, expected ${std}`);
+      };
+      const fc = new FullyConnectedNet(engine, { hiddenDims: [120, 50], inputDim: 90, numClasses: 10, batchnorm: true, weightScale: 0.03, seed: 4 });
+      const shapes = fc.expectedShapes();
+      expectTrue(Object.keys(fc.params).sort().join() === Object.keys(shapes).sort().join(), `parameters ${Object.keys(fc.params)}`);
+      for (const [name, t] of Object.entries(fc.params)) {
+        const data = await download(t);
+        expectTrue(t.shape.join() === shapes[name]!.join(), `${name} shape [${t.shape}]`);
+        if (name.startsWith('W')) expectNormal(data, 0.03, name);
+        else expectTrue(data.every((v) => v === (name.startsWith('gamma') ? 1 : 0)), `${name} starts at ${name.startsWith('gamma') ? 1 : 0}: ${data.slice(0, 5)}…`);
+      }
+      for (const [i, bn] of fc.bnParams.entries()) {
+        expectTrue(bn.eps === 1e-5 && bn.momentum === 0.9, `bnParams[${i}]: eps ${bn.eps}, momentum ${bn.momentum} (the course's 1e-5, 0.9)`);
+        for (const t of [bn.runningMean!, bn.runningVar!]) expectTrue((await download(t)).every((v) => v === 0), `bnParams[${i}] running averages start at 0`);
+      }
+      fc.dispose();
+      const two = new TwoLayerNet(engine, { inputDim: 200, hiddenDim: 60, numClasses: 10, seed: 8 });
+      expectNormal(await download(two.params.W1!), 1e-3, 'TwoLayerNet default W1');
+      expectNormal(await download(two.params.W2!), 1e-3, 'TwoLayerNet default W2');
+      two.dispose();
+      const deep = new FullyConnectedNet(engine, { hiddenDims: [64], inputDim: 100, seed: 9 });
+      expectNormal(await download(deep.params.W1!), 1e-2, 'FullyConnectedNet default W1');
+      deep.dispose();
+    },
+  },
+  {
     name: 'model: bad inputs and parameters give clear errors',
     async run(engine) {
       const { expectThrows } = await import('../harness/check');

@@ -272,6 +272,42 @@ export const cases: TestCase[] = [
     },
   },
   ...RULES.map(referenceCase),
+  ...(['rmsprop', 'adam'] as const).map(
+    (rule): TestCase => ({
+      name: `optim ${rule}: epsilon is the configured one, added after the square root (gradients from 1 down to 1e-8 and 0; epsilon 1e-8, 1e-4, 0.1)`,
+      async run(engine) {
+        // Where √(average of dw²) is near epsilon or below it, the step depends on epsilon: ignoring the
+        // configured value, or writing √(v̂ + ε) for √v̂ + ε, changes it by 10× to 10⁴× there.
+        const rng = new Random(rule.length + 500);
+        const n = 45;
+        for (const epsilon of [undefined, 1e-4, 0.1]) {
+          const w0 = f32Normals(rng, n);
+          // Element i's gradients have the scale 10^-(i mod 9); every 9th one is exactly 0.
+          const scaled = () => Float64Array.from(f32Normals(rng, n, 1, 0.5), (g, i) => (i % 9 === 8 ? 0 : Math.fround(g * 10 ** -(i % 9))));
+          const grads = [scaled(), scaled(), scaled()];
+          const w = engine.tensor(w0, [5, 9]);
+          const config: optim.OptimConfig = epsilon === undefined ? {} : { epsilon };
+          const refConfig: RefOptimConfig = epsilon === undefined ? {} : { epsilon };
+          const refW = Float64Array.from(w0);
+          for (let s = 0; s < grads.length; s++) {
+            const dw = engine.tensor(grads[s]!, [5, 9]);
+            const before = Float64Array.from(refW);
+            run(rule, w, dw, config);
+            refUpdate(rule, refW, grads[s]!, refConfig);
+            const got = await download(w);
+            const what = `${rule} epsilon ${epsilon ?? 'default'} step ${s + 1}`;
+            expectTrue(config.epsilon === (epsilon ?? 1e-8), `${what}: config.epsilon = ${config.epsilon}`);
+            expectClose(got, refW, TOL.elementwise, `${what}: w`);
+            expectTrue(stepError(got, before, refW) <= STEP_TOL, `${what}: the step's change is off by ${stepError(got, before, refW)}`);
+            for (const key of STATE[rule]) expectClose(await download(config[key]!), refState(refConfig, key), TOL.elementwise, `${what}: ${key}`);
+            dw.dispose();
+          }
+          w.dispose();
+          for (const key of STATE[rule]) config[key]!.dispose();
+        }
+      },
+    }),
+  ),
   {
     name: 'optim sgd past 65535 workgroups (16,777,473 elements: the 2-D grid) matches float64',
     timeout: 240_000,

@@ -3,6 +3,7 @@
 import { Engine, checkpoint, datasets } from '../../src/index';
 import { FullyConnectedNet } from '../../src/models/fully-connected-net';
 import { TwoLayerNet } from '../../src/models/two-layer-net';
+import { Random } from '../../src/random';
 import { Solver, type SolverOptions } from '../../src/solver/solver';
 import type { Tensor } from '../../src/tensor';
 import { type TestCase, download, expectThrows, expectTrue } from '../harness/check';
@@ -187,6 +188,76 @@ export const cases: TestCase[] = [
       wrong.dispose();
       solver.dispose();
       model.dispose();
+    },
+  },
+  {
+    name: "solver: checkAccuracy takes numpy's argmax (the first of tied scores) and counts only the rows of a last, partial batch",
+    async run(engine) {
+      // Every row scores [2, 2, −1]: the first maximum is class 0. 130 rows in batches of 100: the
+      // second batch holds 30 rows and 70 unused slots (which gather row 0, labelled 0).
+      const model = new TwoLayerNet(engine, { inputDim: 4, hiddenDim: 5, numClasses: 3, seed: 1 });
+      model.params.W2 = engine.zeros([5, 3]);
+      model.params.b2 = engine.tensor([2, 2, -1]);
+      const N = 130;
+      const X = engine.tensor(Float32Array.from({ length: N * 4 }, (_, i) => Math.sin(i)), [N, 4]);
+      const y = engine.tensor(Int32Array.from({ length: N }, (_, i) => i % 3));
+      const predicted = await model.predict(X);
+      expectTrue(predicted.every((c) => c === 0), `predict: the first of tied scores, class 0: ${predicted.slice(0, 6)}…`);
+      const solver = new Solver(model, { XTrain: X, yTrain: y, XVal: X, yVal: y }, quiet);
+      const zeros = Math.ceil(N / 3); // rows labelled 0
+      for (const batchSize of [100, 130, 7]) {
+        const acc = await solver.checkAccuracy(X, y, { batchSize });
+        expectTrue(acc === zeros / N, `batch ${batchSize}: accuracy ${acc}, expected ${zeros}/${N} = ${zeros / N}`);
+      }
+      solver.dispose();
+      model.dispose();
+      for (const t of [X, y]) t.dispose();
+    },
+  },
+  {
+    name: 'solver: minibatches are drawn from every training row (a row that no step sees keeps its first-layer weights)',
+    async run(engine) {
+      // One-hot inputs: row i of X moves only row i of W1, and only when a minibatch holds example i.
+      // 6 rows, minibatches of 60 (about 10 of each; the chance of missing one is 6·(5/6)⁶⁰ ≈ 1e-4, and the seed fixes it).
+      const N = 6;
+      const model = new TwoLayerNet(engine, { inputDim: N, hiddenDim: 8, numClasses: 3, weightScale: 0.5, seed: 3 });
+      const X = engine.tensor(Float32Array.from({ length: N * N }, (_, i) => (i % (N + 1) === 0 ? 1 : 0)), [N, N]);
+      const y = engine.tensor(Int32Array.from({ length: N }, (_, i) => i % 3));
+      const solver = new Solver(model, { XTrain: X, yTrain: y, XVal: X, yVal: y }, { ...quiet, optimConfig: { learningRate: 0.5 }, batchSize: 60, seed: 6 });
+      const before = await download(model.params.W1!);
+      solver.step();
+      solver.step();
+      const after = await download(model.params.W1!);
+      for (let r = 0; r < N; r++) {
+        const moved = Array.from({ length: 8 }, (_, j) => after[r * 8 + j]! !== before[r * 8 + j]!).some(Boolean);
+        expectTrue(moved, `row ${r} of W1 did not move in two steps of 60 examples: example ${r} was never drawn`);
+      }
+      solver.dispose();
+      model.dispose();
+      for (const t of [X, y]) t.dispose();
+    },
+  },
+  {
+    name: 'solver: when the last check is not the best, train() ends with the best parameters and running averages back in the model',
+    async run(engine) {
+      // The validation labels are what the model predicts as made; training on other (random) labels
+      // moves it away from them, so the first check scores best and the later ones less.
+      const rng = new Random(21);
+      const N = 60;
+      const X = engine.tensor(Float32Array.from({ length: N * 10 }, () => rng.normal()), [N, 10]);
+      const yTrain = engine.tensor(Int32Array.from({ length: N }, () => rng.int(4)));
+      const model = new FullyConnectedNet(engine, { hiddenDims: [30], inputDim: 10, numClasses: 4, batchnorm: true, weightScale: 0.3, seed: 2 });
+      const yVal = engine.tensor(await model.predict(X));
+      const solver = new Solver(model, { XTrain: X, yTrain, XVal: X, yVal }, { ...quiet, updateRule: 'sgdMomentum', optimConfig: { learningRate: 0.3 }, batchSize: 20, numEpochs: 6, seed: 5 });
+      await solver.train();
+      const history = solver.valAccHistory;
+      expectTrue(history.at(-1)! < solver.bestValAcc && solver.bestValAcc === Math.max(...history), `the last check (${history.at(-1)}) is not below the best (${solver.bestValAcc}): ${history}`);
+      expectTrue((await solver.checkAccuracy(X, yVal)) === solver.bestValAcc, `after train() the model scores ${await solver.checkAccuracy(X, yVal)}, the best was ${solver.bestValAcc}`);
+      const [w, bw] = [await download(model.params.W1!), await download(solver.bestParams.W1!)];
+      expectTrue(w.every((v, i) => v === bw[i]), 'model.params.W1 equals solver.bestParams.W1');
+      solver.dispose();
+      model.dispose();
+      for (const t of [X, yTrain, yVal]) t.dispose();
     },
   },
   {
