@@ -228,8 +228,8 @@ async function writeResults(solver: Solver, { failure, samplesPerSec }: TrainOut
   // The checkpoint first: the train-accuracy sample below draws from the Solver's generator, whose
   // state the checkpoint keeps for a --resume to continue the same minibatches.
   const finalCheckpoint = await solver.saveCheckpoint({ metadata: dataMeta });
-  // A finished (or failed) Solver put its best parameters into the model: score them, all three
-  // accuracies on the same parameters. A stopped one holds its last.
+  // A finished (or diverged) Solver put its best parameters into the model: score them, all three
+  // accuracies on the same parameters. A stopped one (Ctrl-C, a failed epoch checkpoint) holds its last.
   const testAcc = await solver.checkAccuracy(gpu.XTest, gpu.yTest, { batchSize: 1000 });
   const valAcc = await solver.checkAccuracy(gpu.XVal, gpu.yVal, { batchSize: 1000 });
   const trainAcc = await solver.checkAccuracy(gpu.XTrain, gpu.yTrain, { numSamples: 5000, batchSize: 1000 });

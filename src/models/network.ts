@@ -388,7 +388,7 @@ export class Network {
   /**
    * Throws, naming `op`, unless X is a live f32 (N, …) tensor (8-bit packed allowed) of this model's
    * Engine with inputDim features per row, and y (when given) i32 of shape [N]. `names`: what the
-   * message calls them (the Solver's XTrain and yTrain).
+   * message calls them (the Solver's data.XTrain and data.yTrain).
    */
   checkBatch(op: string, X: Tensor, y?: Tensor, names: readonly [string, string] = ['X', 'y']): void {
     const [xName, yName] = names;

@@ -57,8 +57,9 @@ export interface SolverOptions {
    * is awaited before the next step, so the caller can do async work between steps (write a
    * checkpoint, look at the model) without stopping train(); its time is not counted in samplesPerSec.
    * stop() called meanwhile makes train() return before the next step. A hook that throws or rejects
-   * makes train() reject with that error, as a NaN loss does: the best parameters are put into the
-   * model. The last report comes before train() puts the best parameters into the model.
+   * makes train() reject with that error, stopped where it was (the model keeps its last parameters;
+   * train() again resumes). The last report comes before train() puts the best parameters into the
+   * model.
    * (Two signatures, not one returning `void | Promise<void>`: a sync hook that happens to return a
    * value, `(p) => seen.push(p.iteration)`, still type-checks.)
    */
@@ -144,6 +145,8 @@ export class Solver {
   private readonly log: (line: string) => void;
   private train_: TrainStep | null = null;
   private readonly evals = new Map<Tensor, EvalStep>();
+  /** True while train() runs. */
+  private running = false;
   private readonly lossRing: Tensor;
   private readonly counter: Tensor;
   private best: { flat: Tensor; views: Record<string, Tensor>; buffers: Record<string, Tensor> } | null = null;
@@ -239,11 +242,24 @@ export class Solver {
 
   /**
    * Runs the optimization (from the current iteration: a stopped or restored Solver resumes);
-   * resolves when done or stopped. A NaN or infinite loss, or an onProgress that throws, stops it
-   * with an Error. The best parameters are put into the model when it finishes or fails (not when
-   * stopped).
+   * resolves when done or stopped. A NaN or infinite loss stops it with an Error and puts the best
+   * parameters into the model, as finishing does. An onProgress that throws stops it with that
+   * error where it was, as stop() does: the model keeps its last parameters, which go with the
+   * optimizer's state and counters, and train() again resumes.
    */
   async train(): Promise<void> {
+    // A second loop over the same counters would step past the end (an async onProgress that calls
+    // train() instead of returning, two buttons that each start one).
+    if (this.running) throw new ShadergradError('Solver.train', 'this Solver is already training: await the running train(), or stop() it first');
+    this.running = true;
+    try {
+      await this.trainFromHere();
+    } finally {
+      this.running = false;
+    }
+  }
+
+  private async trainFromHere(): Promise<void> {
     this.stopRequested = false;
     if (!this.labelsChecked) await this.checkLabels();
     // Before the first step, the parameters it starts from are the ones to fall back to: a loss that
@@ -256,56 +272,49 @@ export class Solver {
     const total = this.numIterations;
     let since = performance.now();
     let samplesSince = 0;
-    let failed = true;
-    try {
-      for (let t = this.iteration; t < total; t++) {
-        if (this.stopRequested) {
-          await this.readLosses();
-          failed = false;
-          return;
-        }
-        this.step();
-        samplesSince += this.batchSize;
-        const epochEnd = (t + 1) % perEpoch === 0;
-        if (epochEnd) {
-          this.epoch++;
-          if (typeof this.optimConfig.learningRate === 'number') this.optimConfig.learningRate *= this.lrDecay;
-        }
-        const check = t === 0 || t === total - 1 || epochEnd;
-        const printNow = t % this.printEvery === 0;
-        // Losses come back in bulk: at accuracy checks, every printEvery iterations, and before the ring wraps.
-        if (!check && !printNow && this.iteration - this.lossesRead < LOSS_RING - 1) continue;
+    for (let t = this.iteration; t < total; t++) {
+      if (this.stopRequested) {
         await this.readLosses();
-        const loss = this.lossHistory[this.lossHistory.length - 1]!;
-        const seconds = (performance.now() - since) / 1000;
-        const samplesPerSec = seconds > 0 ? samplesSince / seconds : 0;
-        if (this.verbose && printNow) this.log(`(Iteration ${t + 1} / ${total}) loss: ${loss.toFixed(6)}`);
-        let trainAcc: number | undefined;
-        let valAcc: number | undefined;
-        if (check) {
-          trainAcc = await this.checkAccuracy(this.data.XTrain, this.data.yTrain, { numSamples: this.numTrainSamples ?? undefined });
-          valAcc = await this.checkAccuracy(this.data.XVal, this.data.yVal, { numSamples: this.numValSamples ?? undefined });
-          this.trainAccHistory.push(trainAcc);
-          this.valAccHistory.push(valAcc);
-          if (this.verbose) this.log(`(Epoch ${this.epoch} / ${this.numEpochs}) train acc: ${trainAcc.toFixed(6)}; val_acc: ${valAcc.toFixed(6)}`);
-          if (valAcc > this.bestValAcc || !this.best || this.bestIsInitial) {
-            if (valAcc > this.bestValAcc) this.bestValAcc = valAcc;
-            this.bestIsInitial = false;
-            this.keepBest();
-          }
-          if (epochEnd && this.checkpointName) await this.saveCheckpointFile();
-        }
-        const reported = this.onProgress?.({ iteration: t + 1, numIterations: total, epoch: this.epoch, numEpochs: this.numEpochs, loss, trainAcc, valAcc, samplesPerSec });
-        // Only an async hook is awaited: a sync one costs no extra turn of the event loop per report.
-        if (isPromiseLike(reported)) await reported;
-        since = performance.now();
-        samplesSince = 0;
+        return;
       }
-      failed = false;
-      this.restoreBest();
-    } finally {
-      if (failed) this.restoreBest();
+      this.step();
+      samplesSince += this.batchSize;
+      const epochEnd = (t + 1) % perEpoch === 0;
+      if (epochEnd) {
+        this.epoch++;
+        if (typeof this.optimConfig.learningRate === 'number') this.optimConfig.learningRate *= this.lrDecay;
+      }
+      const check = t === 0 || t === total - 1 || epochEnd;
+      const printNow = t % this.printEvery === 0;
+      // Losses come back in bulk: at accuracy checks, every printEvery iterations, and before the ring wraps.
+      if (!check && !printNow && this.iteration - this.lossesRead < LOSS_RING - 1) continue;
+      await this.readLosses();
+      const loss = this.lossHistory[this.lossHistory.length - 1]!;
+      const seconds = (performance.now() - since) / 1000;
+      const samplesPerSec = seconds > 0 ? samplesSince / seconds : 0;
+      if (this.verbose && printNow) this.log(`(Iteration ${t + 1} / ${total}) loss: ${loss.toFixed(6)}`);
+      let trainAcc: number | undefined;
+      let valAcc: number | undefined;
+      if (check) {
+        trainAcc = await this.checkAccuracy(this.data.XTrain, this.data.yTrain, { numSamples: this.numTrainSamples ?? undefined });
+        valAcc = await this.checkAccuracy(this.data.XVal, this.data.yVal, { numSamples: this.numValSamples ?? undefined });
+        this.trainAccHistory.push(trainAcc);
+        this.valAccHistory.push(valAcc);
+        if (this.verbose) this.log(`(Epoch ${this.epoch} / ${this.numEpochs}) train acc: ${trainAcc.toFixed(6)}; val_acc: ${valAcc.toFixed(6)}`);
+        if (valAcc > this.bestValAcc || !this.best || this.bestIsInitial) {
+          if (valAcc > this.bestValAcc) this.bestValAcc = valAcc;
+          this.bestIsInitial = false;
+          this.keepBest();
+        }
+        if (epochEnd && this.checkpointName) await this.saveCheckpointFile();
+      }
+      const reported = this.onProgress?.({ iteration: t + 1, numIterations: total, epoch: this.epoch, numEpochs: this.numEpochs, loss, trainAcc, valAcc, samplesPerSec });
+      // Only an async hook is awaited: a sync one costs no extra turn of the event loop per report.
+      if (isPromiseLike(reported)) await reported;
+      since = performance.now();
+      samplesSince = 0;
     }
+    this.restoreBest();
   }
 
   /** One training iteration: replays the captured step (its host hook samples a new minibatch). */
@@ -475,6 +484,8 @@ export class Solver {
         }
         this.epoch = Math.min(this.epoch, failedEpoch);
         const epoch = Math.floor(i / this.iterationsPerEpoch);
+        // The parameters are not finite any more (or soon will not be): the best ones go back.
+        this.restoreBest();
         throw new ShadergradError(
           'Solver',
           `the loss became ${loss} at iteration ${i + 1} (epoch ${epoch + 1}); training stopped. ` +
@@ -544,7 +555,7 @@ export class Solver {
     const { XTrain, yTrain, XVal, yVal } = data;
     // Tensors, not disposed, on the model's Engine, of its width: checked here, not at the first GPU step.
     for (const [set, X, y] of [['Train', XTrain, yTrain], ['Val', XVal, yVal]] as const) {
-      this.model.checkBatch('Solver: data', X, y, [`X${set}`, `y${set}`]);
+      this.model.checkBatch('Solver', X, y, [`data.X${set}`, `data.y${set}`]);
       if (!X.shape[0]) throw new ShadergradError('Solver', `data.X${set} has no rows: ${fmt(X.shape)}`);
     }
   }

@@ -122,11 +122,11 @@ export const cases: TestCase[] = [
       const narrow20 = () => engine.tensor(new Float32Array(20 * 10), [20, 10]);
       await expectThrows(() => new Solver(model, data, { batch_size: 10 } as never), /^Unrecognized arguments batch_size/, 'unknown option');
       await expectThrows(() => new Solver(model, data, { updateRule: 'adagrad' as never }), /Invalid update_rule "adagrad"/, 'unknown rule');
-      await expectThrows(() => new Solver(model, { ...data, yVal: engine.tensor(new Float32Array(20)) }), /Solver: data: yVal must be i32 of shape \[20\], got f32 \[20\]/, 'labels of the wrong type');
+      await expectThrows(() => new Solver(model, { ...data, yVal: engine.tensor(new Float32Array(20)) }), /Solver: data\.yVal must be i32 of shape \[20\], got f32 \[20\]/, 'labels of the wrong type');
       const empty = engine.tensor(new Float32Array(0), [0, 784]);
       await expectThrows(() => new Solver(model, { ...data, XTrain: empty, yTrain: engine.tensor(new Int32Array(0)) }), /Solver: data\.XTrain has no rows: \[0, 784\]/, 'no training rows');
-      await expectThrows(() => new Solver(model, { ...data, XTrain: narrow20() }), /Solver: data: XTrain must be f32 \(N, …\) with 784 features per row, got f32 \[20, 10\]/, 'narrow training images');
-      await expectThrows(() => new Solver(model, { ...data, yVal: X }), /Solver: data: yVal \[20, 784\] holds 8-bit data packed on the GPU/, 'images as labels');
+      await expectThrows(() => new Solver(model, { ...data, XTrain: narrow20() }), /Solver: data\.XTrain must be f32 \(N, …\) with 784 features per row, got f32 \[20, 10\]/, 'narrow training images');
+      await expectThrows(() => new Solver(model, { ...data, yVal: X }), /Solver: data\.yVal \[20, 784\] holds 8-bit data packed on the GPU/, 'images as labels');
       await expectThrows(() => new Solver(model, data, { batchSize: 0 }), /batchSize must be a positive integer/, 'batch size 0');
       await expectThrows(() => new Solver(model, data, { numTrainSamples: 'x' as never }), /numTrainSamples must be a positive integer or null, got x/, 'numTrainSamples');
       // The optimizer's config is checked when the Solver is made, not at the first train().
@@ -166,13 +166,13 @@ export const cases: TestCase[] = [
       // Data that is disposed, or on another Engine, before any GPU work.
       const gone = engine.tensor(new Float32Array(20 * 784), [20, 784]);
       gone.dispose();
-      await expectThrows(() => new Solver(model, { ...data, XTrain: gone }), /Solver: data: XTrain \[20, 784\] was disposed/, 'disposed data');
+      await expectThrows(() => new Solver(model, { ...data, XTrain: gone }), /Solver: data\.XTrain \[20, 784\] was disposed/, 'disposed data');
       const other = await Engine.create();
       try {
         const otherX = other.tensor(new Float32Array(20 * 784), [20, 784]);
         const otherY = other.tensor(new Int32Array(20));
-        await expectThrows(() => new Solver(model, { ...data, XVal: otherX, yVal: otherY }), /Solver: data: XVal belongs to another Engine than the model/, 'data on two Engines');
-        await expectThrows(() => new Solver(model, { XTrain: otherX, yTrain: otherY, XVal: otherX, yVal: otherY }), /Solver: data: XTrain belongs to another Engine than the model/, "another Engine's data");
+        await expectThrows(() => new Solver(model, { ...data, XVal: otherX, yVal: otherY }), /Solver: data\.XVal belongs to another Engine than the model/, 'data on two Engines');
+        await expectThrows(() => new Solver(model, { XTrain: otherX, yTrain: otherY, XVal: otherX, yVal: otherY }), /Solver: data\.XTrain belongs to another Engine than the model/, "another Engine's data");
         await expectThrows(() => solver.checkAccuracy(otherX, otherY), /checkAccuracy: X belongs to another Engine than the model/, "another Engine's data to checkAccuracy");
       } finally {
         other.destroy();
@@ -360,7 +360,7 @@ export const cases: TestCase[] = [
     },
   },
   {
-    name: 'solver: an onProgress that rejects (or throws) stops train() with its error, the best parameters put into the model; a sync one works as before',
+    name: 'solver: an onProgress that rejects (or throws) stops train() with its error where it was (last parameters kept, train() resumes); train() inside train() is refused; a sync hook works as before',
     timeout: 300_000,
     async run(engine) {
       const { X, y } = await sample(engine, 100);
@@ -369,25 +369,51 @@ export const cases: TestCase[] = [
       for (const kind of ['rejects', 'throws'] as const) {
         const model = smallNet(engine);
         const failure = new Error(`the hook ${kind} at iteration 7`);
-        const solver = new Solver(model, data, {
+        let failOnce = true;
+        let atFailure: Float64Array | null = null;
+        const solver: Solver = new Solver(model, data, {
           ...options,
           onProgress:
             kind === 'rejects'
               ? async (p) => {
-                  await sleep(5);
-                  if (p.iteration === 7) throw failure;
+                  if (p.iteration !== 7 || !failOnce) return;
+                  failOnce = false;
+                  atFailure = await download(model.params.W1!);
+                  throw failure;
                 }
               : (p) => {
-                  if (p.iteration === 7) throw failure;
+                  if (p.iteration !== 7 || !failOnce) return;
+                  failOnce = false;
+                  throw failure;
                 },
         });
         let caught: unknown = null;
         await solver.train().catch((error: unknown) => (caught = error));
         expectTrue(caught === failure, `a hook that ${kind}: train() ${caught === null ? 'resolved' : `rejected with ${String(caught)}`}, not with the hook's error`);
         expectTrue(solver.iteration === 7, `a hook that ${kind}: no step after the failing report (iteration ${solver.iteration})`);
-        // Steps 6 and 7 moved the weights past the last check (iteration 5): the model holds the best check's again.
+        // Stopped, not diverged: the model keeps the parameters of step 7, which its optimizer state and
+        // counters go with (steps 6 and 7 moved them past the best check's, at iteration 5).
         const [w, best] = [await download(model.params.W1!), await download(solver.bestParams.W1!)];
-        expectTrue(w.every((v, i) => v === best[i]), `a hook that ${kind}: the model does not hold the best parameters`);
+        expectTrue(w.some((v, i) => v !== best[i]), `a hook that ${kind}: the best parameters were put into the model`);
+        if (atFailure) expectTrue(w.every((v, i) => v === atFailure![i]), `a hook that ${kind}: the parameters changed after the failing report`);
+        await solver.train();
+        expectTrue(solver.finished && solver.iteration === 10, `a hook that ${kind}: train() again resumed to iteration ${solver.iteration}`);
+        solver.dispose();
+        model.dispose();
+      }
+      // train() from inside a hook would run a second loop over the same counters, past the end: refused.
+      {
+        const model = smallNet(engine);
+        let nested: unknown = null;
+        const solver: Solver = new Solver(model, data, {
+          ...options,
+          onProgress: async (p) => {
+            if (p.iteration === 3) nested = await solver.train().then(() => 'resolved', (error: unknown) => error);
+          },
+        });
+        await solver.train();
+        expectTrue(nested instanceof Error && /Solver\.train: this Solver is already training/.test(nested.message), `train() inside train(): ${String(nested)}`);
+        expectTrue(solver.iteration === 10 && solver.lossHistory.length === 10, `a refused nested train() still ran steps: iteration ${solver.iteration}, ${solver.lossHistory.length} losses`);
         solver.dispose();
         model.dispose();
       }
