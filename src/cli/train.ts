@@ -18,6 +18,9 @@ interface TrainSummary {
   adapter: string;
 }
 
+/** The Solver reports (and reads its losses back) every this many iterations; a Ctrl-C lands at the next report. */
+const REPORT_EVERY = 20;
+
 /** Writes files under temporary names (each synced to disk), then renames them all into place (none is left half-written or out of step). */
 async function writeAllAtomic(files: Array<[path: string, data: string | Uint8Array]>): Promise<void> {
   const tmps = files.map(([path]) => `${path}.tmp-${process.pid}-${Math.random().toString(36).slice(2)}`);
@@ -147,7 +150,7 @@ function buildSolver(engine: Engine, config: TrainConfig, D: number, { XTrain, y
       numEpochs: config.epochs,
       numTrainSamples: 5000,
       numValSamples: null,
-      printEvery: 20,
+      printEvery: REPORT_EVERY,
       verbose: false,
       seed: config.seed,
       onProgress,
@@ -318,14 +321,14 @@ export async function train(argv: string[]): Promise<number> {
 
     const engine = await Engine.create();
     const adapter = [engine.adapterInfo.vendor, engine.adapterInfo.architecture, engine.adapterInfo.description].filter(Boolean).join(' ');
-    // Ctrl-C: the first stops after the current iteration and writes what was trained; a second quits at once.
+    // Ctrl-C: the first stops at the Solver's next report and writes what was trained; a second quits at once.
     let interrupted = false;
     let solverRef: Solver | null = null;
     const onSigint = () => {
       if (interrupted) process.exit(130);
       interrupted = true;
       bar.done();
-      process.stderr.write('shadergrad: stopping after this iteration and writing the results (Ctrl-C again to quit at once)\n');
+      process.stderr.write(`shadergrad: stopping within ${REPORT_EVERY} iterations (at the next loss report) and writing the results (Ctrl-C again to quit at once)\n`);
       solverRef?.stop();
     };
     process.off('SIGINT', interruptedEarly);

@@ -230,7 +230,11 @@ export class Solver {
     return this.numEpochs * this.iterationsPerEpoch;
   }
 
-  /** Asks a running train() to return after the current iteration; calling train() again resumes. */
+  /**
+   * Asks a running train() to return; calling train() again resumes. Steps between reports are
+   * queued without a pause, so a call from outside the loop (a timer, a signal, a button) lands at
+   * the next report, at most printEvery iterations on; one from onProgress stops before the next step.
+   */
   stop(): void {
     this.stopRequested = true;
   }

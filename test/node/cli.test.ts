@@ -155,7 +155,7 @@ describe('shadergrad train (CLI)', () => {
       child.on('exit', (c) => resolve(c));
     });
     expect(code, stderr).toBe(130);
-    expect(stderr).toMatch(/stopping after this iteration/);
+    expect(stderr).toMatch(/stopping within 20 iterations \(at the next loss report\)/);
     expect(stderr).toMatch(/--resume .*model\.safetensors continues/);
     const history = JSON.parse(readFileSync(join(out, 'history.json'), 'utf8'));
     expect(history.interrupted).toMatch(/stopped by Ctrl-C at iteration \d+ of 810/);
