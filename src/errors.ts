@@ -6,7 +6,7 @@
  * to a person, or wraps it in its own, need not take the message apart.
  */
 export class ShadergradError extends Error {
-  override readonly name = 'ShadergradError';
+  override readonly name: string = 'ShadergradError';
 
   constructor(
     /** The function or method that threw, as its message names it (e.g. 'matmul', 'Solver.loadCheckpoint'). */
@@ -17,6 +17,15 @@ export class ShadergradError extends Error {
   ) {
     super(`shadergrad: ${op === null ? '' : `${op}: `}${reason}`, options);
   }
+}
+
+/**
+ * A failure of the GPU itself, not of the input: the device was lost, it reported an error, or a
+ * read back failed. The work was not done, and the Engine may take no more (a lost device needs a
+ * new Engine). An app tells it apart from bad input by class, not by message.
+ */
+export class DeviceError extends ShadergradError {
+  override readonly name: string = 'DeviceError';
 }
 
 /** What went wrong, for a person: a ShadergradError's reason (its op left out), another Error's message, or the thrown value as text. */

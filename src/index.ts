@@ -11,4 +11,4 @@ export * as optim from './optim/index';
 export * as datasets from './data/index';
 export * as checkpoint from './checkpoint/index';
 export { Random } from './random';
-export { ShadergradError, errorMessage, errorReason } from './errors';
+export { DeviceError, ShadergradError, errorMessage, errorReason } from './errors';

@@ -7,7 +7,7 @@ import { UniformArena, type UniformValue } from './uniforms';
 import { profileCommands, type KernelTime } from './profiler';
 import type { Kernel } from '../kernels/kernel';
 import { Tensor, type DType, type TensorData, checkShape, fmt, shapeSize } from '../tensor';
-import { ShadergradError } from '../errors';
+import { DeviceError, ShadergradError } from '../errors';
 
 export interface EngineOptions extends AdapterRequest {
   /** Use this adapter instead of requesting one. */
@@ -132,7 +132,7 @@ export class Engine {
     this.debugMarkers = options.debugMarkers ?? false;
     device.lost.then((info) => {
       if (this.destroyed) return;
-      this.lostError = new ShadergradError(
+      this.lostError = new DeviceError(
         null,
         `the GPU device was lost (${info.reason || 'unknown'}: ${info.message}). ` +
           'Create a new Engine; tensors of this one are gone.',
@@ -178,7 +178,7 @@ export class Engine {
     if (this.lostError) throw this.lostError;
     if (this.gpuErrors.length) {
       const errors = this.gpuErrors.splice(0);
-      throw new ShadergradError(null, `GPU error: ${errors.join(' | ')}`);
+      throw new DeviceError(null, `GPU error: ${errors.join(' | ')}`);
     }
   }
 
@@ -339,7 +339,7 @@ export class Engine {
     } catch (cause) {
       staging.destroy(); // not returned to the read-buffer pool: its state is unknown
       this.check();
-      throw new ShadergradError(null, 'reading a tensor back from the GPU failed', { cause });
+      throw new DeviceError(null, 'reading a tensor back from the GPU failed', { cause });
     }
     const copy = staging.getMappedRange(0, size).slice(0, bytes);
     staging.unmap();

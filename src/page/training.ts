@@ -1,5 +1,6 @@
 // Training the page's run: Train and Continue until its end or a pause, the end's test accuracy, a failure, and Reset.
 
+import { DeviceError } from '../index';
 import { discardRun, keepCheckpoint, newRun } from './current-run';
 import { switchDataset } from './dataset-loading';
 import { showLostBanner } from './device';
@@ -47,7 +48,7 @@ export async function train(): Promise<void> {
     // A lost device fails the step that was running: its own banner says more. Its loss event can
     // come seconds after a failed readback (SwiftShader), so a failure of the GPU itself waits
     // longer for it, with the buttons held, rather than offering to continue on a dead device.
-    const gpuFailed = /reading a tensor back from the GPU failed|GPU error|device was lost/i.test(message(error));
+    const gpuFailed = error instanceof DeviceError;
     if (gpuFailed) {
       state.busy = true;
       setStatus('idle', 'Checking the GPU…');

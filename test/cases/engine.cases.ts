@@ -1,6 +1,6 @@
 // Engine cases: tensors round-trip, bad input is refused before GPU work, buffers are reused.
 
-import { ShadergradError, datasets, errorMessage, errorReason, layers, optim } from '../../src/index';
+import { DeviceError, ShadergradError, datasets, errorMessage, errorReason, layers, optim } from '../../src/index';
 import { axpyInPlace } from '../../src/kernels/elementwise';
 import { gatherRows } from '../../src/kernels/gather';
 import { grid1d } from '../../src/kernels/kernel';
@@ -25,6 +25,7 @@ export const cases: TestCase[] = [
       expectTrue(e.message === `shadergrad: reluForward: ${e.reason}`, `message "${e.message}" is not the prefix, op and reason`);
       expectTrue(errorReason(e) === e.reason && errorMessage(e) === `reluForward: ${e.reason}`, `errorReason "${errorReason(e)}", errorMessage "${errorMessage(e)}"`);
       // No one op to blame: the message has no op part, and errorMessage is the reason.
+      expectTrue(!(e instanceof DeviceError), 'bad input reads as a failure of the GPU');
       const engineWide = new ShadergradError(null, 'this Engine was destroyed');
       expectTrue(engineWide.message === 'shadergrad: this Engine was destroyed' && errorMessage(engineWide) === 'this Engine was destroyed', engineWide.message);
       // The cause is kept, for wrappers.
@@ -118,6 +119,17 @@ export const cases: TestCase[] = [
       await expectThrows(() => t.read(), /GPU device was lost/, 'read after loss');
       await expectThrows(() => own.tensor([1]), /GPU device was lost/, 'new tensor after loss');
       await expectThrows(() => layers.reluForward(t), /GPU device was lost/, 'op after loss');
+      // A failure of the GPU, told apart from bad input by class (the page waits for the device then).
+      let lost: unknown = null;
+      await t.read().catch((error: unknown) => (lost = error));
+      expectTrue(lost instanceof DeviceError && lost instanceof ShadergradError && lost.name === 'DeviceError', `after the loss, read() threw ${String(lost)}, not a DeviceError`);
+      let refused: unknown = null;
+      try {
+        own.tensor([1], [2]);
+      } catch (error) {
+        refused = error;
+      }
+      expectTrue(refused instanceof DeviceError, 'a lost device is reported before the shape is looked at');
     },
   },
   {
