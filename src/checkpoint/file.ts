@@ -1,4 +1,4 @@
-// Checkpoint files in Node: written atomically (temporary name, fsync, rename) and read back.
+// Checkpoint files in Node: written atomically (temporary names, fsync, renames), alone or with the files that go with them, and read back.
 
 import { isNode, nodeBuiltin } from '../node-builtins';
 import { ShadergradError } from '../errors';
@@ -7,38 +7,72 @@ function requireNode(op: string): void {
   if (!isNode) throw new ShadergradError(op, `needs Node's file system (in the browser, offer the bytes as a download)`);
 }
 
+/** A file to write: its path and its bytes (a string is written as UTF-8). */
+export type FileToWrite = [path: string, data: Uint8Array | string];
+
 /**
- * Writes `bytes` to `path` so that a crash never leaves a half-written file there: the data goes to
- * `path.tmp-<pid>-<random>`, is fsync'ed, then renamed over `path` (the temporary file is removed if
- * anything fails).
+ * Writes `bytes` to `path` so that a crash never leaves a half-written file there (writeFiles with
+ * one file).
  */
 export async function writeCheckpointFile(path: string, bytes: Uint8Array): Promise<void> {
   const op = 'writeCheckpointFile';
+  if (!(bytes instanceof Uint8Array)) throw new ShadergradError(op, 'bytes must be a Uint8Array');
+  await writeFilesAs(op, [[path, bytes]]);
+}
+
+/**
+ * Writes files that belong together (a checkpoint and its history) so that none is left
+ * half-written and none is replaced unless all were written: each goes to `path.tmp-<pid>-<random>`
+ * and is synced to disk; only then, and when no directory stands where one goes, are they renamed
+ * into place, and their directories synced. On a failure the temporary files are removed and the
+ * paths hold what they held before.
+ */
+export async function writeFiles(files: readonly FileToWrite[]): Promise<void> {
+  await writeFilesAs('writeFiles', files);
+}
+
+async function writeFilesAs(op: string, files: readonly FileToWrite[]): Promise<void> {
   requireNode(op);
-  if (!(bytes instanceof Uint8Array)) throw new ShadergradError(op, `bytes must be a Uint8Array`);
   const fs = await nodeBuiltin<typeof import('node:fs/promises')>('node:fs/promises');
   const { dirname } = await nodeBuiltin<typeof import('node:path')>('node:path');
-  const tmp = `${path}.tmp-${process.pid}-${Math.random().toString(36).slice(2, 10)}`;
-  let handle: import('node:fs/promises').FileHandle | undefined;
+  const tmps = files.map(([path]) => `${path}.tmp-${process.pid}-${Math.random().toString(36).slice(2, 10)}`);
+  let current = '';
   try {
-    handle = await fs.open(tmp, 'wx');
-    let written = 0;
-    while (written < bytes.length) written += (await handle.write(bytes, written, bytes.length - written)).bytesWritten;
-    await handle.sync();
-    await handle.close();
-    handle = undefined;
-    await fs.rename(tmp, path);
+    for (const [i, [path, data]] of files.entries()) {
+      current = path;
+      // Synced before the rename: after a crash the name holds the old file or the whole new one.
+      const handle = await fs.open(tmps[i]!, 'wx');
+      try {
+        await handle.writeFile(data);
+        await handle.sync();
+      } finally {
+        await handle.close();
+      }
+    }
+    // A directory where a file goes would stop the renames half-way: checked for all of them first.
+    for (const [path] of files) {
+      current = path;
+      if ((await fs.stat(path).catch(() => null))?.isDirectory()) throw Object.assign(new Error('a directory is in the way'), { code: 'EISDIR' });
+    }
+    for (const [i, [path]] of files.entries()) {
+      current = path;
+      await fs.rename(tmps[i]!, path);
+    }
   } catch (cause) {
-    await handle?.close().catch(() => {});
-    await fs.rm(tmp, { force: true }).catch(() => {});
-    throw new ShadergradError(op, `writing ${path} failed (${(cause as Error).message})`, { cause });
+    await Promise.all(tmps.map((tmp) => fs.rm(tmp, { force: true }).catch(() => {})));
+    const code = (cause as { code?: string }).code;
+    // Node's messages start with their code ("EISDIR: illegal operation…"): said once.
+    const text = (cause as Error).message.replace(/^[A-Z]+: /, '');
+    throw new ShadergradError(op, `writing ${current} failed (${code ? `${code}: ` : ''}${text})`, { cause });
   }
-  // Make the rename itself durable where the platform allows syncing a directory.
-  try {
-    const dir = await fs.open(dirname(path), 'r');
-    await dir.sync().finally(() => dir.close());
-  } catch {
-    // not supported here (Windows); the file itself is complete
+  // Make the renames themselves durable where the platform allows syncing a directory.
+  for (const dir of new Set(files.map(([path]) => dirname(path)))) {
+    try {
+      const handle = await fs.open(dir, 'r');
+      await handle.sync().finally(() => handle.close());
+    } catch {
+      // not supported here (Windows); the files themselves are complete
+    }
   }
 }
 

@@ -12,4 +12,4 @@ export {
   type LoadCheckpointOptions,
   type LoadedCheckpoint,
 } from './safetensors';
-export { writeCheckpointFile, readCheckpointFile } from './file';
+export { writeCheckpointFile, writeFiles, readCheckpointFile, type FileToWrite } from './file';

@@ -1,9 +1,9 @@
 // `shadergrad train`: trains a FullyConnectedNet on Fashion-MNIST and writes a checkpoint, history and plot.
 
 import { existsSync, rmSync, rmdirSync } from 'node:fs';
-import { mkdir, open, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { Engine, FullyConnectedNet, Solver, datasets, type Progress, type SolverOptions, type Tensor } from '../index';
+import { Engine, FullyConnectedNet, Solver, checkpoint, datasets, type Progress, type SolverOptions, type Tensor } from '../index';
 import { HELP, UsageError, applyResume, checkFlags, parseFlags, type TrainConfig } from './args';
 import { ProgressBar } from './progress';
 import { trainingPlotSvg } from './plot';
@@ -20,38 +20,6 @@ interface TrainSummary {
 
 /** The Solver reports (and reads its losses back) every this many iterations; a Ctrl-C lands at the next report. */
 const REPORT_EVERY = 20;
-
-/** Writes files under temporary names (each synced to disk), then renames them all into place (none is left half-written or out of step). */
-async function writeAllAtomic(files: Array<[path: string, data: string | Uint8Array]>): Promise<void> {
-  const tmps = files.map(([path]) => `${path}.tmp-${process.pid}-${Math.random().toString(36).slice(2)}`);
-  let current = '';
-  try {
-    for (const [i, [path, data]] of files.entries()) {
-      current = path;
-      // Synced before the rename: after a crash the name holds the old file or the whole new one.
-      const handle = await open(tmps[i]!, 'wx');
-      try {
-        await handle.writeFile(data);
-        await handle.sync();
-      } finally {
-        await handle.close();
-      }
-    }
-    // A directory where a file goes would stop the renames half-way: checked for all of them first.
-    for (const [path] of files) {
-      current = path;
-      if ((await stat(path).catch(() => null))?.isDirectory()) throw Object.assign(new Error('a directory is in the way'), { code: 'EISDIR' });
-    }
-    for (const [i, [path]] of files.entries()) {
-      current = path;
-      await rename(tmps[i]!, path);
-    }
-  } catch (error) {
-    await Promise.all(tmps.map((tmp) => rm(tmp, { force: true })));
-    const code = (error as NodeJS.ErrnoException).code;
-    throw new Error(`cannot write ${current}: ${code ?? ''}${code ? ' ' : ''}${(error as Error).message.replace(/^\w+: /, '')}`, { cause: error });
-  }
-}
 
 /** The empty file prepareOut writes and removes to see that --out takes files. */
 const probeIn = (out: string) => join(out, `.shadergrad-probe-${process.pid}`);
@@ -275,7 +243,7 @@ async function writeResults(solver: Solver, { failure, samplesPerSec }: TrainOut
   const title = `${[host.D, ...hiddenDims, 10].join('-')}${batchnorm ? ' batchnorm' : ''}${dropout ? ` dropout ${dropout}` : ''}, ${updateRule} lr ${Number(startLr.toPrecision(4))}: test acc ${testAcc.toFixed(4)}`;
   let writeFailure: Error | null = null;
   try {
-    await writeAllAtomic([
+    await checkpoint.writeFiles([
       [checkpointPath, finalCheckpoint],
       [join(out, 'history.json'), `${JSON.stringify(history, null, 1)}\n`],
       [join(out, 'training.svg'), trainingPlotSvg({ ...solver, title })],
@@ -288,7 +256,7 @@ async function writeResults(solver: Solver, { failure, samplesPerSec }: TrainOut
   }
   if (interrupted() && !writeFailure) process.stderr.write(`shadergrad: stopped at iteration ${solver.iteration} of ${solver.numIterations}; --resume ${checkpointPath} continues\n`);
   if (failure) process.stderr.write(`${failure.message}\n`);
-  if (writeFailure) process.stderr.write(`shadergrad: ${writeFailure.message}\n`);
+  if (writeFailure) process.stderr.write(`${writeFailure.message}\n`);
   process.stdout.write(`${JSON.stringify(summary)}\n`);
   return failure || writeFailure ? 1 : interrupted() ? 130 : 0;
 }
@@ -338,7 +306,7 @@ export async function train(argv: string[]): Promise<number> {
       const gpu = uploadData(engine, host);
       const checkpointPath = join(out, 'model.safetensors');
       const dataMeta = { data: host.train.source };
-      const writeEpochCheckpoint = async () => writeAllAtomic([[checkpointPath, await solver.saveCheckpoint({ metadata: dataMeta })]]);
+      const writeEpochCheckpoint = async () => checkpoint.writeCheckpointFile(checkpointPath, await solver.saveCheckpoint({ metadata: dataMeta }));
       const solver: Solver = buildSolver(engine, config, host.D, gpu, (p) => {
         showProgress(p, terminal, interrupted);
         // Each epoch's checkpoint is on disk before the next epoch starts (--resume continues a killed

@@ -15,6 +15,7 @@ import {
   readCheckpointFile,
   saveCheckpoint,
   writeCheckpointFile,
+  writeFiles,
 } from '../../src/checkpoint/index';
 import { gatherRows } from '../../src/kernels/gather';
 import type { Tensor } from '../../src/tensor';
@@ -543,5 +544,22 @@ describe('data: safetensors checkpoints', () => {
     expect(readdirSync(folder).sort()).toEqual(['model.safetensors', 'taken']);
     await expect(writeCheckpointFile(join(folder, 'no', 'such', 'dir.safetensors'), bytes)).rejects.toThrow(/writeCheckpointFile: writing/);
     await expect(readCheckpointFile(join(folder, 'missing.safetensors'))).rejects.toThrow(/^shadergrad: readCheckpointFile: reading .*missing.safetensors failed/);
+  });
+
+  it('writes files that go together all or none: a directory where one goes replaces none of them and leaves no temporary file', async () => {
+    const folder = dir('together');
+    const [a, b, c] = ['model.safetensors', 'history.json', 'plot.svg'].map((name) => join(folder, name)) as [string, string, string];
+    await writeFiles([[a, new Uint8Array([1, 2, 3])], [b, '{"epoch": 1}\n'], [c, '<svg/>']]);
+    expect(readdirSync(folder).sort()).toEqual(['history.json', 'model.safetensors', 'plot.svg']);
+    expect(readFileSync(b, 'utf8')).toBe('{"epoch": 1}\n');
+    // The plot's name is taken by a directory: the first two are written, but none is renamed into place.
+    rmSync(c);
+    mkdirSync(c);
+    await expect(writeFiles([[a, new Uint8Array([9])], [b, '{"epoch": 2}\n'], [c, '<svg/>']])).rejects.toThrow(
+      /^shadergrad: writeFiles: writing .*plot\.svg failed \(EISDIR: a directory is in the way\)/,
+    );
+    expect(Array.from(readFileSync(a))).toEqual([1, 2, 3]);
+    expect(readFileSync(b, 'utf8')).toBe('{"epoch": 1}\n');
+    expect(readdirSync(folder).sort()).toEqual(['history.json', 'model.safetensors', 'plot.svg']);
   });
 });
