@@ -24,11 +24,15 @@ export async function writeCheckpointFile(path: string, bytes: Uint8Array): Prom
  * Writes files that belong together (a checkpoint and its history) so that none is left
  * half-written and none is replaced unless all were written: each goes to `path.tmp-<pid>-<random>`
  * and is synced to disk; only then, and when no directory stands where one goes, are they renamed
- * into place, and their directories synced. On a failure the temporary files are removed and the
- * paths hold what they held before.
+ * into place, and their directories synced. On a failure before the renames the temporary files are
+ * removed and the paths hold what they held before (a rename itself failing part-way, on a disk
+ * that fails then, would leave the earlier files renamed).
  */
 export async function writeFiles(files: readonly FileToWrite[]): Promise<void> {
-  await writeFilesAs('writeFiles', files);
+  const op = 'writeFiles';
+  const ok = (f: unknown) => Array.isArray(f) && f.length === 2 && typeof f[0] === 'string' && f[0] !== '' && (f[1] instanceof Uint8Array || typeof f[1] === 'string');
+  if (!Array.isArray(files) || !files.every(ok)) throw new ShadergradError(op, 'files must be a list of [path, bytes or text] pairs');
+  await writeFilesAs(op, files);
 }
 
 async function writeFilesAs(op: string, files: readonly FileToWrite[]): Promise<void> {

@@ -561,5 +561,7 @@ describe('data: safetensors checkpoints', () => {
     expect(Array.from(readFileSync(a))).toEqual([1, 2, 3]);
     expect(readFileSync(b, 'utf8')).toBe('{"epoch": 1}\n');
     expect(readdirSync(folder).sort()).toEqual(['history.json', 'model.safetensors', 'plot.svg']);
+    await expect(writeFiles([[a, 3 as never]])).rejects.toThrow(/^shadergrad: writeFiles: files must be a list of \[path, bytes or text\] pairs/);
+    await expect(writeFiles({} as never)).rejects.toThrow(/writeFiles: files must be/);
   });
 });
