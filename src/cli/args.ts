@@ -30,8 +30,8 @@ Trains a fully-connected network on Fashion-MNIST on the GPU (WebGPU through Daw
 model.safetensors (after every epoch), history.json and training.svg into --out. The last line
 printed is a JSON summary: {"testAcc", "valAcc", "trainAcc", "epochs", "seconds", "samplesPerSec",
 "adapter"} (the accuracies of one set of parameters: the best once finished, the last when
-stopped). Ctrl-C stops after the current iteration and writes the three files (exit 130); a
-second Ctrl-C quits at once. Bad flags exit 2 before anything is trained.
+stopped). Ctrl-C stops within 20 iterations (at the next loss report) and writes the three
+files (exit 130); a second Ctrl-C quits at once. Bad flags exit 2 before anything is trained.
 
 Options:
   --data DIR        the four Fashion-MNIST files (.gz or not), or 'sample' for the subset

@@ -293,7 +293,13 @@ export async function train(argv: string[]): Promise<number> {
     let interrupted = false;
     let solverRef: Solver | null = null;
     const onSigint = () => {
-      if (interrupted) process.exit(130);
+      if (interrupted) {
+        // Quit at once, as Ctrl-C without a handler does: killed by the signal (the shell's 130),
+        // without exit()'s teardown, which can crash inside Dawn while the GPU is still working.
+        process.off('SIGINT', onSigint);
+        process.kill(process.pid, 'SIGINT');
+        return;
+      }
       interrupted = true;
       bar.done();
       process.stderr.write(`shadergrad: stopping within ${REPORT_EVERY} iterations (at the next loss report) and writing the results (Ctrl-C again to quit at once)\n`);

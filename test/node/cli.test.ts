@@ -136,7 +136,7 @@ describe('shadergrad train (CLI)', () => {
     expect(otherData.stderr).toMatch(/--resume .*model\.safetensors: the checkpoint was trained on 1350 training images \(.*fashion-mnist-sample\), this run has 1260 \(.*fashion-mnist-sample\): use the same --data, --limit and --val/);
   }, 600_000);
 
-  it('Ctrl-C stops after the current iteration and writes the checkpoint, history and plot (exit 130); the checkpoint is on disk after every epoch', async () => {
+  it('Ctrl-C stops at the next loss report and writes the checkpoint, history and plot (exit 130); the checkpoint is on disk after every epoch', async () => {
     const out = join(work, 'interrupted');
     const child = spawn(process.execPath, [CLI, 'train', '--data', SAMPLE, '--limit', '1500', '--hidden', '16', '--batch', '50', '--epochs', '30', '--quiet', '--out', out], { cwd: work });
     let stdout = '';
@@ -163,6 +163,23 @@ describe('shadergrad train (CLI)', () => {
     expect(Number(saved.iteration)).toBeGreaterThanOrEqual(54);
     expect(readFileSync(join(out, 'training.svg'), 'utf8')).toMatch(/<svg/);
     expect(JSON.parse(stdout.trim().split('\n').at(-1)!).epochs).toBeGreaterThanOrEqual(2);
+  }, 600_000);
+
+  it('a second Ctrl-C quits at once: killed by SIGINT (the shell\'s 130), without waiting for the results', async () => {
+    const out = join(work, 'quit');
+    const child = spawn(process.execPath, [CLI, 'train', '--data', SAMPLE, '--limit', '1500', '--hidden', '16', '--batch', '50', '--epochs', '30', '--quiet', '--out', out], { cwd: work });
+    let stderr = '';
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    const ended = new Promise<[number | null, NodeJS.Signals | null]>((resolve) => child.on('exit', (code, signal) => resolve([code, signal])));
+    child.stdout.on('data', (chunk: Buffer) => {
+      if (/^start:/m.test(chunk.toString()) && !child.killed) {
+        child.kill('SIGINT');
+        setTimeout(() => child.kill('SIGINT'), 50);
+      }
+    });
+    const [code, signal] = await ended;
+    expect([code, signal], stderr).toEqual([null, 'SIGINT']);
+    expect(stderr).toMatch(/Ctrl-C again to quit at once/);
   }, 600_000);
 
   it('data that does not load leaves no empty --out behind; results that cannot be written are still reported, and nothing in --out is replaced', () => {
