@@ -45,11 +45,19 @@ export function median(values: readonly number[]): number {
 
 const now = () => performance.now();
 
-export async function measure(r: Runnable, budget: Budget, { timestamps = true }: { timestamps?: boolean } = {}): Promise<Measurement> {
+export interface MeasureOptions {
+  /** Take GPU timestamps too (where the runnable offers them). */
+  timestamps?: boolean;
+  /** Called once after the warm-up run has finished, outside every timed interval (the train rows read their first-step loss here). */
+  afterFirst?: () => Promise<void>;
+}
+
+export async function measure(r: Runnable, budget: Budget, { timestamps = true, afterFirst }: MeasureOptions = {}): Promise<Measurement> {
   let t0 = now();
   r.run();
   await r.sync();
   const firstMs = now() - t0;
+  await afterFirst?.();
   // Runs per sample from the median of three single runs (one slow run sized a whole row's samples:
   // 2 runs per sample for one H200 train row against 41–135 for its siblings).
   const singles: number[] = [];

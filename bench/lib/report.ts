@@ -19,10 +19,17 @@ function fmtRate(x: number): string {
   return x >= 100 ? x.toFixed(0) : x >= 10 ? x.toFixed(1) : x.toFixed(2);
 }
 
-function cell(r: Row | undefined): string {
+/** Rows (suite, case, impl) whose result failed a check at the timed size. */
+function failedRows(report: Report): Set<string> {
+  return new Set((report.checks ?? []).filter((c) => !c.ok && c.suite != null && c.case != null).map((c) => rowKey(c.suite!, c.case!, c.impl)));
+}
+
+const rowKey = (suite: string, name: string, impl: Impl) => `${suite}\u0000${name}\u0000${impl}`;
+
+function cell(r: Row | undefined, failed: Set<string>): string {
   if (!r) return '—';
   const t = r.timing === 'gpu-timestamp' ? 't' : 'w';
-  return `${ms(r.ms)} (${t}) ${rate(r)}`.trim();
+  return `${ms(r.ms)} (${t}) ${rate(r)}${failed.has(rowKey(r.suite, r.case, r.impl)) ? ' ✗' : ''}`.trim();
 }
 
 /**
@@ -54,6 +61,7 @@ function lines(report: Report): { header: string[]; body: Line[] } {
   const present = new Set(report.rows.map((r) => r.impl));
   const peers = PEERS.filter((p) => present.has(p));
   const hasEncode = report.rows.some((r) => r.encodeMs != null);
+  const failed = failedRows(report);
   const header = ['suite', 'case', 'shadergrad', ...peers, ...peers.map((p) => `vs ${p}`), ...(hasEncode ? ['encode/replay'] : [])];
   const keys: string[] = [];
   const byKey = new Map<string, Map<Impl, Row>>();
@@ -70,8 +78,8 @@ function lines(report: Report): { header: string[]; body: Line[] } {
     const [suite, name] = key.split('\u0000') as [string, string];
     const ours = rows.get('shadergrad');
     const cells = [
-      cell(ours),
-      ...peers.map((p) => cell(rows.get(p))),
+      cell(ours, failed),
+      ...peers.map((p) => cell(rows.get(p), failed)),
       ...peers.map((p) => ratioCell(ours, rows.get(p))),
       ...(hasEncode ? [ours?.encodeMs != null ? ms(ours.encodeMs) : ''] : []),
     ];
@@ -100,13 +108,22 @@ export function formatMarkdown(report: Report): string {
   ].join('\n');
 }
 
+/** "; 33/33 at small sizes before the suites, 55/55 on the timed rows' results" where the report has checks of timed rows (reports before them have none). */
+function checkCounts(report: Report): string {
+  const timed = report.checks.filter((c) => c.suite != null);
+  if (!timed.length) return '';
+  const small = report.checks.filter((c) => c.suite == null);
+  const ok = (cs: typeof timed) => `${cs.filter((c) => c.ok).length}/${cs.length}`;
+  return `; ${ok(small)} at small sizes before the suites, ${ok(timed)} on the timed rows' results`;
+}
+
 /** Everything after the table: adapter, implementations, checks, notes, the legend. */
 export function formatSummary(report: Report): string {
   const a = report.adapter;
   const out = [
     `adapter: ${[a.vendor, a.architecture, a.description].filter(Boolean).join(' / ')}; ${report.environment}; ${report.quick ? '--quick; ' : ''}${report.seconds} s`,
     ...report.impls.map((i) => `  ${i.impl} ${i.version}: ${i.error ? `NOT RUN (${i.error})` : `backend ${i.backend}, timestamp-query ${i.timestampQuery ? 'yes' : 'no'}`}`),
-    `checks (${report.checks.filter((c) => c.ok).length}/${report.checks.length} ok):`,
+    `checks (${report.checks.filter((c) => c.ok).length}/${report.checks.length} ok${checkCounts(report)}):`,
     ...report.checks.map(
       (c) =>
         `  ${c.ok ? 'ok  ' : 'FAIL'} ${c.impl.padEnd(12)} ${c.name}` +
@@ -118,7 +135,8 @@ export function formatSummary(report: Report): string {
     ...report.notes.map((n) => `  - ${n}`),
     'legend: t = GPU timestamps, w = wall clock; "vs peer" = peer time / our time as the two cells show them (> 1: shadergrad is faster),',
     '        t:w / w:t (ours first) where one row fell back to wall clock (its timestamps exceeded its wall time);',
-    '        encode/replay = CPU ms inside one replay() of our captured step (hooks, uniform upload, encoding, submit).',
+    '        encode/replay = CPU ms inside one replay() of our captured step (hooks, uniform upload, encoding, submit);',
+    '        ✗ = a check of that row\'s own result (read once after it was timed) failed: see the checks.',
   ];
   return out.join('\n');
 }

@@ -23,11 +23,25 @@ import {
   type MatmulCase,
   type TrainCase,
 } from './cases';
-import type { ImplBench, ReadableRunnable } from './impl';
+import type { ImplBench, ReadableRunnable, TrainRunnable } from './impl';
 import { measure, type Budget, type Measurement, type Runnable } from './measure';
 import { relativeError } from '../../src/reference/gradcheck';
 import { ShadergradBench } from './shadergrad';
 import type { BenchOptions, Check, Impl, ImplInfo, Log, Report, Row, Suite } from './types';
+import {
+  adamReference,
+  adamTolerance,
+  batchnormReference,
+  dropoutFractionTolerance,
+  dropoutStats,
+  matmulError,
+  matmulTolerance,
+  productReference,
+  referenceFirstLoss,
+  reluError,
+  softmaxReference,
+  type ProductReference,
+} from './verify';
 
 /** What a row adds to its measurement: throughput figures from its ms. */
 interface RowSpec {
@@ -43,6 +57,19 @@ interface RowSpec {
   params?: Row['params'];
 }
 
+/** A check of one timed row's result: its name, impl, suite and case come from the row. */
+type RowCheck = Omit<Check, 'ok' | 'impl' | 'suite' | 'case' | 'value' | 'reference' | 'relErr'> & { relErr: number; value?: number; reference?: number };
+
+/** What a row checks of its own result, outside every timed interval (the runnable as it was timed, before it is freed). */
+interface RowChecks<R extends Runnable> {
+  /** The check's name, for the failure recorded when reading the result throws. */
+  name: string;
+  /** After the warm-up run (what only the first run shows: a train row's first-step loss). */
+  afterFirst?: (r: R) => Promise<void>;
+  /** After the row is timed: reads its output once and records checks. */
+  verify: (r: R, record: (c: RowCheck) => void) => Promise<void>;
+}
+
 const MATMUL_TOLERANCE = 1e-4;
 const LOSS_TOLERANCE = 1e-4;
 /** After one Adam step the f32 implementations may differ a little more: Adam's first step is ±lr·sign(g) where |g| ≫ ε, and sensitive where g ≈ 0. */
@@ -52,6 +79,11 @@ const ELEMENTWISE_TOLERANCE = 1e-6;
 /** Dropout's kept fraction over ELEMENTWISE_CHECK_N draws: 5σ of a binomial at p = 0.5 is ±7.8%. */
 const DROPOUT_FRACTION_TOLERANCE = 0.1;
 const ELEMENTWISE_CHECK_N = 4099;
+/** SPEC.md's f32 bound for reductions (‖gpu − ref‖ / ‖ref‖): batchnorm's statistics, softmax's row sums. */
+const REDUCTION_TOLERANCE = 1e-4;
+
+/** A derived tolerance to two significant digits (as printed). */
+const tol2 = (t: number) => Number(t.toPrecision(2));
 
 /** One run of a fresh runnable, its result read back; the runnable is freed whatever happens. */
 async function readOnce(make: () => ReadableRunnable): Promise<Float32Array> {
@@ -76,6 +108,8 @@ export class BenchRun {
   private started = performance.now();
   private adapter: Report['adapter'] = { vendor: '', architecture: '', description: '' };
   private outOfTime = false;
+  /** Time spent reading and checking the timed rows' results (outside every timed interval). */
+  private checkMs = 0;
 
   constructor(
     readonly options: BenchOptions,
@@ -153,6 +187,8 @@ export class BenchRun {
     if (suites.includes('softmax')) await this.softmaxSuite();
     if (suites.includes('optimizer')) await this.optimizerSuite();
     if (suites.includes('train')) await this.trainSuite();
+    const timedChecks = this.checks.filter((c) => c.suite != null).length;
+    if (timedChecks) this.notes.push(`${timedChecks} checks of the timed rows' results (one read per row, float64 references) took ${(this.checkMs / 1000).toFixed(1)} s, outside the timed intervals`);
     for (const b of this.benches.values()) if (b !== this.ours) b.destroy();
     this.ours.destroy();
     const report = this.report();
@@ -162,7 +198,12 @@ export class BenchRun {
 
   // ---- measuring ------------------------------------------------------------------------------
 
-  private async time(spec: RowSpec, make: () => Runnable, budget: Budget = this.budget): Promise<Row | null> {
+  /**
+   * Times one row. With `checks`, also reads the row's result — after the warm-up run
+   * (`afterFirst`) and after the timing (`verify`), never inside a timed interval — from the
+   * runnable as it was timed, before it is freed, and records the checks.
+   */
+  private async time<R extends Runnable>(spec: RowSpec, make: () => R, checks?: RowChecks<R>, budget: Budget = this.budget): Promise<Row | null> {
     const limit = this.options.timeLimit;
     if (limit && (performance.now() - this.started) / 1000 > limit) {
       if (!this.outOfTime) this.notes.push(`--time-limit ${limit} s reached: the cases below were not run`);
@@ -170,22 +211,59 @@ export class BenchRun {
       this.skip(spec.impl, `${spec.suite} ${spec.case}`, 'time limit');
       return null;
     }
-    let runnable: Runnable | null = null;
-    let m: Measurement;
-    let extras: Record<string, number> = {};
+    let runnable: R | null = null;
     try {
-      runnable = make();
-      // Train rows: our step's kernel time too (informative); the peers' would only cost extra steps.
-      m = await measure(runnable, budget, { timestamps: !spec.wallOnly || spec.impl === 'shadergrad' });
-      extras = runnable.extras?.() ?? {};
-    } catch (error) {
-      const message = error instanceof Error ? error.message : String(error);
-      this.notes.push(`${spec.impl} ${spec.suite} ${spec.case}: failed: ${message}`);
-      this.log(`  ${spec.impl.padEnd(12)} ${spec.case}: FAILED ${message}`);
-      return null;
+      let m: Measurement;
+      let extras: Record<string, number> = {};
+      // What afterFirst threw: the row is timed all the same, the check fails.
+      const first: { failed: boolean; error?: unknown } = { failed: false };
+      try {
+        const r = (runnable = make());
+        const afterFirst = checks?.afterFirst;
+        // Train rows: our step's kernel time too (informative); the peers' would only cost extra steps.
+        m = await measure(r, budget, {
+          timestamps: !spec.wallOnly || spec.impl === 'shadergrad',
+          afterFirst: afterFirst
+            ? async () => {
+                const t0 = performance.now();
+                await afterFirst(r).catch((error: unknown) => {
+                  first.failed = true;
+                  first.error = error;
+                });
+                this.checkMs += performance.now() - t0;
+              }
+            : undefined,
+        });
+        extras = r.extras?.() ?? {};
+      } catch (error) {
+        const message = error instanceof Error ? error.message : String(error);
+        this.notes.push(`${spec.impl} ${spec.suite} ${spec.case}: failed: ${message}`);
+        this.log(`  ${spec.impl.padEnd(12)} ${spec.case}: FAILED ${message}`);
+        return null;
+      }
+      const row = this.addRow(spec, m, extras);
+      if (checks) {
+        const record = (c: RowCheck) =>
+          this.check({ value: null, reference: null, ...c, tolerance: tol2(c.tolerance), impl: spec.impl, suite: spec.suite, case: spec.case });
+        const t0 = performance.now();
+        try {
+          if (first.failed) throw first.error;
+          await checks.verify(runnable, record);
+        } catch (error) {
+          // Reading or comparing the result failed: a failed check; the row stays.
+          this.failedCheck(checks.name, spec.impl, error, spec);
+        }
+        this.checkMs += performance.now() - t0;
+        this.onProgress?.(this.report());
+      }
+      return row;
     } finally {
-      runnable?.dispose();
+      (runnable as R | null)?.dispose();
     }
+  }
+
+  /** The row of a measurement: timestamps where plausible, rates, our extras; logged and reported. */
+  private addRow(spec: RowSpec, m: Measurement, extras: Record<string, number>): Row {
     // Timestamps are used where they exist and are plausible: a run's GPU time cannot exceed the wall
     // time of runs queued back to back (jax-js's read up to 2.3× its wall on SwiftShader), so above
     // wall by more than 10% the row falls back to wall clock and says so.
@@ -265,15 +343,9 @@ export class BenchRun {
             this.check({ name: c.name, impl, value: null, reference: null, against: 'float64 CPU', relErr: relativeError(got, ref), tolerance: ELEMENTWISE_TOLERANCE });
             continue;
           }
-          let kept = 0;
-          let worst = got.length === n ? 0 : Infinity;
-          for (let i = 0; i < got.length; i++) {
-            if (got[i] === 0) continue;
-            kept++;
-            worst = Math.max(worst, Math.abs(got[i]! - x[i]! / keep) / Math.abs(x[i]! / keep));
-          }
+          const { worst, fraction } = dropoutStats(got, x, keep);
           this.check({ name: `${c.name}: kept values are x / ${keep}`, impl, value: null, reference: null, against: 'float64 CPU', relErr: worst, tolerance: ELEMENTWISE_TOLERANCE });
-          this.check({ name: `${c.name}: kept fraction`, impl, value: kept / n, reference: keep, against: `p = ${DROPOUT_P}`, relErr: Math.abs(kept / n - keep) / keep, tolerance: DROPOUT_FRACTION_TOLERANCE });
+          this.check({ name: `${c.name}: kept fraction`, impl, value: fraction, reference: keep, against: `p = ${DROPOUT_P}`, relErr: Math.abs(fraction - keep) / keep, tolerance: DROPOUT_FRACTION_TOLERANCE });
         } catch (error) {
           this.failedCheck(c.name, impl, error);
         }
@@ -313,9 +385,9 @@ export class BenchRun {
     this.log(`  ${check.ok ? 'ok  ' : 'FAIL'} ${c.impl.padEnd(12)} ${c.name}:${value} rel. error ${c.relErr!.toExponential(2)} (≤ ${c.tolerance})`);
   }
 
-  private failedCheck(name: string, impl: Impl, error: unknown): void {
+  private failedCheck(name: string, impl: Impl, error: unknown, row?: { suite: Suite; case: string }): void {
     const message = error instanceof Error ? error.message : String(error);
-    this.checks.push({ name, impl, value: null, reference: null, against: `error: ${message}`, relErr: null, tolerance: 0, ok: false });
+    this.checks.push({ name, impl, value: null, reference: null, against: `error: ${message}`, relErr: null, tolerance: 0, ok: false, ...(row ? { suite: row.suite, case: row.case } : {}) });
     this.log(`  FAIL ${impl.padEnd(12)} ${name}: ${message}`);
   }
 
@@ -339,13 +411,29 @@ export class BenchRun {
       if (!this.wanted(c.name)) continue;
       const a = seededArray(c.M * c.K, 1);
       const b = seededArray(c.K * c.N, 2);
+      // Each timed output against float64 — whole where M·N·K ≤ 2e8, else at 128×128 sampled
+      // entries and, for a peer, whole against ours (kept from our row, which runs first).
+      let reference: ProductReference | null = null;
+      let ours: Float32Array | null = null;
+      const label = `matmul ${c.name.includes(' ') ? c.name : `${c.name} NN`} at the timed size`;
+      const tolerance = matmulTolerance(c.K);
       for (const [impl, bench] of this.benches) {
         if (this.cpu && quick && impl === 'tfjs-webgpu' && c.M * c.N * c.K > 512 ** 3) {
           this.skip(impl, `matmul ${c.name}`, '--quick on a CPU adapter: tfjs takes 2–3 s per 1024³ run here, and a row runs it at least 4 times');
           continue;
         }
         const params = { M: c.M, K: c.K, N: c.N, transA: c.transA, transB: c.transB };
-        await this.time({ suite: 'matmul', case: c.name, impl, flops: flops(c), params }, () => bench.matmul(c, a, b));
+        await this.time({ suite: 'matmul', case: c.name, impl, flops: flops(c), params }, () => bench.matmul(c, a, b), {
+          name: label,
+          verify: async (r, record) => {
+            const got = await r.read();
+            const ref = (reference ??= productReference(c, a, b));
+            const name = ref.full ? label : `${label} (${ref.rows.length}x${ref.cols.length} sampled entries)`;
+            record({ name, against: 'float64 CPU', relErr: matmulError(got, c, ref), tolerance });
+            if (impl === 'shadergrad') ours = got;
+            else if (!ref.full && ours) record({ name: `${label} (whole output)`, against: 'shadergrad', relErr: relativeError(got, ours), tolerance });
+          },
+        });
       }
     }
   }
@@ -353,12 +441,25 @@ export class BenchRun {
   private async elementwiseSuite(): Promise<void> {
     this.log('elementwise (GB/s: bytes read + written once)');
     const sizes = this.options.quick ? [256 * 512, 1 << 22] : [256 * 512, 1 << 22, 1 << 24];
+    const keep = 1 - DROPOUT_P;
     for (const c of elementwiseCases(sizes)) {
       if (!this.wanted(c.name)) continue;
       const x = seededArray(c.n, 3);
       const dy = seededArray(c.n, 4);
+      const label = `${c.name} at the timed size`;
+      // The same checks as the agreement checks at 4099 elements, on the timed output; the kept fraction within 5σ of the binomial at this n.
+      const verify = async (r: ReadableRunnable, record: (c: RowCheck) => void) => {
+        const got = await r.read();
+        if (c.op !== 'dropout') {
+          record({ name: label, against: 'float64 CPU', relErr: reluError(c.op, got, x, dy), tolerance: ELEMENTWISE_TOLERANCE });
+          return;
+        }
+        const { worst, fraction } = dropoutStats(got, x, keep);
+        record({ name: `${label}: kept values are x / ${keep}`, against: 'float64 CPU', relErr: worst, tolerance: ELEMENTWISE_TOLERANCE });
+        record({ name: `${label}: kept fraction`, value: fraction, reference: keep, against: `p = ${DROPOUT_P}`, relErr: Math.abs(fraction - keep) / keep, tolerance: dropoutFractionTolerance(c.n, keep) });
+      };
       for (const [impl, bench] of this.benches) {
-        await this.time({ suite: 'elementwise', case: c.name, impl, bytes: c.bytes, params: { op: c.op, n: c.n } }, () => bench.elementwise(c, x, dy));
+        await this.time({ suite: 'elementwise', case: c.name, impl, bytes: c.bytes, params: { op: c.op, n: c.n } }, () => bench.elementwise(c, x, dy), { name: label, verify });
       }
     }
   }
@@ -375,7 +476,20 @@ export class BenchRun {
         const bytes = 12 * N * D;
         const x = seededArray(N * D, 5);
         const dout = seededArray(N * D, 6);
-        await this.time({ suite: 'batchnorm', case: name, impl: 'shadergrad', bytes, params: { direction, N, D } }, () => this.ours.batchnorm(N, D, direction, x, dout));
+        // Ours only: against float64 (N·D ≤ 4M: cheap); the running averages are left out (they move with every replay).
+        const label = `batchnorm ${name} at the timed size: ${direction === 'forward' ? 'out' : 'dx, dgamma, dbeta (the largest error)'}`;
+        await this.time({ suite: 'batchnorm', case: name, impl: 'shadergrad', bytes, params: { direction, N, D } }, () => this.ours.batchnorm(N, D, direction, x, dout), {
+          name: label,
+          verify: async (r, record) => {
+            const got = await r.outputs();
+            const ref = batchnormReference(N, D, x, direction === 'backward' ? dout : undefined);
+            const relErr =
+              direction === 'forward'
+                ? relativeError(got.out!, ref.out)
+                : Math.max(relativeError(got.dx!, ref.dx!), relativeError(got.dgamma!, ref.dgamma!), relativeError(got.dbeta!, ref.dbeta!));
+            record({ name: label, against: 'float64 CPU', relErr, tolerance: REDUCTION_TOLERANCE });
+          },
+        });
       }
     }
   }
@@ -389,7 +503,18 @@ export class BenchRun {
       if (!this.wanted(name)) continue;
       const scores = seededArray(N * C, 7, 3);
       const labels = seededLabels(N, C, 8);
-      await this.time({ suite: 'softmax', case: name, impl: 'shadergrad', bytes: 8 * N * C + 4 * N, params: { N, C } }, () => this.ours.softmax(N, C, scores, labels));
+      // Ours only: the loss and dx against float64 (N·C ≤ 4M: cheap).
+      const label = `softmax ${name} at the timed size`;
+      await this.time({ suite: 'softmax', case: name, impl: 'shadergrad', bytes: 8 * N * C + 4 * N, params: { N, C } }, () => this.ours.softmax(N, C, scores, labels), {
+        name: label,
+        verify: async (r, record) => {
+          const got = await r.outputs();
+          const ref = softmaxReference(N, C, scores, labels);
+          const loss = got.loss![0]!;
+          record({ name: `${label}: loss`, value: loss, reference: ref.loss, against: 'float64 CPU', relErr: Math.abs(loss - ref.loss) / Math.abs(ref.loss), tolerance: LOSS_TOLERANCE });
+          record({ name: `${label}: dx`, against: 'float64 CPU', relErr: relativeError(got.dx!, ref.dx), tolerance: REDUCTION_TOLERANCE });
+        },
+      });
     }
   }
 
@@ -402,7 +527,17 @@ export class BenchRun {
       if (!this.wanted(name)) continue;
       const w = seededArray(n, 9);
       const dw = seededArray(n, 10, 1e-2);
-      await this.time({ suite: 'optimizer', case: name, impl: 'shadergrad', bytes: 28 * n, params: { params: n } }, () => this.ours.adam(w, dw));
+      // Ours only: every run updated w again, config.t counts them; against the closed form of that many float64 steps.
+      const label = `optimizer ${name} at the timed size: w after every timed update`;
+      await this.time({ suite: 'optimizer', case: name, impl: 'shadergrad', bytes: 28 * n, params: { params: n } }, () => this.ours.adam(w, dw), {
+        name: label,
+        verify: async (r, record) => {
+          const got = (await r.outputs()).w!;
+          const steps = r.steps();
+          const ref = adamReference(w, dw, steps);
+          record({ name: label, against: `float64 CPU, ${steps} Adam steps`, relErr: relativeError(got, ref), tolerance: adamTolerance(w, ref, steps) });
+        },
+      });
     }
   }
 
@@ -415,18 +550,38 @@ export class BenchRun {
     // Peers on a CPU adapter take seconds per step: plain at every batch, the variants at batch 256 (plain b256 only with --quick).
     const peerCase = (c: TrainCase) => !this.cpu || (quick ? c.batch === 256 && !c.batchnorm && !c.dropout : c.batch === 256 || (!c.batchnorm && !c.dropout));
     const order = [...ours].sort((a, b) => a.batch - b.batch);
+    if (order.some((c) => c.dropout && this.wanted(c.name))) {
+      this.notes.push('train rows with dropout: no first-step loss check (each implementation draws its own masks; the float64 reference has none)');
+    }
     for (const c of order) {
       if (!this.wanted(c.name)) continue;
       const weights = initialWeights(c.batchnorm);
       const X = seededArray(c.batch * MODEL.inputDim, 31);
       const y = seededLabels(c.batch, MODEL.numClasses, 32);
+      // The loss of the row's first run (the step before its first update) against a float64
+      // forward of the same weights and batch: ≤ 5.5e8 multiply-adds at b1024, under a second here.
+      let reference: number | null = null;
+      const label = `train ${c.name}: first-step loss at the timed size`;
       for (const [impl, bench] of this.benches) {
         if (impl !== 'shadergrad' && !peerCase(c)) {
           this.skip(impl, `train ${c.name}`, `${quick ? '--quick ' : ''}on a CPU adapter: seconds per step`);
           continue;
         }
         const params = { model: MODEL_NAME, batch: c.batch, batchnorm: c.batchnorm, dropout: c.dropout };
-        await this.time({ suite: 'train', case: c.name, impl, samplesPerRun: c.batch, wallOnly: true, params }, () => bench.train(c, weights, X, y));
+        let first = NaN;
+        const checks: RowChecks<TrainRunnable> | undefined = c.dropout
+          ? undefined
+          : {
+              name: label,
+              afterFirst: async (r) => {
+                first = await r.loss();
+              },
+              verify: async (_r, record) => {
+                const ref = (reference ??= referenceFirstLoss(c, weights, X, y));
+                record({ name: label, value: first, reference: ref, against: 'float64 CPU', relErr: Math.abs(first - ref) / Math.abs(ref), tolerance: LOSS_TOLERANCE });
+              },
+            };
+        await this.time({ suite: 'train', case: c.name, impl, samplesPerRun: c.batch, wallOnly: true, params }, () => bench.train(c, weights, X, y), checks);
       }
     }
   }

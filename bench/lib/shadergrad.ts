@@ -63,6 +63,18 @@ export class CapturedRunnable<T> implements Runnable {
   }
 }
 
+/** A runnable whose named outputs read back after a run (ours only: the batchnorm, softmax and optimizer suites). */
+export interface OutputsRunnable extends Runnable {
+  outputs(): Promise<Record<string, Float32Array>>;
+}
+
+/** Reads every tensor of a step's result, by name. */
+async function readAll(tensors: Record<string, Tensor>): Promise<Record<string, Float32Array>> {
+  const out: Record<string, Float32Array> = {};
+  for (const [name, t] of Object.entries(tensors)) out[name] = (await t.read()) as Float32Array;
+  return out;
+}
+
 /** A captured step whose result tensor reads back (after a run). */
 function readable(r: CapturedRunnable<Tensor>): CapturedRunnable<Tensor> & ReadableRunnable {
   return Object.assign(r, { read: () => r.step!.result.read() as Promise<Float32Array> });
@@ -111,7 +123,7 @@ export class ShadergradBench implements ImplBench {
   }
 
   /** Train-mode batchnorm of an N×D batch: forward (statistics, normalization, running averages) or backward (dx, dgamma, dbeta). */
-  batchnorm(N: number, D: number, direction: 'forward' | 'backward', x: Float32Array, dout: Float32Array): Runnable {
+  batchnorm(N: number, D: number, direction: 'forward' | 'backward', x: Float32Array, dout: Float32Array): OutputsRunnable {
     const e = this.engine;
     const X = e.tensor(x, [N, D]);
     const dOut = e.tensor(dout, [N, D]);
@@ -120,29 +132,34 @@ export class ShadergradBench implements ImplBench {
     const bnParam: layers.BnParam = { mode: 'train', eps: BN_EPS, momentum: BN_MOMENTUM, runningMean: e.zeros([D]), runningVar: e.zeros([D]) };
     const owned: Array<{ dispose(): void }> = [X, dOut, gamma, beta, bnParam.runningMean!, bnParam.runningVar!];
     if (direction === 'forward') {
-      return new CapturedRunnable(e, () => layers.batchnormForward(X, gamma, beta, bnParam), owned, 'bench.batchnorm.forward');
+      const r = new CapturedRunnable(e, () => layers.batchnormForward(X, gamma, beta, bnParam), owned, 'bench.batchnorm.forward');
+      return Object.assign(r, { outputs: () => readAll({ out: r.step!.result.out }) });
     }
     const { out, cache } = layers.batchnormForward(X, gamma, beta, bnParam);
     if (cache.mode !== 'train') throw new Error('batchnorm: expected a train-mode cache');
     owned.push(out, cache.xhat, cache.invStd);
-    return new CapturedRunnable(e, () => layers.batchnormBackward(dOut, cache), owned, 'bench.batchnorm.backward');
+    const r = new CapturedRunnable(e, () => layers.batchnormBackward(dOut, cache), owned, 'bench.batchnorm.backward');
+    return Object.assign(r, { outputs: () => readAll(r.step!.result) });
   }
 
   /** Softmax loss and its gradient for N×C scores. */
-  softmax(N: number, C: number, scores: Float32Array, labels: Int32Array): Runnable {
+  softmax(N: number, C: number, scores: Float32Array, labels: Int32Array): OutputsRunnable {
     const e = this.engine;
     const X = e.tensor(scores, [N, C]);
     const y = e.tensor(labels);
-    return new CapturedRunnable(e, () => classificationLoss(e, 'softmax', X, y), [X, y], 'bench.softmax');
+    const r = new CapturedRunnable(e, () => classificationLoss(e, 'softmax', X, y), [X, y], 'bench.softmax');
+    return Object.assign(r, { outputs: () => readAll(r.step!.result) });
   }
 
-  /** One Adam update of n parameters as one flat dispatch. */
-  adam(w: Float32Array, dw: Float32Array): Runnable {
+  /** One Adam update of n parameters as one flat dispatch; every run (and every profiled run) updates w again. */
+  adam(w: Float32Array, dw: Float32Array): OutputsRunnable & { steps(): number } {
     const e = this.engine;
     const W = e.tensor(w);
     const dW = e.tensor(dw);
     const config: optim.AdamConfig = { ...ADAM };
-    return new CapturedRunnable(e, () => optim.adam(W, dW, config), [W, dW, { dispose: () => [config.m, config.v].forEach((t) => t?.dispose()) }], 'bench.adam');
+    const r = new CapturedRunnable(e, () => optim.adam(W, dW, config), [W, dW, { dispose: () => [config.m, config.v].forEach((t) => t?.dispose()) }], 'bench.adam');
+    // config.t counts the updates applied: its host hook advances it before each run, profiled ones included.
+    return Object.assign(r, { outputs: () => readAll({ w: W }), steps: () => config.t ?? 0 });
   }
 
   /**

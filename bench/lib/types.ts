@@ -62,6 +62,12 @@ export interface Check {
   relErr: number | null;
   tolerance: number;
   ok: boolean;
+  /**
+   * The timed row whose output was checked (its suite and case; with `impl`, the row): present on
+   * the checks at the timed sizes, absent on the agreement checks at small sizes run before the suites.
+   */
+  suite?: Suite;
+  case?: string;
 }
 
 export interface ImplInfo {
