@@ -1,6 +1,6 @@
 // The page's script: trains a network on this browser's GPU with live charts, predictions and checkpoints (index.html); wires the page's parts together and starts it.
 
-import { download, load } from './checkpoints';
+import { download, load } from './checkpoint-buttons';
 import { KEEP_EVERY_MS } from './current-run';
 import { probeFullFashionMnist, type FullFashionMnist } from './data';
 import { DATASET_TITLES, failedLoad, loadDataset, switchDataset } from './dataset-loading';
