@@ -259,6 +259,84 @@ export const cases: TestCase[] = [
     },
   },
   {
+    name: 'pool: sizes round up to 16-byte classes that share buffers ([5] and [8] f32); a buffer freed inside a capture is reused inside it; trim leaves only live buffers counted',
+    async run(engine) {
+      engine.trim();
+      const live = engine.stats().bytesLive;
+      const one = engine.empty([1]);
+      expectTrue(engine.stats().bytesLive - live === 16, `a 1-element tensor takes ${engine.stats().bytesLive - live} bytes, expected 16`);
+      one.dispose();
+      const five = engine.empty([5]); // 20 bytes: the 32-byte class
+      five.dispose();
+      const created = engine.stats().buffersCreated;
+      const eight = engine.empty([8]); // 32 bytes: five's buffer
+      expectTrue(engine.stats().buffersCreated === created, 'an [8] tensor did not reuse the freed [5] buffer (both 32 bytes)');
+      eight.dispose();
+      engine.trim();
+      const before = engine.stats().buffersCreated;
+      const step = engine.capture(() => {
+        const t = engine.zeros([777]);
+        t.dispose();
+        const u = engine.zeros([777]); // t's buffer, freed inside this capture
+        u.dispose();
+      }, 'reuse');
+      expectTrue(engine.stats().buffersCreated - before === 1, `the capture made ${engine.stats().buffersCreated - before} buffers, expected 1`);
+      step.dispose();
+      engine.trim();
+      const after = engine.stats();
+      expectTrue(after.pooledBuffers === 0 && after.bytesPooled === 0 && after.bytesAllocated === after.bytesLive, `after trim: ${JSON.stringify(after)}`);
+    },
+  },
+  {
+    name: 'capture: a tensor made before a capture and freed inside it is not handed out while the step can replay',
+    async run(engine) {
+      engine.trim();
+      const x = engine.tensor(new Float32Array(333).fill(1));
+      const out = engine.empty([333]); // made before the capture
+      const step = engine.capture(() => {
+        engine.copy(x, out); // every replay writes out's buffer
+        out.dispose();
+      }, 'freed-inside');
+      const stranger = engine.tensor(new Float32Array(333).fill(7)); // the same size, after the capture
+      step.replay();
+      expectTrue((await stranger.read()).every((v) => v === 7), "a replay overwrote a tensor made after the capture");
+      step.dispose();
+      for (const t of [x, stranger]) t.dispose();
+    },
+  },
+  {
+    name: 'replay: two unsubmitted replays each use their own dynamic uniforms; a host write after an unsubmitted replay waits for it; a step of more uniform blocks than one 64 KiB chunk replays whole',
+    async run(engine) {
+      const x = engine.tensor(new Float32Array(4).fill(1));
+      const y = engine.zeros([4]);
+      let alpha = 1;
+      const step = engine.capture(() => axpyInPlace(engine, y, x, () => alpha), 'dynamic');
+      alpha = 2;
+      step.replay({ flush: false });
+      alpha = 3;
+      step.replay({ flush: false });
+      expectTrue((await y.read()).every((v) => v === 6), `y = 1 + 2 + 3 expected, got ${Array.from(await y.read())}`);
+      step.dispose();
+      // x is read by the queued replay: writing it must submit that replay first.
+      const fixed = engine.capture(() => axpyInPlace(engine, y, x, 1), 'fixed'); // y = 7
+      fixed.replay({ flush: false }); // y = 8, with x = 1
+      engine.writeBuffer(x.storage, new Float32Array(4).fill(10));
+      expectTrue((await y.read()).every((v) => v === 8), `the write to x ran before the queued replay: y = ${Array.from(await y.read())}`);
+      fixed.dispose();
+      // More dispatches than one uniform chunk holds at this device's alignment.
+      const n = Math.ceil((64 * 1024) / engine.limits.minUniformBufferOffsetAlignment) + 10;
+      const z = engine.zeros([4]);
+      const ones = engine.tensor(new Float32Array(4).fill(1));
+      const many = engine.capture(() => {
+        for (let i = 0; i < n; i++) axpyInPlace(engine, z, ones, 1);
+      }, 'many');
+      many.replay();
+      expectTrue((await z.read()).every((v) => v === 2 * n), `${n} dispatches, captured and replayed: z = ${Array.from(await z.read())}, expected ${2 * n}`);
+      many.dispose();
+      for (const t of [x, y, z, ones]) t.dispose();
+    },
+  },
+  {
     name: 'capture: data uploaded inside a capture is uploaded again on every replay (its buffer may be reused inside the step)',
     async run(engine) {
       const X = engine.tensor([10, 11, 12, 13], [4, 1]);

@@ -535,6 +535,37 @@ export const cases: TestCase[] = [
       );
       await expectThrows(() => s5.loadCheckpoint(withNaN), /Solver\.loadCheckpoint: the checkpoint's W1 holds NaN at index 17: a model cannot go on from it/, 'NaN parameter');
       expectTrue(s5.iteration === 0 && (await download(m5.params.W1!)).every((v, i) => v === w5[i]), 'a NaN parameter changed the solver');
+      // Infinity is refused as NaN is (a diverged run's parameters).
+      poisoned[17] = Number.POSITIVE_INFINITY;
+      const withInf = checkpoint.encodeSafetensors(
+        Object.fromEntries(Object.entries(decoded.tensors).map(([name, t]) => [name, { data: (name === 'W1' ? poisoned : t.data) as Float32Array | Int32Array, shape: t.shape }])),
+        decoded.metadata,
+      );
+      await expectThrows(() => s5.loadCheckpoint(withInf), /Solver\.loadCheckpoint: the checkpoint's W1 holds Infinity at index 17: a model cannot go on from it/, 'infinite parameter');
+      // An epoch that does not match the iteration (4 iterations per epoch here: iteration 4 is epoch 1) is refused.
+      await expectThrows(() => s5.loadCheckpoint(withMeta({ epoch: '2' })), /Solver\.loadCheckpoint: the checkpoint is at epoch 2, iteration 4, but this Solver has 4 iterations per epoch/, 'epoch vs iteration');
+      expectTrue(s5.iteration === 0 && s5.epoch === 0 && (await download(m5.params.W1!)).every((v, i) => v === w5[i]), 'a refused checkpoint changed the solver');
+      // Another update rule or batch size than the file's: refused by name, nothing loaded.
+      for (const [changed, pattern] of [
+        [{ updateRule: 'sgd' as const }, /Solver\.loadCheckpoint: the checkpoint was written with update rule adam, this Solver uses sgd/],
+        [{ batchSize: 40 }, /Solver\.loadCheckpoint: the checkpoint was written with batch size 30, this Solver uses 40/],
+      ] as const) {
+        const mOther = smallNet(engine, { batchnorm: true, dropout: 0.2, seed: 7 });
+        const sOther = new Solver(mOther, data, { ...options, numEpochs: 2, ...changed });
+        const wOther = await download(mOther.params.W1!);
+        await expectThrows(() => sOther.loadCheckpoint(bytes), pattern, JSON.stringify(changed));
+        expectTrue(sOther.iteration === 0 && (await download(mOther.params.W1!)).every((v, i) => v === wOther[i]), `${JSON.stringify(changed)}: nothing loaded`);
+        sOther.dispose();
+        mOther.dispose();
+      }
+      // The resumed solver took the file's best validation accuracy (not its own, 0).
+      expectTrue(Solver.checkpointInfo(bytes).bestValAcc === s2.bestValAcc && s2.bestValAcc > 0, `s2.bestValAcc ${s2.bestValAcc}`);
+      const m7 = smallNet(engine, { batchnorm: true, dropout: 0.2, seed: 3 });
+      const s7 = new Solver(m7, data, { ...options, numEpochs: 2 });
+      s7.loadCheckpoint(bytes);
+      expectTrue(s7.bestValAcc === s2.bestValAcc, `bestValAcc after loading: ${s7.bestValAcc}, the file's: ${s2.bestValAcc}`);
+      s7.dispose();
+      m7.dispose();
       s5.dispose();
       m5.dispose();
       for (const [s, m] of [[s1, m1], [s2, m2], [s3, m3], [s4, other]] as const) {

@@ -5,7 +5,9 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, 
 import { homedir, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { decodeSafetensors } from '../../src/checkpoint/index';
+import { decodeSafetensors, encodeSafetensors } from '../../src/checkpoint/index';
+import { applyResume, checkFlags, DEFAULTS, parseFlags } from '../../src/cli/args';
+import { encodeSolverMeta } from '../../src/solver/checkpoint-meta';
 
 const ROOT = join(import.meta.dirname, '..', '..');
 const CLI = join(ROOT, 'dist', 'cli.js');
@@ -227,4 +229,104 @@ describe('shadergrad train (CLI)', () => {
     expect(r.stderr).toMatch(/the loss became (NaN|Infinity) at iteration \d+/);
     expect(JSON.parse(r.last).epochs).toBeGreaterThanOrEqual(0);
   }, 600_000);
+});
+
+// The flag checks themselves (src/cli/args.ts), without spawning the bin: each bound's last accepted value and first refused one.
+describe('shadergrad train flags (args.ts)', () => {
+  const check = (...argv: string[]) => {
+    const { values, given } = parseFlags(argv);
+    return checkFlags(values, given);
+  };
+
+  it('defaults when no flag is given', () => {
+    const config = check();
+    expect({ ...config, out: undefined }).toEqual({
+      hiddenDims: DEFAULTS.hidden.split(',').map(Number),
+      updateRule: DEFAULTS.update,
+      batchnorm: DEFAULTS.batchnorm,
+      dropout: DEFAULTS.dropout,
+      lr: DEFAULTS.lr,
+      lrDecay: DEFAULTS.lrDecay,
+      reg: DEFAULTS.reg,
+      epochs: DEFAULTS.epochs,
+      batch: DEFAULTS.batch,
+      valWanted: DEFAULTS.val,
+      valGiven: false,
+      limit: undefined,
+      seed: DEFAULTS.seed,
+      data: undefined,
+      out: undefined,
+      quiet: false,
+      resume: null,
+    });
+  });
+
+  it('each range: the last value allowed is accepted, the first past it refused with the flag named', () => {
+    const accepted: Array<[string[], (c: ReturnType<typeof check>) => unknown, unknown]> = [
+      [['--dropout', '0.99'], (c) => c.dropout, 0.99],
+      [['--dropout', '0'], (c) => c.dropout, 0],
+      [['--reg', '0'], (c) => c.reg, 0],
+      [['--lr-decay', '1e6'], (c) => c.lrDecay, 1e6],
+      [['--val', '1'], (c) => c.valWanted, 1],
+      [['--limit', '10'], (c) => c.limit, 10],
+      [['--hidden', '65536,1'], (c) => c.hiddenDims, [65536, 1]],
+      [['--seed', '4294967295'], (c) => c.seed, 4294967295],
+      [['--no-batchnorm'], (c) => c.batchnorm, false],
+    ];
+    for (const [argv, get, want] of accepted) expect(get(check(...argv)), argv.join(' ')).toEqual(want);
+    const refused: Array<[string[], RegExp]> = [
+      [['--dropout', '1'], /^--dropout "1" is not valid/],
+      [['--reg=-1'], /^--reg "-1" is not valid/],
+      [['--lr-decay', '1.1e6'], /^--lr-decay "1.1e6" is not valid/],
+      [['--lr-decay', '0'], /^--lr-decay "0" is not valid/],
+      [['--val', '0'], /^--val "0" is not valid/],
+      [['--limit', '9'], /^--limit "9" is not valid/],
+      [['--hidden', '65537'], /^--hidden "65537" is not valid/],
+      [['--batch', '1.5'], /^--batch "1.5" is not valid/],
+      [['--epochs', '0'], /^--epochs "0" is not valid/],
+      [['--update', ''], /^--update needs a value/],
+    ];
+    for (const [argv, pattern] of refused) expect(() => check(...argv), argv.join(' ')).toThrow(pattern);
+  });
+
+  it('--resume: the checkpoint\'s model, rule, batch, dropout, reg, decay and epochs are used; flags that contradict them are named', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'shadergrad-args-'));
+    try {
+      const path = join(dir, 'model.safetensors');
+      const meta = encodeSolverMeta({
+        model: { inputDim: 784, hiddenDims: [48], numClasses: 10, batchnorm: false, dropout: 0.35, reg: 0.0125 },
+        updateRule: 'rmsprop',
+        optimConfig: { learningRate: 1e-3 },
+        batchSize: 50,
+        numEpochs: 4,
+        lrDecay: 0.5,
+        trainSamples: 1000,
+        epoch: 1,
+        iteration: 20,
+        bestValAcc: 0.5,
+        lossHistory: [],
+        trainAccHistory: [],
+        valAccHistory: [],
+        rng: [1, 2, 3, 4],
+        dropoutRng: null,
+      });
+      writeFileSync(path, encodeSafetensors({}, meta as unknown as Record<string, string>));
+      const resume = (...argv: string[]) => {
+        const { values, given } = parseFlags([...argv, '--resume', path]);
+        return applyResume(checkFlags(values, given), values);
+      };
+      const config = await resume();
+      expect([config.hiddenDims, config.batchnorm, config.updateRule, config.batch, config.dropout, config.reg, config.lrDecay, config.epochs]).toEqual([[48], false, 'rmsprop', 50, 0.35, 0.0125, 0.5, 4]);
+      // Flags that may change do.
+      const changed = await resume('--dropout', '0.1', '--reg', '0.2', '--lr-decay', '0.9', '--epochs', '6');
+      expect([changed.dropout, changed.reg, changed.lrDecay, changed.epochs]).toEqual([0.1, 0.2, 0.9, 6]);
+      await expect(resume('--update', 'adam')).rejects.toThrow(/these flags contradict the checkpoint: --update adam \(the checkpoint has rmsprop\)$/);
+      await expect(resume('--batchnorm')).rejects.toThrow(/these flags contradict the checkpoint: --batchnorm \(the checkpoint has no batchnorm\)$/);
+      await expect(resume('--lr', '0.1')).rejects.toThrow(/these flags contradict the checkpoint: --lr \(the checkpoint carries its optimizer state and current learning rate\)$/);
+      // Flags that agree with the checkpoint are no conflict.
+      expect((await resume('--update', 'rmsprop', '--batch', '50', '--hidden', '48', '--no-batchnorm')).updateRule).toBe('rmsprop');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
 });

@@ -133,6 +133,9 @@ describe('data: loadIdx', () => {
   it('refuses bad input with clear errors', async () => {
     const good = encodeIdx('u8', [2, 3], [1, 2, 3, 4, 5, 6]);
     await expect(loadIdx(new Uint8Array([1, 0, 8, 1, 0, 0, 0, 0]))).rejects.toThrow(/^shadergrad: loadIdx: bad magic.*01 00 08 01/);
+    await expect(loadIdx(new Uint8Array([0, 1, 8, 1, 0, 0, 0, 0]))).rejects.toThrow(/^shadergrad: loadIdx: bad magic.*00 01 08 01/);
+    // 1f alone is not gzip's magic (1f 8b): such a file is not inflated, it is an IDX file with a bad magic.
+    await expect(loadIdx(new Uint8Array([0x1f, 0, 8, 1, 0, 0, 0, 0]))).rejects.toThrow(/^shadergrad: loadIdx: bad magic.*1f 00 08 01/);
     await expect(loadIdx(new Uint8Array([0, 0, 0x0a, 1, 0, 0, 0, 0]))).rejects.toThrow(/loadIdx: unknown type byte 0x0a/);
     await expect(loadIdx(new Uint8Array([0, 0]))).rejects.toThrow(/loadIdx: 2 bytes is too short/);
     await expect(loadIdx(good.subarray(0, 9))).rejects.toThrow(/loadIdx: truncated header: rank 2 needs 12/);
@@ -255,12 +258,20 @@ describe('data: fashionMnist', () => {
     await expect(fashionMnist(engine, { split: 'train', limt: 10 } as never)).rejects.toThrow(/fashionMnist: unrecognized option limt; known: split, limit, source, onProgress/);
     await expect(fashionMnist(engine, null as never)).rejects.toThrow(/fashionMnist: options must be an object, got null/);
     await expect(loadFashionMnist({ split: 'train', limit: 0 })).rejects.toThrow(/loadFashionMnist: limit must be a positive integer, got 0/);
+    await expect(loadFashionMnist({ split: 'test', source: 'sample', limit: 2.5 })).rejects.toThrow(/loadFashionMnist: limit must be a positive integer, got 2.5/);
     const bad = dir('bad');
     writeFileSync(join(bad, 't10k-images-idx3-ubyte'), encodeIdx('u8', [2, 2, 2], [0, 1, 2, 3, 4, 5, 6, 7]));
     writeFileSync(join(bad, 't10k-labels-idx1-ubyte'), encodeIdx('u8', [2], [3, 10]));
     await expect(loadFashionMnist({ split: 'test', source: bad })).rejects.toThrow(/label 10 at index 1 is outside \[0, 10\)/);
     writeFileSync(join(bad, 't10k-labels-idx1-ubyte'), encodeIdx('u8', [3], [1, 2, 3]));
     await expect(loadFashionMnist({ split: 'test', source: bad })).rejects.toThrow(/2 images but 3 labels/);
+    // Images must be (N, rows, cols) and labels (N): a matching first dimension is not enough.
+    writeFileSync(join(bad, 't10k-labels-idx1-ubyte'), encodeIdx('u8', [2, 1], [1, 2]));
+    await expect(loadFashionMnist({ split: 'test', source: bad })).rejects.toThrow(/t10k-labels-idx1-ubyte holds u8 \[2, 1\], expected u8 \(N\)/);
+    writeFileSync(join(bad, 't10k-labels-idx1-ubyte'), encodeIdx('u8', [2], [1, 2]));
+    writeFileSync(join(bad, 't10k-images-idx3-ubyte'), encodeIdx('u8', [2, 4], [0, 1, 2, 3, 4, 5, 6, 7]));
+    await expect(loadFashionMnist({ split: 'test', source: bad })).rejects.toThrow(/t10k-images-idx3-ubyte holds u8 \[2, 4\], expected u8 \(N, rows, cols\)/);
+    writeFileSync(join(bad, 't10k-images-idx3-ubyte'), encodeIdx('u8', [2, 2, 2], [0, 1, 2, 3, 4, 5, 6, 7]));
     writeFileSync(join(bad, 't10k-labels-idx1-ubyte.gz'), Buffer.from('not gzip'));
     await expect(loadFashionMnist({ split: 'test', source: bad })).rejects.toThrow(/t10k-labels-idx1-ubyte.gz in .*bad: loadIdx: bad magic/);
     writeFileSync(join(bad, 't10k-labels-idx1-ubyte.gz'), gzipSync(encodeIdx('i32', [2], [1, 2])));
@@ -501,6 +512,26 @@ describe('data: safetensors checkpoints', () => {
     await expect(saveCheckpoint(engine, { gone })).rejects.toThrow(/saveCheckpoint: gone \(shape \[1\]\) was disposed/);
     W.dispose();
     y.dispose();
+  });
+
+  it("decodes every dtype at its size (BOOL, U8, I8, F8 1 byte; I16, U16, F16, BF16 2; I32, U32, F32 4; F64, I64, U64 8), raw bytes for the non-F32/I32 ones", () => {
+    const sizes = { BOOL: 1, U8: 1, I8: 1, F8_E5M2: 1, F8_E4M3: 1, I16: 2, U16: 2, F16: 2, BF16: 2, I32: 4, U32: 4, F32: 4, F64: 8, I64: 8, U64: 8 } as const;
+    for (const [dtype, size] of Object.entries(sizes)) {
+      const data = Array.from({ length: 3 * size }, (_, i) => i + 1);
+      const file = (json: string) => {
+        const h = new TextEncoder().encode(json);
+        return new Uint8Array([...u64le(h.length), ...h, ...data]);
+      };
+      const decoded = decodeSafetensors(file(`{"t":{"dtype":"${dtype}","shape":[3],"data_offsets":[0,${3 * size}]}}`)).tensors.t!;
+      expect(decoded.dtype).toBe(dtype);
+      expect(decoded.shape).toEqual([3]);
+      if (dtype !== 'F32' && dtype !== 'I32') expect(Array.from(decoded.data as Uint8Array), dtype).toEqual(data);
+      else expect(decoded.data.length).toBe(3);
+      // One element fewer than the bytes hold: refused by the size of the dtype.
+      expect(() => decodeSafetensors(file(`{"t":{"dtype":"${dtype}","shape":[2],"data_offsets":[0,${3 * size}]}}`)), dtype).toThrow(
+        new RegExp(`t: ${dtype} \\[2\\] takes ${2 * size} bytes, data_offsets \\[0, ${3 * size}\\] hold ${3 * size}`),
+      );
+    }
   });
 
   it('edge cases: a Map is refused (not saved as nothing), "__proto__" is a name like any other, a non-strict load skips tensors it cannot load', async () => {
