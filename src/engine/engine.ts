@@ -461,12 +461,15 @@ export class Engine {
   /** Views into `flat` at the offsets and shapes of another slab's views (optimizer state laid out like the parameters). */
   viewsLike(flat: Tensor, layout: Record<string, Tensor>): Record<string, Tensor> {
     const buf = flat.packedStorageFor('viewsLike');
-    const views: Record<string, Tensor> = {};
+    // Every view is checked before any is made: a refused layout leaves no views behind.
     for (const [name, t] of Object.entries(layout)) {
       // Inside flat itself, not merely inside its buffer (flat may be a view of a larger one).
       if (t.byteOffset + t.byteLength > flat.byteLength || flat.byteOffset + t.byteOffset + t.byteLength > buf.bytes) {
         throw new ShadergradError('viewsLike', `${name} ${t} does not fit in ${flat}`);
       }
+    }
+    const views: Record<string, Tensor> = {};
+    for (const [name, t] of Object.entries(layout)) {
       buf.refs++;
       views[name] = new Tensor(this, buf, t.shape, flat.dtype, 'native', flat.byteOffset + t.byteOffset);
     }

@@ -468,4 +468,17 @@ export const cases: TestCase[] = [
       }
     },
   },
+  {
+    name: 'viewsLike: a layout must fit inside the flat tensor given, not merely inside its buffer (a view of one part of a slab)',
+    async run(engine) {
+      const slab = engine.slab({ a: [4], b: [8] }, 'views-test');
+      const views = engine.viewsLike(slab.flat, slab.views);
+      expectTrue(views.a!.byteOffset === slab.views.a!.byteOffset && views.b!.byteOffset === slab.views.b!.byteOffset, 'views of the whole slab keep its offsets');
+      // slab.views.a is the slab's first 16 bytes: b's place lies in the same buffer, past a's end.
+      const live = engine.stats().liveTensors;
+      await expectThrows(() => engine.viewsLike(slab.views.a!, slab.views), /^shadergrad: viewsLike: b .* does not fit in /, 'a layout past the end of a sub-view');
+      expectTrue(engine.stats().liveTensors === live, 'a refused layout left views behind');
+      for (const t of [...Object.values(views), ...Object.values(slab.views), slab.flat]) t.dispose();
+    },
+  },
 ];
