@@ -40,15 +40,7 @@ buttons.load.addEventListener('change', () => {
   if (file) void load(file);
 });
 
-/**
- * For automated tests: `shadergradPage.loseDevice()` destroys the GPU device as a driver reset would;
- * `keepEveryMs` sets how often a long epoch keeps the state (KEEP_EVERY_MS).
- */
-declare global {
-  interface Window {
-    shadergradPage?: { loseDevice(): void; keepEveryMs: number };
-  }
-}
+// The test hook (its type: page-state.ts).
 window.shadergradPage = { loseDevice: () => state.engine?.device.destroy(), keepEveryMs: KEEP_EVERY_MS };
 
 /** Offers the full Fashion-MNIST in the dataset control, first. */

@@ -11,6 +11,17 @@ import type { ImageGrid } from './image-grid';
 import type { Run } from './run';
 import { DEFAULTS, toQuery, type Settings } from './settings';
 
+/**
+ * For automated tests: `shadergradPage.loseDevice()` destroys the GPU device as a driver reset would;
+ * `keepEveryMs` sets how often a long epoch keeps the state (KEEP_EVERY_MS). Set by main.ts; read
+ * by current-run.ts.
+ */
+declare global {
+  interface Window {
+    shadergradPage?: { loseDevice(): void; keepEveryMs: number };
+  }
+}
+
 export function element<T extends HTMLElement>(selector: string): T {
   const found = document.querySelector<T>(selector);
   if (!found) throw new Error(`the page has no ${selector}`);
