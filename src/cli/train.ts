@@ -297,6 +297,8 @@ export async function train(argv: string[]): Promise<number> {
         // Quit at once, as Ctrl-C without a handler does: killed by the signal (the shell's 130),
         // without exit()'s teardown, which can crash inside Dawn while the GPU is still working.
         process.off('SIGINT', onSigint);
+        // Another listener (an embedding program's) would take the re-raised signal: exit then.
+        if (process.listenerCount('SIGINT') > 0) process.exit(130);
         process.kill(process.pid, 'SIGINT');
         return;
       }

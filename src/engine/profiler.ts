@@ -2,7 +2,7 @@
 
 import { BufferUsage } from './pool';
 import type { Command } from './engine';
-import { ShadergradError } from '../errors';
+import { DeviceError, ShadergradError } from '../errors';
 
 export interface KernelTime {
   kernel: string;
@@ -49,7 +49,12 @@ export async function profileCommands(device: GPUDevice, commands: readonly Comm
   encoder.resolveQuerySet(querySet, 0, count, resolve, 0);
   encoder.copyBufferToBuffer(resolve, 0, readback, 0, bytes);
   device.queue.submit([encoder.finish()]);
-  await readback.mapAsync(1 /* GPUMapMode.READ */);
+  try {
+    await readback.mapAsync(1 /* GPUMapMode.READ */);
+  } catch (cause) {
+    [querySet, resolve, readback].forEach((o) => o.destroy());
+    throw new DeviceError('profile', 'reading the GPU timestamps back failed', { cause });
+  }
   const stamps = new BigUint64Array(readback.getMappedRange().slice(0));
   readback.unmap();
   [querySet, resolve, readback].forEach((o) => o.destroy());

@@ -246,10 +246,12 @@ export class Solver {
 
   /**
    * Runs the optimization (from the current iteration: a stopped or restored Solver resumes);
-   * resolves when done or stopped. A NaN or infinite loss stops it with an Error and puts the best
-   * parameters into the model, as finishing does. An onProgress that throws stops it with that
-   * error where it was, as stop() does: the model keeps its last parameters, which go with the
-   * optimizer's state and counters, and train() again resumes.
+   * resolves when done or stopped. A NaN or infinite loss stops it with an Error, puts the best
+   * parameters into the model, as finishing does, and zeroes the optimizer's state (its moments
+   * went through the diverged steps). An onProgress that throws stops it with that error where it
+   * was, as stop() does: the model keeps its last parameters, which go with the optimizer's state
+   * and counters, and train() again resumes — unless it failed at the last report, where the run
+   * ends as a finished one, with the best parameters.
    */
   async train(): Promise<void> {
     // A second loop over the same counters would step past the end (an async onProgress that calls
@@ -258,6 +260,11 @@ export class Solver {
     this.running = true;
     try {
       await this.trainFromHere();
+    } catch (error) {
+      // A report that failed after the last step (a hook, the checkpoint file): nothing is left to
+      // resume, so the run ends as a finished one does, with the best parameters in the model.
+      if (this.finished) this.restoreBest();
+      throw error;
     } finally {
       this.running = false;
     }
@@ -488,15 +495,17 @@ export class Solver {
         }
         this.epoch = Math.min(this.epoch, failedEpoch);
         const epoch = Math.floor(i / this.iterationsPerEpoch);
-        // The parameters are not finite any more (or soon will not be): the best ones go back.
+        // The parameters are not finite any more (or soon will not be): the best ones go back, and
+        // the optimizer starts afresh from them (its moments went through the diverged steps).
         this.restoreBest();
+        this.resetOptimizerState();
         throw new ShadergradError(
           'Solver',
           `the loss became ${loss} at iteration ${i + 1} (epoch ${epoch + 1}); training stopped. ` +
             (this.bestIsInitial
-              ? 'The initial parameters were restored.'
+              ? 'The initial parameters were restored, the optimizer reset.'
               : this.best
-                ? `The best parameters so far (val acc ${this.bestValAcc.toFixed(4)}) were restored.`
+                ? `The best parameters so far (val acc ${this.bestValAcc.toFixed(4)}) were restored, the optimizer reset.`
                 : 'No parameters were kept.') +
             ' Lower the learning rate or the weight scale, or look for NaN or infinite values in the data.',
         );
@@ -568,6 +577,16 @@ export class Solver {
 
   /** State tensors the update rule keeps in its config. */
   private static readonly STATE_KEYS = ['velocity', 'cache', 'm', 'v'] as const;
+
+  /** Zeroes the update rule's state (moments, velocity, cache; Adam's step count), as a new optimizer has it. */
+  private resetOptimizerState(): void {
+    for (const key of Solver.STATE_KEYS) {
+      const t = this.optimConfig[key];
+      if (t instanceof Tensor) this.engine.clear(t);
+    }
+    if (typeof this.optimConfig.t === 'number') this.optimConfig.t = 0;
+    this.engine.flush();
+  }
 
   /** Everything a checkpoint holds, by name: parameters, batchnorm averages, optimizer state per parameter. */
   private checkpointTensors(withBest: boolean): { tensors: Record<string, Tensor>; views: Tensor[] } {

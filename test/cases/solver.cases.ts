@@ -257,6 +257,25 @@ export const cases: TestCase[] = [
       expectTrue(w.every((v, i) => v === bw[i]), 'model.params.W1 equals solver.bestParams.W1');
       solver.dispose();
       model.dispose();
+      // The same run with a hook that fails at the last report: nothing is left to resume, so it ends
+      // as a finished run does, with the best parameters in the model.
+      const again = new FullyConnectedNet(engine, { hiddenDims: [30], inputDim: 10, numClasses: 4, batchnorm: true, weightScale: 0.3, seed: 2 });
+      const failing: Solver = new Solver(again, { XTrain: X, yTrain, XVal: X, yVal }, {
+        ...quiet,
+        updateRule: 'sgdMomentum',
+        optimConfig: { learningRate: 0.3 },
+        batchSize: 20,
+        numEpochs: 6,
+        seed: 5,
+        onProgress: (p) => {
+          if (p.iteration === p.numIterations) throw new Error('the last report failed');
+        },
+      });
+      await expectThrows(() => failing.train(), /the last report failed/, 'a hook failing at the last report');
+      expectTrue(failing.finished && failing.valAccHistory.at(-1)! < failing.bestValAcc, `finished ${failing.finished}, history ${failing.valAccHistory}`);
+      expectTrue((await failing.checkAccuracy(X, yVal)) === failing.bestValAcc, `after a failed last report the model scores ${await failing.checkAccuracy(X, yVal)}, the best was ${failing.bestValAcc}`);
+      failing.dispose();
+      again.dispose();
       for (const t of [X, yTrain, yVal]) t.dispose();
     },
   },
@@ -308,8 +327,12 @@ export const cases: TestCase[] = [
       // Non-finite at the first step (here: an L2 term past f32's range): the model is left as it was made, not NaN.
       const fresh = smallNet(engine, { reg: 1e38 });
       const initial = await download(fresh.params.W1!);
-      const failing = new Solver(fresh, { XTrain: X, yTrain: y, XVal: X, yVal: y }, { ...quiet, batchSize: 20, numEpochs: 1 });
-      await expectThrows(() => failing.train(), /loss became (NaN|Infinity) at iteration 1 \(epoch 1\); training stopped\. The initial parameters were restored\./, 'non-finite at the first step');
+      const failing = new Solver(fresh, { XTrain: X, yTrain: y, XVal: X, yVal: y }, { ...quiet, updateRule: 'adam', batchSize: 20, numEpochs: 1 });
+      await expectThrows(() => failing.train(), /loss became (NaN|Infinity) at iteration 1 \(epoch 1\); training stopped\. The initial parameters were restored, the optimizer reset\./, 'non-finite at the first step');
+      // The moments went through the diverged step: they start afresh with the restored parameters.
+      const { m, v, t } = failing.optimConfig as { m: Tensor; v: Tensor; t: number };
+      const [mm, vv] = [await download(m), await download(v)];
+      expectTrue(t === 0 && mm.every((x) => x === 0) && vv.every((x) => x === 0), `after a non-finite loss Adam's state is t ${t}, m ${mm.find((x) => x !== 0)}, v ${vv.find((x) => x !== 0)}`);
       const after = await download(fresh.params.W1!);
       expectTrue(after.every((v, i) => v === initial[i]), 'the initial parameters are back');
       failing.dispose();
