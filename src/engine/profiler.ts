@@ -49,14 +49,15 @@ export async function profileCommands(device: GPUDevice, commands: readonly Comm
   encoder.resolveQuerySet(querySet, 0, count, resolve, 0);
   encoder.copyBufferToBuffer(resolve, 0, readback, 0, bytes);
   device.queue.submit([encoder.finish()]);
+  let stamps: BigUint64Array;
   try {
     await readback.mapAsync(1 /* GPUMapMode.READ */);
+    stamps = new BigUint64Array(readback.getMappedRange().slice(0));
+    readback.unmap();
   } catch (cause) {
-    [querySet, resolve, readback].forEach((o) => o.destroy());
     throw new DeviceError('profile', 'reading the GPU timestamps back failed', { cause });
+  } finally {
+    [querySet, resolve, readback].forEach((o) => o.destroy());
   }
-  const stamps = new BigUint64Array(readback.getMappedRange().slice(0));
-  readback.unmap();
-  [querySet, resolve, readback].forEach((o) => o.destroy());
   return dispatches.map((c, i) => ({ kernel: c.kernel.name, ms: Number(stamps[2 * i + 1]! - stamps[2 * i]!) / 1e6 }));
 }
