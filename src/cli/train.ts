@@ -319,8 +319,7 @@ export async function train(argv: string[]): Promise<number> {
         showProgress(p, terminal, interrupted);
         // Each epoch's checkpoint is on disk before the next epoch starts (--resume continues a killed
         // run from it): train() waits for it. The last epoch's is written with the results.
-        const epochEnd = p.valAcc !== undefined && p.iteration % solver.iterationsPerEpoch === 0 && p.iteration < p.numIterations;
-        if (epochEnd && !interrupted) return writeEpochCheckpoint();
+        if (p.epochEnd && p.iteration < p.numIterations && !interrupted) return writeEpochCheckpoint();
       });
       solverRef = solver;
       if (config.resume) {

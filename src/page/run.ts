@@ -108,7 +108,7 @@ export class Run {
     return this.running;
   }
 
-  /** Stops after the current iteration; train() continues from there. */
+  /** Stops at the Solver's next report (Solver.stop); train() continues from there. */
   pause(): Promise<void> {
     this.pauseRequested = true;
     this.solver.stop();
@@ -125,7 +125,7 @@ export class Run {
     this.hooks.progress(progress);
     // The last epoch's end is train()'s, after the Solver has put the best parameters into the model.
     if (progress.iteration === progress.numIterations) return undefined;
-    if (progress.valAcc !== undefined && progress.iteration % this.solver.iterationsPerEpoch === 0) return this.keptAfter(this.hooks.epochEnd(this));
+    if (progress.epochEnd) return this.keptAfter(this.hooks.epochEnd(this));
     // Inside a long epoch (a slow GPU, a large dataset): keep the state now and then (a pause keeps its own).
     if (!this.pauseRequested && this.hooks.keepDue(performance.now() - this.keptAt)) return this.keptAfter(this.hooks.keep(this));
     return undefined;

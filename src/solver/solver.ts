@@ -36,6 +36,8 @@ export interface Progress {
   loss: number;
   trainAcc?: number;
   valAcc?: number;
+  /** This report ends an epoch (its accuracy check has run; `epoch` counts it). */
+  epochEnd: boolean;
   /** Training samples per second since the previous report (the time its onProgress took not counted). */
   samplesPerSec: number;
 }
@@ -260,13 +262,11 @@ export class Solver {
     this.running = true;
     try {
       await this.trainFromHere();
-    } catch (error) {
-      // A report that failed after the last step (a hook, the checkpoint file): nothing is left to
-      // resume, so the run ends as a finished one does, with the best parameters in the model.
-      if (this.finished) this.restoreBest();
-      throw error;
     } finally {
       this.running = false;
+      // A finished run ends with the best parameters in the model — also when a report after the
+      // last step failed (a hook, the checkpoint file): nothing is left to resume.
+      if (this.finished) this.restoreBest();
     }
   }
 
@@ -319,13 +319,12 @@ export class Solver {
         }
         if (epochEnd && this.checkpointName) await this.saveCheckpointFile();
       }
-      const reported = this.onProgress?.({ iteration: t + 1, numIterations: total, epoch: this.epoch, numEpochs: this.numEpochs, loss, trainAcc, valAcc, samplesPerSec });
+      const reported = this.onProgress?.({ iteration: t + 1, numIterations: total, epoch: this.epoch, numEpochs: this.numEpochs, loss, trainAcc, valAcc, epochEnd, samplesPerSec });
       // Only an async hook is awaited: a sync one costs no extra turn of the event loop per report.
       if (isPromiseLike(reported)) await reported;
       since = performance.now();
       samplesSince = 0;
     }
-    this.restoreBest();
   }
 
   /** One training iteration: replays the captured step (its host hook samples a new minibatch). */

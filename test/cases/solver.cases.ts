@@ -54,6 +54,7 @@ export const cases: TestCase[] = [
       // byte size of the step's label buffer (a pooled buffer shared by mistake would show here).
       const model = smallNet(engine, { hiddenDims: [40, 40], batchnorm: true });
       const progress: number[] = [];
+      const epochEnds: number[] = [];
       const solver = new Solver(model, { XTrain: X, yTrain: y, XVal: X, yVal: y }, {
         ...quiet,
         updateRule: 'sgdMomentum',
@@ -64,7 +65,10 @@ export const cases: TestCase[] = [
         numTrainSamples: 100,
         printEvery: 5,
         seed: 2,
-        onProgress: (p) => progress.push(p.iteration),
+        onProgress: (p) => {
+          progress.push(p.iteration);
+          if (p.epochEnd) epochEnds.push(p.iteration);
+        },
       });
       expectTrue(solver.iterationsPerEpoch === 7 && solver.numIterations === 21, `iterations ${solver.iterationsPerEpoch} × epochs`);
       await solver.train();
@@ -73,6 +77,7 @@ export const cases: TestCase[] = [
       expectTrue(Math.abs(solver.optimConfig.learningRate! - 1e-2 * 0.125) < 1e-12, `lr after 3 decays: ${solver.optimConfig.learningRate}`);
       expectTrue(solver.optimConfig.momentum === 0.9, 'defaults filled into the config');
       for (const it of [1, 6, 7, 11, 14, 16, 21]) expectTrue(progress.includes(it), `onProgress at iteration ${it}: ${progress.join(',')}`);
+      expectTrue(epochEnds.join() === '7,14,21', `epochEnd reported at iterations ${epochEnds.join(',')}, expected 7,14,21`);
       const best = Math.max(...solver.valAccHistory);
       expectTrue(solver.bestValAcc === best, `bestValAcc ${solver.bestValAcc} = max of history ${best}`);
       // The restored parameters are the best ones: scoring them again gives the best accuracy.
