@@ -38,6 +38,7 @@ import {
   matmulTolerance,
   productReference,
   referenceFirstLoss,
+  referenceNetwork,
   reluError,
   softmaxReference,
   type ProductReference,
@@ -588,13 +589,11 @@ export class BenchRun {
 
 /** First-step loss and the loss after one Adam step, in float64, from the same weights and batch. */
 function referenceLosses(c: TrainCase, weights: ReturnType<typeof initialWeights>, X: Float32Array, y: Int32Array): [number, number] {
-  const params: Record<string, ReturnType<typeof nd>> = {};
-  for (const [name, { data, shape }] of Object.entries(weights)) params[name] = nd(data, shape);
-  const net = { numLayers: MODEL.hiddenDims.length + 1, batchnorm: c.batchnorm, dropout: 0, reg: 0, params };
+  const net = referenceNetwork(c, weights);
   const Xn = nd(X, [c.batch, MODEL.inputDim]);
   const first = networkLoss(net, Xn, y);
-  for (const [name, p] of Object.entries(params)) refUpdate('adam', p.data, first.grads[name]!.data, { ...ADAM });
-  const second = networkLoss({ ...net, bnParams: undefined }, Xn, y);
+  for (const [name, p] of Object.entries(net.params)) refUpdate('adam', p.data, first.grads[name]!.data, { ...ADAM });
+  const second = networkLoss(net, Xn, y);
   return [first.loss, second.loss];
 }
 

@@ -1,7 +1,8 @@
 // Result checks at the timed sizes: what a timed row's output is compared with, and how closely it must agree (pure CPU code, no GPU).
 
-import { batchnormBackward, batchnormForward, softmaxLoss } from '../../src/reference/layers';
-import { nd } from '../../src/reference/ndarray';
+import { type BnParam, batchnormBackward, batchnormForward, softmaxLoss } from '../../src/reference/layers';
+import { type NDArray, nd } from '../../src/reference/ndarray';
+import { networkTrainLoss, type ReferenceNetwork } from '../../src/reference/network';
 import { relativeError } from '../../src/reference/gradcheck';
 import { ADAM, BN_EPS, BN_MOMENTUM, MODEL, type MatmulCase, type TrainCase, type Weights } from './cases';
 
@@ -182,31 +183,19 @@ export function adamTolerance(w0: ArrayLike<number>, ref: ArrayLike<number>, ste
   return Math.max(1e-6, bound);
 }
 
+/** The bench's model (no dropout, no regularization) as a float64 reference network, from `weights` (copied). */
+export function referenceNetwork(c: TrainCase, weights: Weights): ReferenceNetwork {
+  const params: Record<string, NDArray> = {};
+  for (const [name, { data, shape }] of Object.entries(weights)) params[name] = nd(data, shape);
+  const bnParams = MODEL.hiddenDims.map((): BnParam => ({ mode: 'train', eps: BN_EPS, momentum: BN_MOMENTUM }));
+  return { numLayers: MODEL.hiddenDims.length + 1, batchnorm: c.batchnorm, dropout: 0, reg: 0, params, bnParams };
+}
+
 /**
- * The first-step loss of the model (no dropout, no regularization; batchnorm in train mode) on the
- * batch (X, y) from `weights`, in float64 — a forward pass only (referenceLosses in run.ts also
- * takes the backward and a second forward, which is 4× the work: too much at batch 1024).
+ * The first-step loss of the model (batchnorm in train mode) on the batch (X, y) from `weights`, in
+ * float64 — a forward pass only (referenceLosses in run.ts also takes the backward and a second
+ * forward, which is 4× the work: too much at batch 1024).
  */
 export function referenceFirstLoss(c: TrainCase, weights: Weights, X: ArrayLike<number>, y: ArrayLike<number>): number {
-  const dims = [MODEL.inputDim, ...MODEL.hiddenDims, MODEL.numClasses];
-  const B = c.batch;
-  let h: ArrayLike<number> = X;
-  const all = (n: number) => Array.from({ length: n }, (_, i) => i);
-  const rows = all(B);
-  for (let l = 1; l < dims.length; l++) {
-    const [D, H] = [dims[l - 1]!, dims[l]!];
-    const W = weights[`W${l}`]!.data;
-    const bias = weights[`b${l}`]!.data;
-    const a = matmulReferenceAt({ name: `affine ${l}`, M: B, K: D, N: H, transA: false, transB: false }, h, W, rows, all(H));
-    for (let n = 0; n < B; n++) for (let j = 0; j < H; j++) a[n * H + j] += bias[j]!;
-    if (l === dims.length - 1) return softmaxLoss(nd(a, [B, H]), y).loss;
-    let z = a;
-    if (c.batchnorm) {
-      const gamma = nd(weights[`gamma${l}`]!.data, [H]);
-      const beta = nd(weights[`beta${l}`]!.data, [H]);
-      z = batchnormForward(nd(a, [B, H]), gamma, beta, { mode: 'train', eps: BN_EPS, momentum: BN_MOMENTUM }).out.data;
-    }
-    h = z.map((v) => (v > 0 ? v : 0));
-  }
-  throw new Error('referenceFirstLoss: the model has no output layer');
+  return networkTrainLoss(referenceNetwork(c, weights), nd(X, [c.batch, MODEL.inputDim]), y);
 }

@@ -16,14 +16,13 @@ export interface ReferenceNetwork {
   dropoutKeep?: (layer: number, size: number) => ArrayLike<number>;
 }
 
-/** Test-mode scores, or train-mode loss and gradients, like the course's FullyConnectedNet.loss. */
-export function networkLoss(net: ReferenceNetwork, X: NDArray): NDArray;
-export function networkLoss(net: ReferenceNetwork, X: NDArray, y: ArrayLike<number>): { loss: number; grads: Record<string, NDArray> };
-export function networkLoss(net: ReferenceNetwork, X: NDArray, y?: ArrayLike<number>) {
-  const mode = y === undefined ? 'test' : 'train';
+type LayerCache = { fc: ref.AffineCache; bn: ref.BatchnormCache | null; relu: NDArray; mask: Float64Array | null };
+
+/** The forward pass in `mode`: the scores, and what backward needs (each hidden layer's caches, the last affine's). */
+function forward(net: ReferenceNetwork, X: NDArray, mode: 'train' | 'test'): { scores: NDArray; last: ref.AffineCache; caches: LayerCache[] } {
   const p = net.params;
   const bnParams = net.bnParams ?? [];
-  const caches: Array<{ fc: ref.AffineCache; bn: ref.BatchnormCache | null; relu: NDArray; mask: Float64Array | null }> = [];
+  const caches: LayerCache[] = [];
   let h = X;
   for (let l = 1; l < net.numLayers; l++) {
     const a = ref.affineForward(h, p[`W${l}`]!, p[`b${l}`]!);
@@ -48,11 +47,35 @@ export function networkLoss(net: ReferenceNetwork, X: NDArray, y?: ArrayLike<num
   }
   const L = net.numLayers;
   const last = ref.affineForward(h, p[`W${L}`]!, p[`b${L}`]!);
-  if (y === undefined) return last.out;
-  const { loss: dataLoss, dx: dscores } = ref.softmaxLoss(last.out, y);
-  let loss = dataLoss;
+  return { scores: last.out, last: last.cache, caches };
+}
+
+/** `loss` plus 0.5·reg·‖W‖² of each weight matrix, added in layer order. */
+function withL2(net: ReferenceNetwork, loss: number): number {
+  for (let l = 1; l <= net.numLayers; l++) {
+    let ss = 0;
+    for (const v of net.params[`W${l}`]!.data) ss += v * v;
+    loss += 0.5 * net.reg * ss;
+  }
+  return loss;
+}
+
+/** The train-mode loss alone (a forward pass, no gradients): a step's first loss, a quarter of networkLoss's work. */
+export function networkTrainLoss(net: ReferenceNetwork, X: NDArray, y: ArrayLike<number>): number {
+  return withL2(net, ref.softmaxLoss(forward(net, X, 'train').scores, y).loss);
+}
+
+/** Test-mode scores, or train-mode loss and gradients, like the course's FullyConnectedNet.loss. */
+export function networkLoss(net: ReferenceNetwork, X: NDArray): NDArray;
+export function networkLoss(net: ReferenceNetwork, X: NDArray, y: ArrayLike<number>): { loss: number; grads: Record<string, NDArray> };
+export function networkLoss(net: ReferenceNetwork, X: NDArray, y?: ArrayLike<number>) {
+  const { scores, last, caches } = forward(net, X, y === undefined ? 'test' : 'train');
+  if (y === undefined) return scores;
+  const p = net.params;
+  const L = net.numLayers;
+  const { loss: dataLoss, dx: dscores } = ref.softmaxLoss(scores, y);
   const grads: Record<string, NDArray> = {};
-  const g = ref.affineBackward(dscores, last.cache);
+  const g = ref.affineBackward(dscores, last);
   grads[`W${L}`] = g.dw;
   grads[`b${L}`] = g.db;
   let dh = g.dx;
@@ -73,11 +96,8 @@ export function networkLoss(net: ReferenceNetwork, X: NDArray, y?: ArrayLike<num
   }
   for (let l = 1; l <= L; l++) {
     const W = p[`W${l}`]!;
-    let ss = 0;
-    for (const v of W.data) ss += v * v;
-    loss += 0.5 * net.reg * ss;
     const gw = grads[`W${l}`]!;
     grads[`W${l}`] = { shape: gw.shape, data: gw.data.map((v, i) => v + net.reg * W.data[i]!) };
   }
-  return { loss, grads };
+  return { loss: withL2(net, dataLoss), grads };
 }
