@@ -12,31 +12,35 @@ import { Random } from '../src/random';
 // (…-round3.json): two stages of k24 (exactly 48 KiB) reached 39.2; longer one-stage k-steps lost
 // (k40 35.2, k48 32.0: more registers wait for the next tile), partial unrolling lost 5–7%, 128-
 // invocation workgroups lost half, and 128×256 without blocks reached 38.6 (41.1 with Dawn's
-// robustness off). bench/README.md has the tables. Round 4, below, works around two stages of k24:
-// the next tile fetched in two halves (`halves`, named "split" below: fewer registers), shorter
-// k-steps, fewer invocations with two stages, and a·b + c against fma() again. One stage and
+// robustness off). bench/README.md has the tables. Round 4 (…-round4.json) worked around two
+// stages of k24: fetching the next tile in halves (fewer registers) lost 14% (38.3 at k20, where it
+// won), 8×4 warps and fma() lost 11–12%, 128 invocations lost 43%; two stages of k24 stayed the
+// best (39.2). Round 5, below, not yet run on a GPU: schedule options around the three best, each
+// the same arithmetic — operands read from workgroup memory a k-step ahead of their multiply-adds
+// (`ahead`), the multiply-adds column by column (`byColumn`), and the output walked in bands of
+// tile-rows (`swizzle`: the workgroups in flight share panels of A and B in L2). One stage and
 // a·b + c unless named.
 const v4 = (tile: Omit<MatmulTile, 'staging'>): MatmulTile => ({ stages: 1, fma: false, ...tile, staging: 'vec4' });
+const large: Omit<MatmulTile, 'staging'> = { wgX: 16, wgY: 16, rows: 8, cols4: 2, tileK: 24, pad: 0, stages: 2 };
+const wide: Omit<MatmulTile, 'staging'> = { wgX: 16, wgY: 16, rows: 8, cols4: 4, tileK: 24, pad: 0 };
+const small: Omit<MatmulTile, 'staging'> = { wgX: 16, wgY: 16, rows: 4, cols4: 1, tileK: 16, stages: 2, block: true };
 export const CANDIDATES: Record<string, MatmulTile> = {
-  'vec4 128x128 k32 (large default)': v4({ wgX: 16, wgY: 16, rows: 8, cols4: 2, tileK: 32 }),
-  'vec4 64x64 k16 s2 block (small default)': v4({ wgX: 16, wgY: 16, rows: 4, cols4: 1, tileK: 16, stages: 2, block: true }),
-  'vec4 128x128 k24 s2 pad0': v4({ wgX: 16, wgY: 16, rows: 8, cols4: 2, tileK: 24, pad: 0, stages: 2 }),
-  'vec4 128x128 k24 s2 pad0 split': v4({ wgX: 16, wgY: 16, rows: 8, cols4: 2, tileK: 24, pad: 0, stages: 2, halves: true }),
-  'vec4 128x128 k24 s2 pad0 warp8x4': v4({ wgX: 16, wgY: 16, rows: 8, cols4: 2, tileK: 24, pad: 0, stages: 2, warpX: 8 }),
-  'vec4 128x128 k24 s2 pad0 split warp8x4': v4({ wgX: 16, wgY: 16, rows: 8, cols4: 2, tileK: 24, pad: 0, stages: 2, halves: true, warpX: 8 }),
-  'vec4 128x128 k24 s2 pad0 fma': v4({ wgX: 16, wgY: 16, rows: 8, cols4: 2, tileK: 24, pad: 0, stages: 2, fma: true }),
-  'vec4 128x128 k20 s2': v4({ wgX: 16, wgY: 16, rows: 8, cols4: 2, tileK: 20, stages: 2 }),
-  'vec4 128x128 k20 s2 split': v4({ wgX: 16, wgY: 16, rows: 8, cols4: 2, tileK: 20, stages: 2, halves: true }),
-  'vec4 128x128 k16 s2 split': v4({ wgX: 16, wgY: 16, rows: 8, cols4: 2, tileK: 16, stages: 2, halves: true }),
-  'vec4 128x128 wg8x16 8x16 k16 s2 pad0': v4({ wgX: 8, wgY: 16, rows: 8, cols4: 4, tileK: 16, pad: 0, stages: 2 }),
-  'vec4 128x128 wg8x16 8x16 k24 s2 pad0 split': v4({ wgX: 8, wgY: 16, rows: 8, cols4: 4, tileK: 24, pad: 0, stages: 2, halves: true }),
-  'vec4 128x256 k24 pad0': v4({ wgX: 16, wgY: 16, rows: 8, cols4: 4, tileK: 24, pad: 0 }),
-  'vec4 128x256 k12 s2 pad0': v4({ wgX: 16, wgY: 16, rows: 8, cols4: 4, tileK: 12, pad: 0, stages: 2 }),
-  'vec4 128x256 k16 s2 pad0 split': v4({ wgX: 16, wgY: 16, rows: 8, cols4: 4, tileK: 16, pad: 0, stages: 2, halves: true }),
-  'vec4 256x128 k12 s2 pad0': v4({ wgX: 16, wgY: 16, rows: 16, cols4: 2, tileK: 12, pad: 0, stages: 2 }),
-  'vec4 64x64 k32': v4({ wgX: 16, wgY: 16, rows: 4, cols4: 1, tileK: 32 }),
-  'vec4 64x64 k32 s2': v4({ wgX: 16, wgY: 16, rows: 4, cols4: 1, tileK: 32, stages: 2 }),
-  'vec4 64x64 k48 s2 pad0 split': v4({ wgX: 16, wgY: 16, rows: 4, cols4: 1, tileK: 48, pad: 0, stages: 2, halves: true }),
+  'vec4 128x128 k24 s2 pad0 (large default)': v4(large),
+  'vec4 64x64 k16 s2 block (small default)': v4(small),
+  'vec4 128x256 k24 pad0': v4(wide),
+  'vec4 128x128 k24 s2 pad0 ahead': v4({ ...large, ahead: true }),
+  'vec4 128x128 k24 s2 pad0 bycol': v4({ ...large, byColumn: true }),
+  'vec4 128x128 k24 s2 pad0 ahead bycol': v4({ ...large, ahead: true, byColumn: true }),
+  'vec4 128x128 k24 s2 pad0 swizzle8': v4({ ...large, swizzle: 8 }),
+  'vec4 128x128 k24 s2 pad0 swizzle16': v4({ ...large, swizzle: 16 }),
+  'vec4 128x128 k24 s2 pad0 ahead swizzle8': v4({ ...large, ahead: true, swizzle: 8 }),
+  'vec4 128x128 k20 s2 split ahead': v4({ ...large, tileK: 20, pad: 1, halves: true, ahead: true }),
+  'vec4 128x128 k32 ahead': v4({ ...large, tileK: 32, pad: 1, stages: 1, ahead: true }),
+  'vec4 128x256 k24 pad0 ahead': v4({ ...wide, ahead: true }),
+  'vec4 128x256 k24 pad0 swizzle8': v4({ ...wide, swizzle: 8 }),
+  'vec4 128x256 k16 s2 pad0 ahead': v4({ ...wide, tileK: 16, stages: 2, ahead: true }),
+  'vec4 64x64 k16 s2 block ahead': v4({ ...small, ahead: true }),
+  'vec4 64x64 k16 s2 block swizzle8': v4({ ...small, swizzle: 8 }),
 };
 
 export interface TileRow {

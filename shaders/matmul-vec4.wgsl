@@ -147,8 +147,7 @@ fn store_c4(row: u32, col4: u32, value: vec4f) {
 @compute @workgroup_size(WG_X * WG_Y)
 fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) tid: u32) {
   //@ thread
-  let row0 = wid.y * TILE_M;
-  let col0 = wid.x * TILE_N;
+  //@ origin
   let M = params.M;
   let N = params.N;
   let K = params.K;

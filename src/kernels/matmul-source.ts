@@ -9,8 +9,8 @@ import { ShadergradError } from '../errors';
 const modules = new Map<string, string>();
 
 /** One line per (row, vec4-column) of an invocation's block: the unrolled accumulators, multiplies and stores. */
-function perElement(t: MatmulTile, f: (i: number, j: number) => string): string[] {
-  const out: string[] = [];
+function perElement<T = string>(t: MatmulTile, f: (i: number, j: number) => T): T[] {
+  const out: T[] = [];
   for (let i = 0; i < t.rows; i++) for (let j = 0; j < t.cols4; j++) out.push(f(i, j));
   return out;
 }
@@ -136,6 +136,8 @@ function vec4Source(t: MatmulTile, ta: boolean, tb: boolean): string {
     t.halves && t.unroll !== undefined && t.unroll !== t.tileK && `halves needs the whole k-tile unrolled`,
     t.unroll !== undefined && !(Number.isInteger(t.unroll) && t.unroll >= 1 && t.tileK % t.unroll === 0) && `unroll ${t.unroll} does not divide tileK ${t.tileK}`,
     (32 % warpX !== 0 || t.wgX % warpX !== 0 || t.wgY % (32 / warpX) !== 0) && `warpX ${warpX} does not tile a ${t.wgX}×${t.wgY} workgroup in 32s`,
+    t.ahead && t.unroll !== undefined && t.unroll !== t.tileK && `ahead needs the whole k-tile unrolled`,
+    t.swizzle !== undefined && !(Number.isInteger(t.swizzle) && t.swizzle >= 0) && `swizzle ${t.swizzle} is not a whole number of tile-rows`,
   ].filter(Boolean);
   if (problems.length) throw new ShadergradError(null, `matmul vec4 tile: ${problems.join('; ')}`);
   const rows4 = t.rows / 4;
@@ -152,6 +154,21 @@ function vec4Source(t: MatmulTile, ta: boolean, tb: boolean): string {
           `let tx = lane % ${warpX}u + (warp % ${t.wgX / warpX}u) * ${warpX}u;`,
           `let ty = lane / ${warpX}u + (warp / ${t.wgX / warpX}u) * ${warpY}u;`,
         ].join('\n  ');
+  // The workgroup's output tile: by workgroup id, or (swizzle) in bands of `band` tile-rows walked
+  // column by column, so the workgroups running at once read fewer panels of A and B.
+  const band = t.swizzle ?? 0;
+  const origin = band
+    ? [
+        `let tiles_x = (params.N + TILE_N - 1u) / TILE_N;`,
+        `let tiles_y = (params.M + TILE_M - 1u) / TILE_M;`,
+        `let linear = wid.y * tiles_x + wid.x;`,
+        `let band = linear / (${band}u * tiles_x);`,
+        `let in_band = linear % (${band}u * tiles_x);`,
+        `let band_rows = min(tiles_y - band * ${band}u, ${band}u);`,
+        `let row0 = (band * ${band}u + in_band % band_rows) * TILE_M;`,
+        `let col0 = (in_band / band_rows) * TILE_N;`,
+      ]
+    : ['let row0 = wid.y * TILE_M;', 'let col0 = wid.x * TILE_N;'];
   const accumulators = lines((i, j) => `var acc${i}_${j} = vec4f();`).join('\n  ');
   const guarded = (total: number, l: number, statement: string) =>
     (l + 1) * wg <= total ? statement : `if (tid + ${l * wg}u < ${total}u) { ${statement} }`;
@@ -171,22 +188,27 @@ function vec4Source(t: MatmulTile, ta: boolean, tb: boolean): string {
   // The whole k-tile unrolled (constant offsets), or a loop over passes of `unroll` k-steps.
   const unroll = t.unroll ?? t.tileK;
   const kAt = (k: number) => (unroll === t.tileK ? `${k}u` : `kp + ${k}u`);
-  const steps: string[] = [];
-  for (let k = 0; k < unroll; k++) {
-    steps.push(
-      `{`,
-      ...Array.from({ length: t.cols4 }, (_, j) => `  let b${j} = Bs[s][${kAt(k)}][tx + ${j * t.wgX}u];`),
-      ...Array.from({ length: rows4 }, (_, i) => `  let a${i} = As[s][${kAt(k)}][ty * ${rows4}u + ${i}u];`),
-      ...lines((i, j) => `  ${madd(`acc${i}_${j}`, `a${i >> 2}.${'xyzw'[i % 4]}`, `b${j}`)}`),
-      `}`,
-    );
-  }
+  // A k-step's operands from workgroup memory (with `ahead`, named after their step: read one step
+  // early) and its multiply-adds, row by row (or column by column).
+  const a = (i: number, k: number) => (t.ahead ? `a${i}k${k}` : `a${i}`);
+  const b = (j: number, k: number) => (t.ahead ? `b${j}k${k}` : `b${j}`);
+  const reads = (k: number) => [
+    ...Array.from({ length: t.cols4 }, (_, j) => `let ${b(j, k)} = Bs[s][${kAt(k)}][tx + ${j * t.wgX}u];`),
+    ...Array.from({ length: rows4 }, (_, i) => `let ${a(i, k)} = As[s][${kAt(k)}][ty * ${rows4}u + ${i}u];`),
+  ];
+  const order: Array<[number, number]> = t.byColumn
+    ? Array.from({ length: t.cols4 }, (_, j) => Array.from({ length: t.rows }, (_, i): [number, number] => [i, j])).flat()
+    : perElement(t, (i, j): [number, number] => [i, j]);
+  const madds = (k: number) => order.map(([i, j]) => madd(`acc${i}_${j}`, `${a(i >> 2, k)}.${'xyzw'[i % 4]}`, b(j, k)));
   const indent = (block: string[]) => block.map((l) => `  ${l}`);
-  let multiply = unroll === t.tileK ? steps : [`for (var kp = 0u; kp < TILE_K; kp += ${unroll}u) {`, ...indent(steps), '}'];
+  const steps: string[][] = Array.from({ length: unroll }, (_, k) =>
+    t.ahead ? [...(k === 0 ? reads(0) : []), ...(k + 1 < unroll ? reads(k + 1) : []), ...madds(k)] : ['{', ...indent(reads(k)), ...indent(madds(k)), '}'],
+  );
+  let multiply = unroll === t.tileK ? steps.flat() : [`for (var kp = 0u; kp < TILE_K; kp += ${unroll}u) {`, ...indent(steps.flat()), '}'];
   if (t.halves) {
     // Halfway through the multiply (the other stage is free: everyone passed the last barrier), the
     // early half goes to workgroup memory and the late half is fetched.
-    const at = (steps.length / t.tileK) * (t.tileK / 2);
+    const at = steps.slice(0, t.tileK / 2).flat().length;
     multiply = [...multiply.slice(0, at), 'if (more) {', ...indent(stash(early, '1u - s')), ...indent(fetch(late, 'next')), '}', ...multiply.slice(at)];
   }
   // One stage: every invocation must be done reading before the next tile overwrites it.
@@ -198,6 +220,7 @@ function vec4Source(t: MatmulTile, ta: boolean, tb: boolean): string {
   return vec4Template
     .replace('//@ constants', constants)
     .replace('//@ thread', thread)
+    .replace('//@ origin', origin.join('\n  '))
     .replace('//@ accumulators', accumulators)
     .replace('//@ fetch-first', fetch(loads, 'K_BEGIN', true).join('\n  '))
     .replace('//@ stash-first', stash(loads, '0u').join('\n  '))

@@ -45,6 +45,20 @@ export interface MatmulTile {
    */
   halves?: boolean;
   /**
+   * 'vec4' with the whole k-tile unrolled only: each k-step's operands are read from workgroup
+   * memory before the previous step's multiply-adds, so their latency hides behind them
+   * (default false).
+   */
+  ahead?: boolean;
+  /** 'vec4' only: the multiply-adds of a k-step column by column instead of row by row (default false). */
+  byColumn?: boolean;
+  /**
+   * 'vec4' only: workgroups walk the output tiles in bands of this many tile-rows, column by column
+   * within a band, so the workgroups running at once share fewer panels of A and B (default 0: row
+   * by row across the whole output).
+   */
+  swizzle?: number;
+  /**
    * 'workgroup' only: groups of wgX×wgY invocations that share one output tile, each taking every
    * kGroups-th k-tile, their sums added in workgroup memory at the end (`grouped` in matmul.wgsl;
    * default 1: none). A workgroup has wgX·wgY·kGroups invocations.
@@ -140,7 +154,7 @@ export const tileInvocations = (t: MatmulTile) => t.wgX * t.wgY * kGroupsOf(t);
 /** Everything about a tile shape that changes its WGSL (kernel and module cache keys). */
 export const tileKey = (t: MatmulTile) =>
   `${t.wgX}x${t.wgY}:${t.rows}x${t.cols4}:${t.tileK}:${t.pad ?? 1}:${t.staging ?? 'workgroup'}:${t.kGroups ?? 1}` +
-  (t.staging === 'vec4' ? `:${t.stages ?? 2}:${t.fma ?? true}:${t.warpX ?? t.wgX}:${t.block ?? false}:${t.unroll ?? t.tileK}:${t.halves ?? false}` : '');
+  (t.staging === 'vec4' ? `:${t.stages ?? 2}:${t.fma ?? true}:${t.warpX ?? t.wgX}:${t.block ?? false}:${t.unroll ?? t.tileK}:${t.halves ?? false}:${t.ahead ?? false}:${t.byColumn ?? false}:${t.swizzle ?? 0}` : '');
 
 /**
  * Whether the vec4 kernel can run op(A)·op(B): every row it loads holds whole vec4s (K for a
