@@ -17,9 +17,10 @@ import { Random } from '../src/random';
 // won), 8×4 warps and fma() lost 11–12%, 128 invocations lost 43%; two stages of k24 stayed the
 // best (39.2). Round 5, below, not yet run on a GPU: schedule options around the three best, each
 // the same arithmetic — operands read from workgroup memory a k-step ahead of their multiply-adds
-// (`ahead`), the multiply-adds column by column (`byColumn`), and the output walked in bands of
-// tile-rows (`swizzle`: the workgroups in flight share panels of A and B in L2). One stage and
-// a·b + c unless named.
+// (`ahead`), the multiply-adds column by column (`byColumn`), the k-loop written out once per
+// stage so every workgroup-memory index is a constant (`pairStages`, "pairs" below), and the output
+// walked in bands of tile-rows (`swizzle`: the workgroups in flight share panels of A and B in L2).
+// One stage and a·b + c unless named.
 const v4 = (tile: Omit<MatmulTile, 'staging'>): MatmulTile => ({ stages: 1, fma: false, ...tile, staging: 'vec4' });
 const large: Omit<MatmulTile, 'staging'> = { wgX: 16, wgY: 16, rows: 8, cols4: 2, tileK: 24, pad: 0, stages: 2 };
 const wide: Omit<MatmulTile, 'staging'> = { wgX: 16, wgY: 16, rows: 8, cols4: 4, tileK: 24, pad: 0 };
@@ -31,6 +32,8 @@ export const CANDIDATES: Record<string, MatmulTile> = {
   'vec4 128x128 k24 s2 pad0 ahead': v4({ ...large, ahead: true }),
   'vec4 128x128 k24 s2 pad0 bycol': v4({ ...large, byColumn: true }),
   'vec4 128x128 k24 s2 pad0 ahead bycol': v4({ ...large, ahead: true, byColumn: true }),
+  'vec4 128x128 k24 s2 pad0 pairs': v4({ ...large, pairStages: true }),
+  'vec4 128x128 k24 s2 pad0 pairs ahead': v4({ ...large, pairStages: true, ahead: true }),
   'vec4 128x128 k24 s2 pad0 swizzle8': v4({ ...large, swizzle: 8 }),
   'vec4 128x128 k24 s2 pad0 swizzle16': v4({ ...large, swizzle: 16 }),
   'vec4 128x128 k24 s2 pad0 ahead swizzle8': v4({ ...large, ahead: true, swizzle: 8 }),
@@ -39,6 +42,7 @@ export const CANDIDATES: Record<string, MatmulTile> = {
   'vec4 128x256 k24 pad0 ahead': v4({ ...wide, ahead: true }),
   'vec4 128x256 k24 pad0 swizzle8': v4({ ...wide, swizzle: 8 }),
   'vec4 128x256 k16 s2 pad0 ahead': v4({ ...wide, tileK: 16, stages: 2, ahead: true }),
+  'vec4 128x256 k16 s2 pad0 pairs': v4({ ...wide, tileK: 16, stages: 2, pairStages: true }),
   'vec4 64x64 k16 s2 block ahead': v4({ ...small, ahead: true }),
   'vec4 64x64 k16 s2 block swizzle8': v4({ ...small, swizzle: 8 }),
 };

@@ -137,6 +137,7 @@ function vec4Source(t: MatmulTile, ta: boolean, tb: boolean): string {
     t.unroll !== undefined && !(Number.isInteger(t.unroll) && t.unroll >= 1 && t.tileK % t.unroll === 0) && `unroll ${t.unroll} does not divide tileK ${t.tileK}`,
     (32 % warpX !== 0 || t.wgX % warpX !== 0 || t.wgY % (32 / warpX) !== 0) && `warpX ${warpX} does not tile a ${t.wgX}×${t.wgY} workgroup in 32s`,
     t.ahead && t.unroll !== undefined && t.unroll !== t.tileK && `ahead needs the whole k-tile unrolled`,
+    t.pairStages && stages !== 2 && `pairStages needs 2 stages`,
     t.swizzle !== undefined && !(Number.isInteger(t.swizzle) && t.swizzle >= 0) && `swizzle ${t.swizzle} is not a whole number of tile-rows`,
   ].filter(Boolean);
   if (problems.length) throw new ShadergradError(null, `matmul vec4 tile: ${problems.join('; ')}`);
@@ -217,7 +218,7 @@ function vec4Source(t: MatmulTile, ta: boolean, tb: boolean): string {
       ? ['if (more) {', ...indent(stash(t.halves ? late : loads, '1u - s')), '}', 'workgroupBarrier();']
       : ['workgroupBarrier();', 'if (more) {', ...indent(stash(loads, '0u')), '}', 'workgroupBarrier();'];
   const store = lines((i, j) => `store_c4(row0 + ty * ${t.rows}u + ${i}u, col0 / 4u + tx + ${j * t.wgX}u, acc${i}_${j});`);
-  return vec4Template
+  const code = vec4Template
     .replace('//@ constants', constants)
     .replace('//@ thread', thread)
     .replace('//@ origin', origin.join('\n  '))
@@ -228,4 +229,32 @@ function vec4Source(t: MatmulTile, ta: boolean, tb: boolean): string {
     .replace('//@ multiply', multiply.join('\n    '))
     .replace('//@ stash-next', stashNext.join('\n    '))
     .replace('//@ store', store.join('\n  '));
+  return t.pairStages ? withStagePairs(code) : code;
+}
+
+/**
+ * `pairStages`: the two-stage k-loop written out once per stage, so every workgroup-memory index
+ * of the multiply and the stash is a constant (the stage no longer alternates at run time).
+ */
+function withStagePairs(code: string): string {
+  const head = 'var s = 0u;\n  for (var k0 = K_BEGIN; k0 < K_END; k0 += TILE_K) {\n';
+  const tail = '    s = (s + 1u) % STAGES;\n  }\n';
+  const start = code.indexOf(head);
+  const end = code.indexOf(tail, start);
+  if (start < 0 || end < 0) throw new ShadergradError(null, 'matmul-vec4.wgsl: the k-loop pairStages rewrites was not found');
+  const body = code.slice(start + head.length, end).replaceAll('\n    ', '\n      ');
+  const pairs = [
+    'for (var kt = K_BEGIN; kt < K_END; kt += 2u * TILE_K) {',
+    '    {',
+    '      const s = 0u;',
+    '      let k0 = kt;',
+    `  ${body}    }`,
+    '    if (kt + TILE_K < K_END) {',
+    '      const s = 1u;',
+    '      let k0 = kt + TILE_K;',
+    `  ${body}    }`,
+    '  }',
+    '',
+  ].join('\n');
+  return code.slice(0, start) + pairs + code.slice(end + tail.length);
 }

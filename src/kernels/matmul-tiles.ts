@@ -59,6 +59,11 @@ export interface MatmulTile {
    */
   swizzle?: number;
   /**
+   * 'vec4' with 2 stages only: the k-loop written out once per stage, so the stage each k-tile
+   * reads and writes is a constant, not a value alternating at run time (default false).
+   */
+  pairStages?: boolean;
+  /**
    * 'workgroup' only: groups of wgX×wgY invocations that share one output tile, each taking every
    * kGroups-th k-tile, their sums added in workgroup memory at the end (`grouped` in matmul.wgsl;
    * default 1: none). A workgroup has wgX·wgY·kGroups invocations.
@@ -154,7 +159,7 @@ export const tileInvocations = (t: MatmulTile) => t.wgX * t.wgY * kGroupsOf(t);
 /** Everything about a tile shape that changes its WGSL (kernel and module cache keys). */
 export const tileKey = (t: MatmulTile) =>
   `${t.wgX}x${t.wgY}:${t.rows}x${t.cols4}:${t.tileK}:${t.pad ?? 1}:${t.staging ?? 'workgroup'}:${t.kGroups ?? 1}` +
-  (t.staging === 'vec4' ? `:${t.stages ?? 2}:${t.fma ?? true}:${t.warpX ?? t.wgX}:${t.block ?? false}:${t.unroll ?? t.tileK}:${t.halves ?? false}:${t.ahead ?? false}:${t.byColumn ?? false}:${t.swizzle ?? 0}` : '');
+  (t.staging === 'vec4' ? `:${t.stages ?? 2}:${t.fma ?? true}:${t.warpX ?? t.wgX}:${t.block ?? false}:${t.unroll ?? t.tileK}:${t.halves ?? false}:${t.ahead ?? false}:${t.byColumn ?? false}:${t.swizzle ?? 0}:${t.pairStages ?? false}` : '');
 
 /**
  * Whether the vec4 kernel can run op(A)·op(B): every row it loads holds whole vec4s (K for a
