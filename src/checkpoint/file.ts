@@ -22,8 +22,9 @@ export async function writeCheckpointFile(path: string, bytes: Uint8Array): Prom
 
 /**
  * Writes files that belong together (a checkpoint and its history) so that none is left
- * half-written and none is replaced unless all were written: each goes to `path.tmp-<pid>-<random>`
- * and is synced to disk; only then, and when no directory stands where one goes, are they renamed
+ * half-written and none is replaced unless all were written: each goes to `name.tmp-<pid>-<random>`
+ * beside it (the name cut to 32 characters, so a long one stays a valid file name) and is synced to
+ * disk; only then, and when no directory stands where one goes, are they renamed
  * into place, and their directories synced. On a failure before the renames the temporary files are
  * removed and the paths hold what they held before (a rename itself failing part-way, on a disk
  * that fails then, would leave the earlier files renamed).
@@ -38,8 +39,17 @@ export async function writeFiles(files: readonly FileToWrite[]): Promise<void> {
 async function writeFilesAs(op: string, files: readonly FileToWrite[]): Promise<void> {
   requireNode(op);
   const fs = await nodeBuiltin<typeof import('node:fs/promises')>('node:fs/promises');
-  const { dirname } = await nodeBuiltin<typeof import('node:path')>('node:path');
-  const tmps = files.map(([path]) => `${path}.tmp-${process.pid}-${Math.random().toString(36).slice(2, 10)}`);
+  const { basename, dirname, join, resolve } = await nodeBuiltin<typeof import('node:path')>('node:path');
+  // Two writes to one path would leave whichever was renamed last: refused before anything is written.
+  const seen = new Set<string>();
+  for (const [path] of files) {
+    if (seen.has(resolve(path))) throw new ShadergradError(op, `${path} is given twice`);
+    seen.add(resolve(path));
+  }
+  const tmps = files.map(([path]) => {
+    const head = Array.from(basename(path)).slice(0, 32).join('');
+    return join(dirname(path), `${head}.tmp-${process.pid}-${Math.random().toString(36).slice(2, 10)}`);
+  });
   let current = '';
   try {
     for (const [i, [path, data]] of files.entries()) {

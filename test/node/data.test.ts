@@ -592,6 +592,16 @@ describe('data: safetensors checkpoints', () => {
     expect(Array.from(readFileSync(a))).toEqual([1, 2, 3]);
     expect(readFileSync(b, 'utf8')).toBe('{"epoch": 1}\n');
     expect(readdirSync(folder).sort()).toEqual(['history.json', 'model.safetensors', 'plot.svg']);
+    // One path twice (however it is spelled) would keep whichever was renamed last: refused, nothing written.
+    await expect(writeFiles([[a, new Uint8Array([7])], [join(folder, '.', 'model.safetensors'), new Uint8Array([8])]])).rejects.toThrow(
+      /^shadergrad: writeFiles: .*model\.safetensors is given twice/,
+    );
+    expect(Array.from(readFileSync(a))).toEqual([1, 2, 3]);
+    // A name near the file-name limit (255 bytes): its temporary name is cut short, not made longer.
+    const long = join(folder, `${'n'.repeat(240)}.safetensors`);
+    await writeFiles([[long, new Uint8Array([4])]]);
+    expect(Array.from(readFileSync(long))).toEqual([4]);
+    expect(readdirSync(folder).filter((f) => f.includes('.tmp-'))).toEqual([]);
     await expect(writeFiles([[a, 3 as never]])).rejects.toThrow(/^shadergrad: writeFiles: files must be a list of \[path, bytes or text\] pairs/);
     await expect(writeFiles({} as never)).rejects.toThrow(/writeFiles: files must be/);
   });
