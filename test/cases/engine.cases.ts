@@ -108,6 +108,32 @@ export const cases: TestCase[] = [
     },
   },
   {
+    name: 'a tensor of exactly maxStorageBufferBindingSize (128 MiB on a device with WebGPU\'s default limits) is made, bound whole by a kernel and read back; one element more is refused',
+    timeout: 120_000,
+    async run() {
+      const { Engine } = await import('../../src/engine/engine');
+      const { requestAdapter } = await import('../../src/engine/gpu');
+      const adapter = await requestAdapter();
+      const own = await Engine.create({ adapter, device: await adapter.requestDevice({ label: 'default limits' }) });
+      try {
+        const limit = own.limits.maxStorageBufferBindingSize;
+        expectTrue(limit === 128 * 2 ** 20, `a device with default limits binds ${limit} bytes, not WebGPU's default 128 MiB`);
+        const n = limit / 4;
+        const data = new Float32Array(n);
+        for (let i = 0; i < n; i++) data[i] = (i % 7) - 3;
+        // ReLU over 32M elements: past 65535 workgroups in x, so its grid is folded as well.
+        const { out } = layers.reluForward(own.tensor(data, [n]));
+        const got = await out.read();
+        let wrong = -1;
+        for (let i = 0; i < n && wrong < 0; i++) if (got[i] !== Math.max(0, data[i]!)) wrong = i;
+        expectTrue(wrong < 0, `relu of a tensor at the binding limit: element ${wrong} is ${got[wrong]}, expected ${Math.max(0, data[wrong]!)}`);
+        await expectThrows(() => own.zeros([n + 1]), /zeros: a tensor of shape \[33554433\] takes 128 MiB, more than this device binds to a kernel \(maxStorageBufferBindingSize: 128 MiB\)/, 'one element past the limit');
+      } finally {
+        own.destroy();
+      }
+    },
+  },
+  {
     name: 'a lost device surfaces as an Error on the next call, not a hang',
     async run() {
       const { Engine } = await import('../../src/engine/engine');
