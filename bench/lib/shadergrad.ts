@@ -122,8 +122,11 @@ export class ShadergradBench implements ImplBench {
     return readable(new CapturedRunnable(e, record, [X, D], `bench.${c.op}`));
   }
 
-  /** Train-mode batchnorm of an N×D batch: forward (statistics, normalization, running averages) or backward (dx, dgamma, dbeta). */
-  batchnorm(N: number, D: number, direction: 'forward' | 'backward', x: Float32Array, dout: Float32Array): OutputsRunnable {
+  /**
+   * Train-mode batchnorm of an N×D batch: forward (statistics, normalization, running averages) or
+   * backward (dx, dgamma, dbeta). `runs()`: the forwards run so far, each moving the running averages.
+   */
+  batchnorm(N: number, D: number, direction: 'forward' | 'backward', x: Float32Array, dout: Float32Array): OutputsRunnable & { runs(): number } {
     const e = this.engine;
     const X = e.tensor(x, [N, D]);
     const dOut = e.tensor(dout, [N, D]);
@@ -131,15 +134,22 @@ export class ShadergradBench implements ImplBench {
     const beta = e.zeros([D]);
     const bnParam: layers.BnParam = { mode: 'train', eps: BN_EPS, momentum: BN_MOMENTUM, runningMean: e.zeros([D]), runningVar: e.zeros([D]) };
     const owned: Array<{ dispose(): void }> = [X, dOut, gamma, beta, bnParam.runningMean!, bnParam.runningVar!];
+    let runs = 0;
     if (direction === 'forward') {
-      const r = new CapturedRunnable(e, () => layers.batchnormForward(X, gamma, beta, bnParam), owned, 'bench.batchnorm.forward');
-      return Object.assign(r, { outputs: () => readAll({ out: r.step!.result.out }) });
+      // A host hook counts the runs: it runs before every replay, profiled ones included.
+      const record = () => {
+        e.host(() => runs++);
+        return layers.batchnormForward(X, gamma, beta, bnParam);
+      };
+      const r = new CapturedRunnable(e, record, owned, 'bench.batchnorm.forward');
+      const outputs = () => readAll({ out: r.step!.result.out, runningMean: bnParam.runningMean!, runningVar: bnParam.runningVar! });
+      return Object.assign(r, { outputs, runs: () => runs });
     }
     const { out, cache } = layers.batchnormForward(X, gamma, beta, bnParam);
     if (cache.mode !== 'train') throw new Error('batchnorm: expected a train-mode cache');
     owned.push(out, cache.xhat, cache.invStd);
     const r = new CapturedRunnable(e, () => layers.batchnormBackward(dOut, cache), owned, 'bench.batchnorm.backward');
-    return Object.assign(r, { outputs: () => readAll(r.step!.result) });
+    return Object.assign(r, { outputs: () => readAll(r.step!.result), runs: () => runs });
   }
 
   /** Softmax loss and its gradient for N×C scores. */

@@ -133,14 +133,60 @@ export function dropoutFractionTolerance(n: number, keep: number): number {
   return 5 * Math.sqrt((1 - keep) / (keep * n));
 }
 
-/** Train-mode batchnorm of x (N×D, gamma 1, beta 0, the bench's eps and momentum) in float64: the forward's out, and the backward's dx, dgamma, dbeta for dout. */
-export function batchnormReference(N: number, D: number, x: ArrayLike<number>, dout?: ArrayLike<number>): { out: Float64Array; dx?: Float64Array; dgamma?: Float64Array; dbeta?: Float64Array } {
+export interface BatchnormReference {
+  out: Float64Array;
+  /** The running averages after `runs` forwards of x from zeros. */
+  runningMean: Float64Array;
+  runningVar: Float64Array;
+  /**
+   * The same running average of each column's mean of |x|: the scale the running mean's f32 column
+   * sums are accurate to (the mean of centred data is a cancelling sum, far smaller than its terms).
+   */
+  runningAbsMean: Float64Array;
+  dx?: Float64Array;
+  dgamma?: Float64Array;
+  dbeta?: Float64Array;
+}
+
+/**
+ * Train-mode batchnorm of x (N×D, gamma 1, beta 0, the bench's eps and momentum) in float64: the
+ * forward's out and its running averages after `runs` forwards, and the backward's dx, dgamma,
+ * dbeta for dout.
+ */
+export function batchnormReference(N: number, D: number, x: ArrayLike<number>, dout?: ArrayLike<number>, runs = 1): BatchnormReference {
   const gamma = nd(new Float64Array(D).fill(1), [D]);
   const beta = nd(new Float64Array(D), [D]);
-  const f = batchnormForward(nd(x, [N, D]), gamma, beta, { mode: 'train', eps: BN_EPS, momentum: BN_MOMENTUM });
-  if (!dout) return { out: f.out.data };
+  const bnParam: BnParam = { mode: 'train', eps: BN_EPS, momentum: BN_MOMENTUM };
+  const f = batchnormForward(nd(x, [N, D]), gamma, beta, bnParam);
+  // Every forward sees the same batch: the first one's update, repeated (momentum·r + (1 − momentum)·stat).
+  const running = (first: Float64Array) => {
+    const r = Float64Array.from(first);
+    for (let k = 1; k < runs; k++) for (let d = 0; d < D; d++) r[d] = BN_MOMENTUM * r[d]! + first[d]!;
+    return r;
+  };
+  const absMean = new Float64Array(D);
+  for (let i = 0; i < N * D; i++) absMean[i % D] += Math.abs(x[i]!);
+  const firstAbs = absMean.map((v) => ((1 - BN_MOMENTUM) * v) / N);
+  const stats = {
+    out: f.out.data,
+    runningMean: running(bnParam.runningMean!.data),
+    runningVar: running(bnParam.runningVar!.data),
+    runningAbsMean: running(firstAbs),
+  };
+  if (!dout) return stats;
   const b = batchnormBackward(nd(dout, [N, D]), f.cache!);
-  return { out: f.out.data, dx: b.dx.data, dgamma: b.dgamma.data, dbeta: b.dbeta.data };
+  return { ...stats, dx: b.dx.data, dgamma: b.dgamma.data, dbeta: b.dbeta.data };
+}
+
+/** The running mean's error, ‖got − ref‖ over ‖running mean of |x|‖ (see runningAbsMean). */
+export function runningMeanError(got: ArrayLike<number>, ref: BatchnormReference): number {
+  let diff = 0;
+  let scale = 0;
+  for (let d = 0; d < ref.runningMean.length; d++) {
+    diff += (got[d]! - ref.runningMean[d]!) ** 2;
+    scale += ref.runningAbsMean[d]! ** 2;
+  }
+  return Number.isNaN(diff) ? Infinity : Math.sqrt(diff / scale);
 }
 
 /** Softmax cross-entropy of N×C scores in float64: the mean loss and dx. */

@@ -1,12 +1,13 @@
 // The benchmark's result checks at the timed sizes (bench/lib/verify.ts): each passes a right answer and fails a deliberately wrong one (CPU only, no adapter).
 
 import { describe, expect, it } from 'vitest';
-import { ADAM, initialWeights, seededArray, seededLabels, MODEL, type MatmulCase } from '../../bench/lib/cases';
+import { ADAM, BN_EPS, BN_MOMENTUM, initialWeights, seededArray, seededLabels, MODEL, type MatmulCase } from '../../bench/lib/cases';
 import { formatSummary, formatTable } from '../../bench/lib/report';
 import type { Report } from '../../bench/lib/types';
 import {
   adamReference,
   adamTolerance,
+  batchnormReference,
   dropoutFractionTolerance,
   dropoutStats,
   matmulError,
@@ -15,9 +16,11 @@ import {
   productReference,
   referenceFirstLoss,
   reluError,
+  runningMeanError,
   sampleIndices,
   FULL_REFERENCE_LIMIT,
 } from '../../bench/lib/verify';
+import { batchnormForward, type BnParam } from '../../src/reference/layers';
 import { matmul, nd } from '../../src/reference/ndarray';
 import { networkLoss } from '../../src/reference/network';
 import { refUpdate } from '../../src/reference/optim';
@@ -187,6 +190,28 @@ describe('bench checks: Adam after k updates with a fixed gradient', () => {
     expect(rel(run(k, true))).toBeLessThan(tol);
     expect(rel(run(k, false))).toBeGreaterThan(tol);
     expect(rel(run(k - 1, true))).toBeGreaterThan(tol);
+  });
+});
+
+describe('bench checks: batchnorm\'s running averages after k forwards', () => {
+  const [N, D] = [64, 5];
+  const x = seededArray(N * D, 7);
+  it('are the reference forward\'s, run k times on the same batch', () => {
+    const bnParam: BnParam = { mode: 'train', eps: BN_EPS, momentum: BN_MOMENTUM };
+    for (let k = 1; k <= 3; k++) {
+      batchnormForward(nd(x, [N, D]), nd(new Float64Array(D).fill(1), [D]), nd(new Float64Array(D), [D]), bnParam);
+      const ref = batchnormReference(N, D, x, undefined, k);
+      expect(Math.max(...ref.runningMean.map((v, d) => Math.abs(v - bnParam.runningMean!.data[d]!)))).toBeLessThan(1e-15);
+      expect(Math.max(...ref.runningVar.map((v, d) => Math.abs(v - bnParam.runningVar!.data[d]!)))).toBeLessThan(1e-15);
+    }
+  });
+
+  it('the running mean is measured against the mean of |x| (it cancels): f32 rounding passes, one forward too few fails', () => {
+    const ref = batchnormReference(N, D, x, undefined, 3);
+    expect(runningMeanError(ref.runningMean, ref)).toBe(0);
+    expect(runningMeanError(Float32Array.from(ref.runningMean), ref)).toBeLessThan(1e-6);
+    expect(runningMeanError(batchnormReference(N, D, x, undefined, 2).runningMean, ref)).toBeGreaterThan(1e-2);
+    expect(runningMeanError(ref.runningMean.map((v) => v + Number.NaN), ref)).toBe(Infinity);
   });
 });
 
