@@ -3,9 +3,10 @@
 import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { parseArgs } from './lib/args';
+import { compareReports, formatComparison } from './lib/compare';
 import { formatMarkdown, formatSummary, formatTable } from './lib/report';
 import { runBench } from './lib/run';
-import type { Report } from './lib/types';
+import type { Report, Row } from './lib/types';
 
 /** The webgpu package's GPU objects: Dawn aborts the process if one is collected while its devices live. */
 const keep: unknown[] = [];
@@ -38,6 +39,25 @@ async function provideNavigatorGpu(): Promise<void> {
   if (!nav.userAgent) Object.defineProperty(nav, 'userAgent', { configurable: true, value: `Node.js/${process.versions.node}` });
 }
 
+/** A saved JSON report, or null (and exit status 2) after saying why it cannot be read. */
+function readReport(flag: string, file: string): Report | null {
+  let saved: Report;
+  try {
+    saved = JSON.parse(readFileSync(file, 'utf8')) as Report;
+  } catch (error) {
+    console.error(`bench: ${flag} ${file}: ${(error as Error).message}`);
+    process.exitCode = 2;
+    return null;
+  }
+  const isRow = (r: Row) => r && typeof r.suite === 'string' && typeof r.case === 'string' && typeof r.impl === 'string' && typeof r.ms === 'number';
+  if (!saved || !saved.adapter || !Array.isArray(saved.rows) || !saved.rows.every(isRow)) {
+    console.error(`bench: ${flag} ${file}: not a bench report ({ adapter, rows: [{ suite, case, impl, ms, … }] })`);
+    process.exitCode = 2;
+    return null;
+  }
+  return saved;
+}
+
 /** Writes the report atomically (a crash mid-write leaves the previous complete version). */
 function writeReport(file: string, report: Report): void {
   writeFileSync(`${file}.tmp`, `${JSON.stringify(report, null, 2)}\n`);
@@ -65,21 +85,18 @@ export async function main(args: string[]): Promise<void> {
     return;
   }
   if (options.table) {
-    let saved: Report;
-    try {
-      saved = JSON.parse(readFileSync(options.table, 'utf8')) as Report;
-    } catch (error) {
-      console.error(`bench: --table ${options.table}: ${(error as Error).message}`);
-      process.exitCode = 2;
-      return;
-    }
-    if (!saved || !Array.isArray(saved.rows) || !saved.rows.every((r) => r && typeof r.suite === 'string' && typeof r.impl === 'string')) {
-      console.error(`bench: --table ${options.table}: not a bench report ({ adapter, rows: [{ suite, case, impl, ms, … }] })`);
-      process.exitCode = 2;
-      return;
-    }
+    const saved = readReport('--table', options.table);
+    if (!saved) return;
     if (options.markdown) console.log(formatMarkdown(saved));
     else print(saved);
+    return;
+  }
+  if (options.compare) {
+    const [before, after] = options.compare.map((file) => readReport('--compare', file));
+    if (!before || !after) return;
+    const { suites, impls, filter } = options;
+    const keep = (r: Row) => suites.includes(r.suite) && impls.includes(r.impl) && (!filter.length || filter.some((f) => r.case.includes(f)));
+    console.log(formatComparison(compareReports(before, after, keep), options.markdown));
     return;
   }
   const file = options.json ? resolve(options.json) : null;

@@ -130,7 +130,7 @@ async function runChromium() {
 const made = runtimeDir();
 let code;
 try {
-  code = args.includes('--node') || args.includes('--table') ? runNode() : await runChromium();
+  code = ['--node', '--table', '--compare'].some((flag) => args.includes(flag)) ? runNode() : await runChromium();
 } finally {
   if (made) rmSync(made, { recursive: true, force: true });
 }

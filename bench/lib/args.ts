@@ -7,13 +7,17 @@ export interface CliOptions extends Omit<BenchOptions, 'environment'> {
   json: string | null;
   /** Print the table of an existing JSON report and exit. */
   table: string | null;
-  /** With --table: as Markdown (for bench/README.md). */
+  /** Compare two JSON reports (before, after) row by row and exit. */
+  compare: [before: string, after: string] | null;
+  /** With --table or --compare: as Markdown (for bench/README.md). */
   markdown: boolean;
 }
 
 export const USAGE = `usage: npm run bench -- [--quick] [--node] [--json FILE] [--suite ${SUITES.join(',')}]
                         [--impl ${IMPLS.join(',')}] [--filter TEXT[,TEXT]] [--time-limit SECONDS]
        npm run bench -- --table FILE [--markdown]      (print the table of a JSON report)
+       npm run bench -- --compare BEFORE AFTER [--impl …] [--suite …] [--filter …] [--markdown]
+                                                       (two JSON reports row by row: the speed-up, beyond noise or not)
   Default: every suite and implementation, in headless Chromium; --node: on Dawn in Node.
   --filter keeps the cases whose name contains one of the texts; --time-limit skips what is left after that long.`;
 
@@ -25,7 +29,7 @@ function list<T extends string>(value: string | undefined, allowed: readonly T[]
 }
 
 export function parseArgs(args: readonly string[]): CliOptions {
-  const out: CliOptions = { quick: false, node: false, json: null, table: null, markdown: false, suites: [...SUITES], impls: [...IMPLS], filter: [], timeLimit: 0 };
+  const out: CliOptions = { quick: false, node: false, json: null, table: null, compare: null, markdown: false, suites: [...SUITES], impls: [...IMPLS], filter: [], timeLimit: 0 };
   for (let i = 0; i < args.length; i++) {
     const a = args[i]!;
     const value = () => args[++i];
@@ -40,6 +44,10 @@ export function parseArgs(args: readonly string[]): CliOptions {
       const file = value();
       if (!file) throw new Error(`--table needs a file name\n${USAGE}`);
       out.table = file;
+    } else if (a === '--compare') {
+      const [before, after] = [value(), value()];
+      if (!before || !after || before.startsWith('--') || after.startsWith('--')) throw new Error(`--compare needs two report files, before and after\n${USAGE}`);
+      out.compare = [before, after];
     } else if (a === '--time-limit') {
       const s = Number(value());
       if (!(s > 0)) throw new Error(`--time-limit needs a number of seconds\n${USAGE}`);
@@ -50,6 +58,7 @@ export function parseArgs(args: readonly string[]): CliOptions {
     else if (a === '--help' || a === '-h') throw Object.assign(new Error(USAGE), { help: true });
     else throw new Error(`unknown option ${a}\n${USAGE}`);
   }
+  if (out.compare && out.table) throw new Error(`--table and --compare: one at a time\n${USAGE}`);
   return out;
 }
 

@@ -88,24 +88,30 @@ function lines(report: Report): { header: string[]; body: Line[] } {
   return { header, body };
 }
 
-/** A plain-text table for the terminal. */
-export function formatTable(report: Report): string {
-  const { header, body } = lines(report);
-  const table = [header, ...body.map((l) => [l.suite, l.case, ...l.cells])];
+/** Columns padded to their widest cell, a rule under the header (the terminal). */
+export function textTable(header: string[], body: string[][]): string {
+  const table = [header, ...body];
   const widths = header.map((_, i) => Math.max(...table.map((row) => [...row[i]!].length)));
   const out = table.map((row) => row.map((c, i) => c + ' '.repeat(widths[i]! - [...c].length)).join('  ').trimEnd());
   out.splice(1, 0, widths.map((w) => '-'.repeat(w)).join('  '));
   return out.join('\n');
 }
 
-/** The same table in Markdown (bench/README.md). */
+/** The same rows as a Markdown table (bench/README.md). */
+export function markdownTable(header: string[], body: string[][]): string {
+  return [`| ${header.join(' | ')} |`, `|${header.map(() => '---').join('|')}|`, ...body.map((row) => `| ${row.join(' | ')} |`)].join('\n');
+}
+
+/** A report's table for the terminal. */
+export function formatTable(report: Report): string {
+  const { header, body } = lines(report);
+  return textTable(header, body.map((l) => [l.suite, l.case, ...l.cells]));
+}
+
+/** A report's table in Markdown. */
 export function formatMarkdown(report: Report): string {
   const { header, body } = lines(report);
-  return [
-    `| ${header.join(' | ')} |`,
-    `|${header.map(() => '---').join('|')}|`,
-    ...body.map((l) => `| ${[l.suite, l.case, ...l.cells].join(' | ')} |`),
-  ].join('\n');
+  return markdownTable(header, body.map((l) => [l.suite, l.case, ...l.cells]));
 }
 
 /** "; 33/33 at small sizes before the suites, 55/55 on the timed rows' results" where the report has checks of timed rows (reports before them have none). */
