@@ -46,7 +46,7 @@ export function parseArgs(args: readonly string[]): CliOptions {
       out.table = file;
     } else if (a === '--compare') {
       const [before, after] = [value(), value()];
-      if (!before || !after || before.startsWith('--') || after.startsWith('--')) throw new Error(`--compare needs two report files, before and after\n${USAGE}`);
+      if (!before || !after || before.startsWith('-') || after.startsWith('-')) throw new Error(`--compare needs two report files, before and after\n${USAGE}`);
       out.compare = [before, after];
     } else if (a === '--time-limit') {
       const s = Number(value());

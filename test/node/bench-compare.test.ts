@@ -79,11 +79,32 @@ describe('bench --compare', () => {
     expect(formatComparison(c, true)).toContain('| matmul | 512x512x512 | shadergrad | 10.00 ms (t) | 8.00 ms (t) | 1.25× (t) | faster |');
   });
 
+  it('a row timed at 0 ms (a rounded timestamp) gets no speed-up and stays out of the mean; duplicates, other environments and --quick are warned of', () => {
+    const zero = report([row('matmul', '256x256x256', 'jax-js', 0, [0, 0]), row('matmul', '512x512x512', 'jax-js', 2, [1.9, 2.1]), row('matmul', '512x512x512', 'jax-js', 2.2, [2, 2.4])]);
+    const later = { ...report([row('matmul', '256x256x256', 'jax-js', 0.05, [0.04, 0.06]), row('matmul', '512x512x512', 'jax-js', 1, [0.9, 1.1])]), environment: 'node 22 + dawn, NVIDIA H200', quick: true };
+    const c = compareReports(zero, later);
+    expect(c.rows.map((r) => [r.after.case, r.speedup, r.verdict])).toEqual([
+      ['256x256x256', null, null],
+      ['512x512x512', 2.2, 'faster'],
+    ]);
+    expect(c.geomean['jax-js']).toEqual({ speedup: 2.2, rows: 1 });
+    expect(c.warnings).toEqual([
+      'the before report has matmul 512x512x512 (jax-js) twice: its last row is compared',
+      "the runs' environments differ (before: test; after: node 22 + dawn, NVIDIA H200)",
+      'one run is --quick and the other is not (before: full; after: --quick)',
+    ]);
+    const text = formatComparison(c);
+    expect(text).toMatch(/256x256x256\s+jax-js\s+0\.0 µs \(t\)\s+50\.0 µs \(t\)\s+n\/a \(0 ms\)\s+not timed/);
+    expect(text).toContain('jax-js: geometric mean speed-up 2.20× over 1 rows measured the same way in both (1 left out: methods differ, no spread or 0 ms)');
+    expect(text).not.toMatch(/NaN|Infinity/);
+  });
+
   it('reads --compare BEFORE AFTER, and refuses a missing file name or --table with it', () => {
     expect(parseArgs(['--compare', 'a.json', 'b.json', '--impl', 'shadergrad']).compare).toEqual(['a.json', 'b.json']);
     expect(parseArgs([]).compare).toBeNull();
     expect(() => parseArgs(['--compare', 'a.json'])).toThrow(/--compare needs two report files, before and after/);
     expect(() => parseArgs(['--compare', 'a.json', '--markdown'])).toThrow(/--compare needs two report files/);
+    expect(() => parseArgs(['--compare', 'a.json', '-h'])).toThrow(/--compare needs two report files/);
     expect(() => parseArgs(['--compare', 'a.json', 'b.json', '--table', 'c.json'])).toThrow(/--table and --compare: one at a time/);
   });
 
