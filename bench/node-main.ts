@@ -111,7 +111,8 @@ export async function main(args: string[]): Promise<void> {
   }
   await provideNavigatorGpu();
   const report = await runBench(
-    { ...options, environment: `node ${process.versions.node} + dawn (webgpu package)` },
+    // BENCH_DEVICE (bench/gpu's scripts set it from nvidia-smi): the GPU's name, which Dawn's adapter info may not give.
+    { ...options, environment: `node ${process.versions.node} + dawn (webgpu package)${process.env.BENCH_DEVICE ? `, ${process.env.BENCH_DEVICE}` : ''}` },
     (line) => console.log(line),
     // Rewritten after every row: if the process dies, the file holds every row measured so far.
     file ? (partial) => writeReport(file, partial) : undefined,

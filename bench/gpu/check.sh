@@ -14,6 +14,8 @@ tail -1 "$out/setup.log"
 clocks=
 if command -v nvidia-smi > /dev/null; then
   nvidia-smi --query-gpu=name,driver_version,clocks.sm,clocks.max.sm,power.limit --format=csv,noheader
+  # The GPU's name into the bench report's environment: Dawn describes an H100 and an H200 alike.
+  BENCH_DEVICE=$(nvidia-smi --query-gpu=name --format=csv,noheader | head -1) && export BENCH_DEVICE
   # SM clock, power and temperature twice a second while the kernels run (is the GPU throttling?).
   nvidia-smi --query-gpu=timestamp,clocks.sm,power.draw,temperature.gpu,clocks_throttle_reasons.active --format=csv -lms 500 > "$out/clocks.csv" 2>&1 &
   clocks=$!

@@ -16,6 +16,8 @@ fi
 # shellcheck source=/dev/null
 source .gpu/setup-device.sh || { echo "run.sh: setup-device.sh found no adapter" >&2; exit 3; }
 command -v nvidia-smi > /dev/null && nvidia-smi --query-gpu=name,driver_version,clocks.sm,clocks.max.sm --format=csv,noheader > "$out/nvidia-smi.txt" 2>&1
+# The GPU's name into the report's environment: Dawn describes an H100 and an H200 alike.
+command -v nvidia-smi > /dev/null && BENCH_DEVICE=$(nvidia-smi --query-gpu=name --format=csv,noheader | head -1) && export BENCH_DEVICE
 # --time-limit 480: no row starts after 8 min (the device allows 600 s per command); the JSON is rewritten after every row.
 node bench/gpu/dist/bench.mjs --node --json "$out/bench.json" --time-limit 480 "$@" 2>&1 | tee "$out/bench.log"
 code=${PIPESTATUS[0]}
