@@ -20,6 +20,7 @@ import { Random } from '../src/random';
 // (`ahead`), the multiply-adds column by column (`byColumn`), the k-loop written out once per
 // stage so every workgroup-memory index is a constant (`pairStages`, "pairs" below), and the output
 // walked in bands of tile-rows (`swizzle`: the workgroups in flight share panels of A and B in L2).
+// Each option is swept beside its own baseline in the same run (rates drift ~10% between runs).
 // One stage and a·b + c unless named.
 const v4 = (tile: Omit<MatmulTile, 'staging'>): MatmulTile => ({ stages: 1, fma: false, ...tile, staging: 'vec4' });
 const large: Omit<MatmulTile, 'staging'> = { wgX: 16, wgY: 16, rows: 8, cols4: 2, tileK: 24, pad: 0, stages: 2 };
@@ -37,10 +38,13 @@ export const CANDIDATES: Record<string, MatmulTile> = {
   'vec4 128x128 k24 s2 pad0 swizzle8': v4({ ...large, swizzle: 8 }),
   'vec4 128x128 k24 s2 pad0 swizzle16': v4({ ...large, swizzle: 16 }),
   'vec4 128x128 k24 s2 pad0 ahead swizzle8': v4({ ...large, ahead: true, swizzle: 8 }),
+  'vec4 128x128 k20 s2 split': v4({ ...large, tileK: 20, pad: 1, halves: true }),
   'vec4 128x128 k20 s2 split ahead': v4({ ...large, tileK: 20, pad: 1, halves: true, ahead: true }),
+  'vec4 128x128 k32': v4({ ...large, tileK: 32, pad: 1, stages: 1 }),
   'vec4 128x128 k32 ahead': v4({ ...large, tileK: 32, pad: 1, stages: 1, ahead: true }),
   'vec4 128x256 k24 pad0 ahead': v4({ ...wide, ahead: true }),
   'vec4 128x256 k24 pad0 swizzle8': v4({ ...wide, swizzle: 8 }),
+  'vec4 128x256 k16 s2 pad0': v4({ ...wide, tileK: 16, stages: 2 }),
   'vec4 128x256 k16 s2 pad0 ahead': v4({ ...wide, tileK: 16, stages: 2, ahead: true }),
   'vec4 128x256 k16 s2 pad0 pairs': v4({ ...wide, tileK: 16, stages: 2, pairStages: true }),
   'vec4 64x64 k16 s2 block ahead': v4({ ...small, ahead: true }),
