@@ -138,7 +138,7 @@ function vec4Source(t: MatmulTile, ta: boolean, tb: boolean): string {
     (32 % warpX !== 0 || t.wgX % warpX !== 0 || t.wgY % (32 / warpX) !== 0) && `warpX ${warpX} does not tile a ${t.wgX}×${t.wgY} workgroup in 32s`,
     t.ahead && t.unroll !== undefined && t.unroll !== t.tileK && `ahead needs the whole k-tile unrolled`,
     t.pairStages && stages !== 2 && `pairStages needs 2 stages`,
-    t.swizzle !== undefined && !(Number.isInteger(t.swizzle) && t.swizzle >= 0) && `swizzle ${t.swizzle} is not a whole number of tile-rows`,
+    t.swizzle !== undefined && !(Number.isInteger(t.swizzle) && t.swizzle >= 0 && t.swizzle <= 65535) && `swizzle ${t.swizzle} is not a whole number of tile-rows from 0 to 65535`,
   ].filter(Boolean);
   if (problems.length) throw new ShadergradError(null, `matmul vec4 tile: ${problems.join('; ')}`);
   const rows4 = t.rows / 4;

@@ -27,8 +27,9 @@ const TILES: Record<string, MatmulTile> = {
   'gpu-vec4 tiny 32×32, k 16, 2 stages, a·b + c': { wgX: 8, wgY: 8, rows: 4, cols4: 1, tileK: 16, staging: 'vec4', stages: 2, fma: false },
   'gpu-vec4 small 64×64, k 16, 2 stages, 4×4 blocks, a·b + c': { wgX: 16, wgY: 16, rows: 4, cols4: 1, tileK: 16, staging: 'vec4', fma: false, block: true },
   'gpu-vec4 128×128, k 8, 2 stages, 4×4 blocks, 8×4 warps, fma': { wgX: 16, wgY: 16, rows: 8, cols4: 2, tileK: 8, staging: 'vec4', warpX: 8, block: true },
-  // Tuning options (bench/matmul-tiles.ts): the output walked in bands of tile-rows (a last band
-  // cut short at 68 and 132 rows), operands read a k-step ahead, multiply-adds column by column,
+  // Tuning options (bench/matmul-tiles.ts): the output walked in bands of tile-rows (bands of 2
+  // 32-row tiles leave a last band cut short at 68 and 132 rows; bands of 3 64-row tiles, at 68
+  // rows), operands read a k-step ahead, multiply-adds column by column,
   // the k-loop written out per stage (odd and even counts of k-tiles: K = 36, 64, 200).
   'gpu-vec4 32×32, k 16, stage pairs, bands of 2 tile-rows, operands a step ahead': { wgX: 8, wgY: 8, rows: 4, cols4: 1, tileK: 16, staging: 'vec4', stages: 2, fma: false, swizzle: 2, ahead: true, pairStages: true },
   'gpu-vec4 64×64 (8×8 of 8×8), k 24, 2 stages, halves, a step ahead, by column, bands of 3': { wgX: 8, wgY: 8, rows: 8, cols4: 2, tileK: 24, staging: 'vec4', stages: 2, fma: false, pad: 0, halves: true, ahead: true, byColumn: true, swizzle: 3 },
@@ -297,6 +298,7 @@ export const cases: TestCase[] = [
         [{ pairStages: true, stages: 1 }, /pairStages needs 2 stages/],
         [{ swizzle: 1.5 }, /swizzle 1.5 is not a whole number of tile-rows/],
         [{ swizzle: -2 }, /swizzle -2 is not a whole number of tile-rows/],
+        [{ swizzle: 65536 }, /swizzle 65536 is not a whole number of tile-rows from 0 to 65535/],
         [{ tileK: 10 }, /tileK 10 is not a multiple of 4/],
         [{ warpX: 3 }, /warpX 3 does not tile/],
         [{ rows: 6 }, /rows must be a multiple of 4, got 6/],
