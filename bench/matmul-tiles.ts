@@ -141,7 +141,33 @@ export async function sweep(engine: Engine, sizes: number[], log: (line: string)
     A.dispose();
     B.dispose();
   }
+  // Each option against its baseline from the same run (rates drift between runs).
+  const pairs = candidates.map(([name]) => [name, baselineOf(name, candidates.map(([n]) => n))] as const).filter(([, base]) => base);
+  if (pairs.length) log('against the baseline in this run (its rate / the baseline\'s, per size):');
+  for (const [name, base] of pairs) {
+    const at = (n: string, size: number) => rows.find((r) => r.size === size && r.tile.startsWith(`${n} (`))?.gflops;
+    const ratios = sizes.map((size) => {
+      const [x, y] = [at(name, size), at(base!, size)];
+      return x && y ? `${(x / y).toFixed(2)}×` : '—';
+    });
+    log(`  ${name.padEnd(44)} vs ${base!.padEnd(44)} ${ratios.join('  ')}`);
+  }
   return rows;
+}
+
+/**
+ * The candidate a name's last option words are added to: the name without them, word by word from
+ * the end, ignoring "(… default)" labels ('vec4 128x128 k24 s2 pad0 ahead swizzle8' → '… pad0 ahead').
+ */
+export function baselineOf(name: string, names: readonly string[]): string | undefined {
+  const bare = (n: string) => n.replace(/ \([a-z ]+ default\)$/, '');
+  const words = bare(name).split(' ');
+  for (let cut = words.length - 1; cut >= 2; cut--) {
+    const prefix = words.slice(0, cut).join(' ');
+    const found = names.find((n) => n !== name && bare(n) === prefix);
+    if (found) return found;
+  }
+  return undefined;
 }
 
 /**

@@ -2,7 +2,7 @@
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import preamble from '../../shaders/preamble.wgsl?raw';
-import { CANDIDATES } from '../../bench/matmul-tiles';
+import { CANDIDATES, baselineOf } from '../../bench/matmul-tiles';
 import { Engine } from '../../src/index';
 import { matmulSource } from '../../src/kernels/matmul-source';
 
@@ -35,4 +35,16 @@ describe('bench --tiles candidates', () => {
     expect(failures).toEqual([]);
     expect(Object.keys(CANDIDATES).length).toBeGreaterThan(10);
   }, 120_000);
+
+  it('each option is set beside its baseline: the name without its last option words, default labels ignored', () => {
+    const names = Object.keys(CANDIDATES);
+    expect(baselineOf('vec4 128x128 k24 s2 pad0 ahead', names)).toBe('vec4 128x128 k24 s2 pad0 (large default)');
+    expect(baselineOf('vec4 128x128 k24 s2 pad0 ahead swizzle8', names)).toBe('vec4 128x128 k24 s2 pad0 ahead');
+    expect(baselineOf('vec4 64x64 k16 s2 block swizzle8', names)).toBe('vec4 64x64 k16 s2 block (small default)');
+    expect(baselineOf('vec4 128x256 k16 s2 pad0 pairs', names)).toBe('vec4 128x256 k16 s2 pad0');
+    expect(baselineOf('vec4 128x128 k24 s2 pad0 (large default)', names)).toBeUndefined();
+    // Every round-5 option has its baseline in the same sweep.
+    const options = ['ahead', 'bycol', 'pairs', 'swizzle8', 'swizzle16'];
+    for (const name of names.filter((n) => options.some((o) => n.split(' ').includes(o)))) expect(baselineOf(name, names), name).toBeDefined();
+  });
 });
