@@ -367,7 +367,7 @@ export class Engine {
     const bufs = buffers.map((b, i) =>
       b instanceof Tensor ? (kernel.packed.includes(i) ? b.packedStorageFor(kernel.name) : b.storageFor(kernel.name)) : b,
     );
-    this.checkAliasing(kernel, bufs);
+    this.checkAliasing(kernel, buffers, bufs);
     const pipeline = this.pipelines.get(kernel);
     const entries: GPUBindGroupEntry[] = buffers.map((b, binding) => ({
       binding,
@@ -397,12 +397,28 @@ export class Engine {
   }
 
   /** WebGPU refuses a buffer bound writable and bound again in the same dispatch: say so now, naming the kernel. */
-  private checkAliasing(kernel: Kernel, bufs: readonly GpuBuffer[]): void {
+  /**
+   * WebGPU refuses a dispatch that writes a buffer and also reads it (any ranges), and a kernel
+   * writing one range twice would race: refused here, by binding, before anything is recorded.
+   * Two written bindings of disjoint ranges of one buffer (views of one slab) are allowed.
+   */
+  private checkAliasing(kernel: Kernel, buffers: ReadonlyArray<Tensor | GpuBuffer>, bufs: readonly GpuBuffer[]): void {
+    const range = (i: number): [number, number] => {
+      const b = buffers[i]!;
+      return b instanceof Tensor ? [b.byteOffset, b.byteOffset + b.byteLength] : [0, Infinity];
+    };
     kernel.bindings.forEach((kind, i) => {
       if (kind !== 'write') return;
-      const j = bufs.findIndex((b, k) => k !== i && b === bufs[i]);
+      const [start, end] = range(i);
+      const j = bufs.findIndex((b, k) => {
+        if (k === i || b !== bufs[i]) return false;
+        if (kernel.bindings[k] !== 'write') return true;
+        const [s, e] = range(k);
+        return start < e && s < end;
+      });
       if (j >= 0) {
-        throw new ShadergradError(kernel.name, `binding ${i} is written and binding ${j} uses the same GPU buffer (the same tensor, or views of one slab); give the output a buffer of its own`);
+        const what = kernel.bindings[j] === 'write' ? 'is written too, to an overlapping range of the same GPU buffer' : 'reads the same GPU buffer (the same tensor, or views of one slab)';
+        throw new ShadergradError(kernel.name, `binding ${i} is written and binding ${j} ${what}; give the output a buffer of its own`);
       }
     });
   }

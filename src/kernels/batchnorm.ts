@@ -2,7 +2,7 @@
 
 import source from '../../shaders/batchnorm.wgsl?raw';
 import type { Engine } from '../engine/engine';
-import type { Tensor } from '../tensor';
+import { fmt, type Tensor } from '../tensor';
 import { defineKernel, grid1d, type Kernel } from './kernel';
 import { ShadergradError } from '../errors';
 
@@ -156,7 +156,10 @@ export function batchnormTest(
   return out;
 }
 
-/** Gradients of train-mode batch normalization given dout (N, D) and what the forward pass kept. */
+/**
+ * Gradients of train-mode batch normalization given dout (N, D) and what the forward pass kept;
+ * dgamma and dbeta new, or written into `into`'s (f32, D elements: views of a gradient slab).
+ */
 export function batchnormGrads(
   engine: Engine,
   dout: Tensor,
@@ -164,10 +167,14 @@ export function batchnormGrads(
   gamma: Tensor,
   invStd: Tensor,
   layout: ColumnLayout = chooseColumnLayout(engine),
+  into: { dgamma?: Tensor; dbeta?: Tensor } = {},
 ): { dx: Tensor; dgamma: Tensor; dbeta: Tensor } {
   const [N, D] = [xhat.shape[0]!, xhat.shape[1]!];
-  const dgamma = engine.empty([D], 'f32', 'batchnorm_dgamma');
-  const dbeta = engine.empty([D], 'f32', 'batchnorm_dbeta');
+  for (const [name, t] of Object.entries(into)) {
+    if (t && (t.size !== D || t.dtype !== 'f32')) throw new ShadergradError('batchnormBackward', `into.${name} must be an f32 tensor of ${D} elements, got ${t.dtype} ${fmt(t.shape)}`);
+  }
+  const dgamma = into.dgamma ?? engine.empty([D], 'f32', 'batchnorm_dgamma');
+  const dbeta = into.dbeta ?? engine.empty([D], 'f32', 'batchnorm_dbeta');
   if (D) engine.dispatch(columnKernel('param_grads', layout), [dout, xhat, dgamma, dbeta], columnGrid(D, layout), [N, D]);
   const dx = engine.empty(xhat.shape, 'f32', inputGradKernel.name);
   if (xhat.size) {

@@ -18,6 +18,12 @@ export interface MatmulOptions {
   relu?: boolean;
   /** Shape of the result (same size as M×N); default [M, N]. */
   outShape?: readonly number[];
+  /**
+   * Write the result into this f32 tensor of M×N elements (say a view of a slab that holds a whole
+   * model's gradients) instead of a new one; returned as the result. Its buffer must not hold A, B
+   * or the bias.
+   */
+  out?: Tensor;
   /** Force a tile shape (benchmarks and tests of every code path). */
   tile?: MatmulTile;
   /**
@@ -63,7 +69,7 @@ function asMatrix(t: Tensor): [number, number] {
 /**
  * C = op(A)·op(B) [+ bias] [→ ReLU]; op transposes when asked. A tensor of rank above 2 is seen
  * as a matrix of its first dimension by the product of the rest (the affine layer's view).
- * Returns a new M×N tensor (or `outShape`).
+ * Returns a new M×N tensor (or `outShape`), or `out` written.
  */
 export function matmul(engine: Engine, a: Tensor, b: Tensor, options: MatmulOptions = {}): Tensor {
   const { transA = false, transB = false, bias, relu = false } = options;
@@ -91,8 +97,20 @@ export function matmul(engine: Engine, a: Tensor, b: Tensor, options: MatmulOpti
   if (options.splitK !== undefined && !(Number.isInteger(options.splitK) && options.splitK >= 1)) {
     throw new ShadergradError(name, `splitK must be a whole number of layers ≥ 1, got ${options.splitK}`);
   }
+  const given = options.out;
+  if (given !== undefined) {
+    if (!(given instanceof Tensor) || given.dtype !== 'f32' || given.size !== M * N) {
+      const got = given instanceof Tensor ? `${given.dtype} ${fmt(given.shape)}` : String(given);
+      throw new ShadergradError(name, `out must be an f32 tensor of ${M}×${N} = ${M * N} elements, got ${got}`);
+    }
+    if (options.outShape) throw new ShadergradError(name, `give out or outShape, not both (out keeps its own shape)`);
+    const storage = given.storageFor(name);
+    for (const [what, t] of [['A', a], ['B', b], ['the bias', bias]] as const) {
+      if (t && t.storageFor(name) === storage) throw new ShadergradError(name, `out shares its GPU buffer with ${what} (the same tensor, or views of one slab)`);
+    }
+  }
   let tile = options.tile ?? chooseTile(engine, M, N, K);
-  if (tile.staging === 'vec4' && !vec4Applies(M, N, K, transA, transB, [a, b])) tile = { ...tile, staging: 'workgroup' };
+  if (tile.staging === 'vec4' && !vec4Applies(M, N, K, transA, transB, given ? [a, b, given] : [a, b])) tile = { ...tile, staging: 'workgroup' };
   // Each layer's k-range is whole k-tiles (a vec4 tile's loads start on a multiple of 4); layers
   // that would be left empty are dropped.
   const wanted = options.splitK ?? chooseSplit(engine, M, N, K, tile);
@@ -103,7 +121,7 @@ export function matmul(engine: Engine, a: Tensor, b: Tensor, options: MatmulOpti
   if (outShape.reduce((p, d) => p * d, 1) !== M * N) {
     throw new ShadergradError(name, `result shape ${fmt(outShape)} does not hold ${M}×${N}`);
   }
-  const out = engine.empty(outShape, 'f32', name);
+  const out = given ?? engine.empty(outShape, 'f32', name);
   if (M === 0 || N === 0) return out;
   const [gx, gy] = [Math.ceil(N / tileN(tile)), Math.ceil(M / tileM(tile))];
   const flags = (bias ? FLAGS.bias : 0) | (relu ? FLAGS.relu : 0);

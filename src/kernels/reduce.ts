@@ -28,12 +28,15 @@ const sumKernels = [false, true].map((square) =>
   ),
 );
 
-/** Sums an (N, D) matrix over its rows: a (D) vector. */
-export function columnSum(engine: Engine, x: Tensor, rows: number, cols: number): Tensor {
+/** Sums an (N, D) matrix over its rows: a (D) vector — new, or written into `into` (D f32 elements, not x's buffer). */
+export function columnSum(engine: Engine, x: Tensor, rows: number, cols: number, into?: Tensor): Tensor {
   if (x.size !== rows * cols || x.dtype !== 'f32') {
     throw new ShadergradError('columnSum', `a ${x.dtype} tensor ${fmt(x.shape)} is not a ${rows}×${cols} f32 matrix`);
   }
-  const out = engine.empty([cols], 'f32', columnSumKernel.name);
+  if (into && (into.size !== cols || into.dtype !== 'f32' || into.storageFor('columnSum') === x.storageFor('columnSum'))) {
+    throw new ShadergradError('columnSum', `into must be an f32 tensor of ${cols} elements in a buffer of its own, got ${into.dtype} ${fmt(into.shape)}`);
+  }
+  const out = into ?? engine.empty([cols], 'f32', columnSumKernel.name);
   if (cols) engine.dispatch(columnSumKernel, [x, out], grid1d(Math.ceil(cols / 64)), [rows, cols]);
   return out;
 }

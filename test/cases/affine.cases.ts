@@ -2,6 +2,7 @@
 
 import { layers } from '../../src/index';
 import { matmul, vec4Applies, type MatmulTile } from '../../src/kernels/matmul';
+import { columnSum } from '../../src/kernels/reduce';
 import { Random } from '../../src/random';
 import * as ref from '../../src/reference/layers';
 import { courseRelError, numericGradientArray } from '../../src/reference/gradcheck';
@@ -282,6 +283,48 @@ export const cases: TestCase[] = [
           gb.dispose();
         }
       }
+    },
+  },
+  {
+    name: 'matmul writes into a given `out` (a view of a slab) on every kernel path, split-K included, and columnSum into a given vector; outputs that cannot work are refused first',
+    async run(engine) {
+      const rng = new Random(23);
+      const [M, K, N] = [36, 120, 20];
+      const a = randn(rng, [K, M]);
+      const b = randn(rng, [K, N]);
+      const expected = refMatmul(a, b, true, false);
+      const [ga, gb] = [upload(engine, a), upload(engine, b)];
+      // The gradient layout: dW = xᵀ·dout into a view that does not start the slab, db beside it.
+      const slab = engine.slab({ first: [3], dw: [M, N], db: [N] }, 'test.out');
+      const paths: Array<[string, MatmulTile | undefined, number | undefined]> = [
+        ['the default', undefined, undefined],
+        ['vec4 2 stages', TILES["gpu-vec4 32×128, k 24 (the large default's k-step), 2 stages"]!, 1],
+        ['split-K', TILES['gpu-scalar 64×64, k 16']!, 3],
+        ['cpu-direct', TILES['cpu-direct-narrow 64×32']!, 1],
+      ];
+      for (const [name, tile, splitK] of paths) {
+        const c = matmul(engine, ga, gb, { transA: true, out: slab.views.dw, tile, splitK });
+        expectTrue(c === slab.views.dw, `${name}: the result is out`);
+        await expectTensor(c, expected, TOL.matmul, `${name}: Aᵀ·B into out`);
+      }
+      const sums = columnSum(engine, gb, K, N, slab.views.db);
+      expectTrue(sums === slab.views.db, 'columnSum returns its target');
+      const colSums = new Float64Array(N);
+      for (let i = 0; i < K * N; i++) colSums[i % N] += b.data[i]!;
+      expectClose(await download(sums), colSums, TOL.reduction, 'column sums into their view');
+      const [squareK, squareN] = [upload(engine, randn(rng, [K, K])), upload(engine, randn(rng, [N, N]))];
+      const dispatches = engine.stats().dispatches;
+      const wrong: Array<[() => unknown, RegExp, string]> = [
+        [() => matmul(engine, ga, gb, { transA: true, out: slab.views.db }), /out must be an f32 tensor of 36×20 = 720 elements, got f32 \[20\]/, 'out of the wrong size'],
+        [() => matmul(engine, ga, gb, { transA: true, out: engine.tensor(new Int32Array(M * N), [M, N]) }), /out must be an f32 tensor .* got i32 \[36, 20\]/, 'an i32 out'],
+        [() => matmul(engine, ga, gb, { transA: true, out: slab.views.dw, outShape: [M * N] }), /give out or outShape, not both/, 'out and outShape'],
+        [() => matmul(engine, gb, squareN, { out: gb }), /matmul: out shares its GPU buffer with A/, 'out = A'],
+        [() => matmul(engine, squareK, gb, { out: gb }), /matmul: out shares its GPU buffer with B/, 'out = B'],
+        [() => columnSum(engine, gb, K, N, slab.views.first), /columnSum: into must be an f32 tensor of 20 elements in a buffer of its own, got f32 \[3\]/, 'columnSum into the wrong size'],
+      ];
+      for (const [call, pattern, what] of wrong) await expectThrows(call, pattern, what);
+      expectTrue(engine.stats().dispatches === dispatches, 'a refused output recorded no dispatch');
+      for (const t of [ga, gb, squareK, squareN, slab.flat, ...Object.values(slab.views)]) t.dispose();
     },
   },
   {

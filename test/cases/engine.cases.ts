@@ -2,6 +2,7 @@
 
 import { DeviceError, ShadergradError, datasets, errorMessage, errorReason, layers, optim } from '../../src/index';
 import { axpyInPlace } from '../../src/kernels/elementwise';
+import { batchnormGrads } from '../../src/kernels/batchnorm';
 import { gatherRows } from '../../src/kernels/gather';
 import { grid1d } from '../../src/kernels/kernel';
 import { matmul } from '../../src/kernels/matmul';
@@ -455,9 +456,26 @@ export const cases: TestCase[] = [
       step.replay({ flush: false });
       step.dispose();
       expectTrue((await y.read())[0] === 4, 'capture run + the queued replay');
-      await expectThrows(() => axpyInPlace(engine, y, y, 1), /axpy.*: binding \d is written and binding \d uses the same GPU buffer/, 'y += y');
+      await expectThrows(() => axpyInPlace(engine, y, y, 1), /axpy.*: binding \d is written and binding \d reads the same GPU buffer/, 'y += y');
       const slab = engine.slab({ a: [4], b: [4] });
       await expectThrows(() => engine.copy(slab.views.a!, slab.views.b!), /copy: .* share one GPU buffer/, 'copy within a slab');
+      // One kernel may write two views of one slab (WebGPU allows it where nothing reads that
+      // buffer), but not one range twice.
+      const d = engine.tensor([1, 2, 3, 4, 5, 6, 7, 8], [2, 4]);
+      const xhat = engine.tensor([0.5, -1, 2, 0, -0.5, 1, -2, 0], [2, 4]);
+      const gamma = engine.tensor([1, 1, 1, 1]);
+      const invStd = engine.tensor([1, 1, 1, 1]);
+      const g = batchnormGrads(engine, d, xhat, gamma, invStd, undefined, { dgamma: slab.views.a, dbeta: slab.views.b });
+      expectTrue(g.dgamma === slab.views.a && g.dbeta === slab.views.b, 'dgamma and dbeta are the views given');
+      expectClose(await slab.views.a!.read(), [0.5 - 2.5, -2 + 6, 6 - 14, 0], 1e-6, 'dgamma = Σ dout·xhat, into its view');
+      expectClose(await slab.views.b!.read(), [6, 8, 10, 12], 1e-6, 'dbeta = Σ dout, into its view');
+      g.dx.dispose();
+      await expectThrows(
+        () => batchnormGrads(engine, d, xhat, gamma, invStd, undefined, { dgamma: slab.views.a, dbeta: slab.views.a }),
+        /batchnorm.*: binding \d is written and binding \d is written too, to an overlapping range of the same GPU buffer/,
+        'dgamma and dbeta into one view',
+      );
+      for (const t of [d, xhat, gamma, invStd]) t.dispose();
       await expectThrows(() => engine.capture(async () => undefined), /returned a Promise; a capture records synchronous work only/, 'async capture');
       expectTrue(!engine.isCapturing, 'no capture left open');
       for (const t of [x, y, slab.flat, ...Object.values(slab.views)]) t.dispose();
