@@ -65,8 +65,13 @@ export class Tape {
    * Back-propagates `grad` (the gradient of `root`) through the recorded ops in reverse and
    * returns the gradient of every watched leaf that the root depends on. Gradients of a tensor
    * used twice are summed. The tape's saved values are freed as it goes.
+   *
+   * `into` maps watched leaves to tensors their gradients are written into (views of one slab,
+   * which an optimizer then updates in one dispatch): the op that makes a leaf's first gradient
+   * writes it there where it can, or the tape copies it there; later ones are added to it. The
+   * returned map holds those tensors, which stay the caller's.
    */
-  backward(root: Tensor, grad: Tensor): Map<Tensor, Tensor> {
+  backward(root: Tensor, grad: Tensor, into?: ReadonlyMap<Tensor, Tensor>): Map<Tensor, Tensor> {
     if (!this.grad) throw new ShadergradError(null, 'this tape records no gradients (grad: false)');
     const grads = new Map<Tensor, Tensor>([[root, grad]]);
     for (let i = this.nodes.length - 1; i >= 0; i--) {
@@ -74,16 +79,29 @@ export class Tape {
       const dout = grads.get(node.out);
       if (dout) {
         const needs: Record<string, boolean> = {};
-        for (const [key, t] of Object.entries(node.inputs)) needs[key] = !!t && this.requiresGrad.has(t);
-        const result = node.op.backward(dout, node.saved as never, needs as never) as unknown;
+        const targets: Record<string, Tensor> = {};
+        for (const [key, t] of Object.entries(node.inputs)) {
+          needs[key] = !!t && this.requiresGrad.has(t);
+          const target = t && needs[key] && this.watched.has(t) && !grads.has(t) ? into?.get(t) : undefined;
+          if (target) targets[key] = target;
+        }
+        const result = node.op.backward(dout, node.saved as never, needs as never, targets as never) as unknown;
         const inputGrads: Record<string, Tensor | null> = result instanceof Tensor ? { dx: result } : (result as Record<string, Tensor | null>);
         let forwarded = false; // an op may pass dout on unchanged as an input's gradient
-        for (const [key, g] of Object.entries(inputGrads)) {
+        for (const [key, made] of Object.entries(inputGrads)) {
           const input = node.inputs[key];
+          let g = made;
           if (!g) continue;
           if (!input || !needs[key]) {
-            if (g !== dout) g.dispose();
+            if (g !== dout && g !== targets[key]) g.dispose();
             continue;
+          }
+          const target = targets[key];
+          if (target && g !== target) {
+            // The op made its own: copied to where the caller wants it.
+            this.engine.copy(g, target);
+            if (g !== dout) g.dispose();
+            g = target;
           }
           const existing = grads.get(input);
           if (existing) {

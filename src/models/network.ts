@@ -37,6 +37,15 @@ export interface TrainResult {
   grads: Record<string, Tensor>;
 }
 
+export interface TrainPassOptions {
+  /**
+   * Tensors to write gradients into, by parameter name (views of one slab, which an optimizer
+   * updates in one dispatch): each must be f32 of its parameter's shape and is returned as that
+   * gradient, still the caller's. Saves a copy per parameter each step.
+   */
+  gradsInto?: Record<string, Tensor>;
+}
+
 /** A step captured for one input shape and mode, with the input buffers it reads. */
 interface CapturedEntry {
   step: CapturedStep<{ scores?: Tensor; loss?: Tensor; grads?: Record<string, Tensor> }>;
@@ -332,8 +341,9 @@ export class Network {
   }
 
   /** Forward and backward in train mode: loss (one element) and a gradient per parameter. */
-  trainPass(X: Tensor, y: Tensor): TrainResult {
+  trainPass(X: Tensor, y: Tensor, options: TrainPassOptions = {}): TrainResult {
     const engine = this.engine;
+    const into = this.gradTargets(options.gradsInto);
     for (const bn of this.bnParams) bn.mode = 'train';
     for (const dp of this.dropoutParams) dp.mode = 'train';
     const tape = new Tape(engine);
@@ -348,7 +358,7 @@ export class Network {
       if (this.reg !== 0) {
         for (const W of weights) sumAllInto(engine, loss, W, { square: true, scale: () => 0.5 * this.reg });
       }
-      leafGrads = tape.backward(scores, out.dx);
+      leafGrads = tape.backward(scores, out.dx, into);
       out.dx.dispose();
     } finally {
       tape.dispose();
@@ -363,6 +373,31 @@ export class Network {
       for (let l = 1; l <= this.numLayers; l++) axpyInPlace(engine, grads[`W${l}`]!, this.params[`W${l}`]!, () => this.reg);
     }
     return { loss, grads };
+  }
+
+  /** `gradsInto` checked and keyed by parameter tensor (before any GPU work). */
+  private gradTargets(gradsInto: Record<string, Tensor> | undefined): Map<Tensor, Tensor> | undefined {
+    if (gradsInto === undefined) return undefined;
+    const op = `${this.modelName}.trainPass`;
+    if (typeof gradsInto !== 'object' || gradsInto === null) throw new ShadergradError(op, `gradsInto must be an object of tensors by parameter name, got ${typeName(gradsInto)}`);
+    const targets = new Map<Tensor, Tensor>();
+    const buffers = new Set(Object.values(this.params).map((p) => p.storageFor(op)));
+    for (const [name, t] of Object.entries(gradsInto)) {
+      const param = this.params[name];
+      if (!param) throw new ShadergradError(op, `gradsInto.${name} names no parameter (the parameters: ${Object.keys(this.params).join(', ')})`);
+      if (!(t instanceof Tensor) || t.dtype !== 'f32' || fmt(t.shape) !== fmt(param.shape)) {
+        throw new ShadergradError(op, `gradsInto.${name} must be an f32 tensor of shape ${fmt(param.shape)}, got ${t instanceof Tensor ? `${t.dtype} ${fmt(t.shape)}` : typeName(t)}`);
+      }
+      if (buffers.has(t.storageFor(op))) throw new ShadergradError(op, `gradsInto.${name} shares its GPU buffer with the parameters`);
+      for (const [other, u] of Object.entries(gradsInto)) {
+        if (other === name || u.storageFor(op) !== t.storageFor(op)) continue;
+        if (t.byteOffset < u.byteOffset + u.byteLength && u.byteOffset < t.byteOffset + t.byteLength) {
+          throw new ShadergradError(op, `gradsInto.${name} and gradsInto.${other} overlap: one would overwrite the other`);
+        }
+      }
+      targets.set(param, t);
+    }
+    return targets;
   }
 
   /** The layers, applied through the tape; returns the scores. */

@@ -39,7 +39,7 @@ export const affine = defineOp({
     const out = matmul(x.engine, x, w, { bias: b, relu, label: op });
     return { out, saved: { x, w, b, reluOut: relu ? out : null } as AffineSaved };
   },
-  backward(dout: Tensor, saved: AffineSaved, needs?: { dx?: boolean }): { dx: Tensor | null; dw: Tensor; db: Tensor } {
+  backward(dout: Tensor, saved: AffineSaved, needs?: { dx?: boolean }, into?: { dw?: Tensor; db?: Tensor }): { dx: Tensor | null; dw: Tensor; db: Tensor } {
     if (typeof saved !== 'object' || saved === null) {
       throw new ShadergradError('affineBackward', `cache must be the cache affineForward returned, got ${typeName(saved)}`);
     }
@@ -53,8 +53,8 @@ export const affine = defineOp({
     }
     const d = reluOut ? reluBackward(engine, dout, reluOut) : dout;
     const dx = needs?.dx === false ? null : matmul(engine, d, w, { transB: true, outShape: x.shape, label: 'affineBackward.dx' });
-    const dw = matmul(engine, x, d, { transA: true, label: 'affineBackward.dw' });
-    const db = columnSum(engine, d, N, M);
+    const dw = matmul(engine, x, d, { transA: true, label: 'affineBackward.dw', out: into?.dw });
+    const db = columnSum(engine, d, N, M, into?.db);
     if (d !== dout) d.dispose();
     return { dx, dw, db };
   },

@@ -111,7 +111,7 @@ export const batchnorm = defineOp({
     const saved: BatchnormSaved = { mode: 'test', reluOut: relu ? out : null };
     return { out, saved };
   },
-  backward(dout: Tensor, saved: BatchnormSaved) {
+  backward(dout: Tensor, saved: BatchnormSaved, _needs?: unknown, into?: { dgamma?: Tensor; dbeta?: Tensor }) {
     if (typeof saved !== 'object' || saved === null) {
       throw new ShadergradError('batchnormBackward', `cache must be the cache batchnormForward returned, got ${typeName(saved)}`);
     }
@@ -126,7 +126,7 @@ export const batchnorm = defineOp({
     }
     const engine = checkTensors(op, [['dout', dout], ['cache.xhat', xhat], ['cache.invStd', invStd], ['cache.gamma', gamma], ...(reluOut ? [['cache out', reluOut] as const] : [])]);
     const d = reluOut ? reluBackward(engine, dout, reluOut) : dout;
-    const grads = batchnormGrads(engine, d, xhat, gamma, invStd);
+    const grads = batchnormGrads(engine, d, xhat, gamma, invStd, undefined, into);
     if (d !== dout) d.dispose();
     return grads;
   },

@@ -9,6 +9,10 @@ import { Random } from '../../src/random';
 import { numericGradient, relativeError } from '../../src/reference/gradcheck';
 import { type NDArray, linspace, nd } from '../../src/reference/ndarray';
 import { networkLoss, type ReferenceNetwork } from '../../src/reference/network';
+import { Tape } from '../../src/graph/tape';
+import { axpyInPlace } from '../../src/kernels/elementwise';
+import { affine } from '../../src/ops/affine';
+import { defineOp } from '../../src/ops/op';
 import { Tensor } from '../../src/tensor';
 import { TOL, type TestCase, download, expectClose, expectThrows, expectTrue, randn, randomLabels, upload } from '../harness/check';
 
@@ -394,6 +398,91 @@ export const cases: TestCase[] = [
       expectTrue(results[0] === results[1], `eager vs captured running averages:\n${results[0]}\n${results[1]}`);
       X.dispose();
       y.dispose();
+    },
+  },
+  {
+    name: 'model.trainPass writes the gradients into a slab\'s views (gradsInto): the same values bit for bit, no copy recorded, the views still the caller\'s; bad targets are refused first',
+    async run(engine) {
+      const rng = new Random(41);
+      // Batchnorm (dgamma and dbeta: two views of one slab written by one kernel) and L2 (added in place).
+      const model = new FullyConnectedNet(engine, { hiddenDims: [20, 12], inputDim: 9, numClasses: 5, batchnorm: true, reg: 0.3, weightScale: 0.3, seed: 5 });
+      const X = upload(engine, randn(rng, [13, 9]));
+      const y = engine.tensor(randomLabels(rng, 13, 5));
+      const plain = model.trainPass(X, y);
+      const slab = engine.slab(model.expectedShapes(), 'test.grads');
+      const step = engine.capture(() => model.trainPass(X, y, { gradsInto: slab.views }), 'test.gradsInto');
+      const copies = step.commands.filter((c) => c.kind === 'copy').length;
+      expectTrue(copies === 0, `gradsInto recorded ${copies} copies`);
+      const into = step.result;
+      expectTrue(await into.loss.item() === (await plain.loss.item()), 'the same loss');
+      for (const [name, g] of Object.entries(plain.grads)) {
+        expectTrue(into.grads[name] === slab.views[name], `the gradient of ${name} is its view`);
+        const [a, b] = [await download(g), await download(into.grads[name]!)];
+        expectTrue(a.every((v, i) => Object.is(v, b[i])), `d${name} written into its view differs from the one made anew`);
+      }
+      const bad: Array<[Record<string, Tensor>, RegExp]> = [
+        [{ W9: slab.views.W1! }, /gradsInto\.W9 names no parameter \(the parameters: W1, b1,/],
+        [{ W1: slab.views.W2! }, /gradsInto\.W1 must be an f32 tensor of shape \[9, 20\], got f32 \[20, 12\]/],
+        [{ W1: model.params.W1! }, /gradsInto\.W1 shares its GPU buffer with the parameters/],
+        [{ b1: slab.views.b1!, beta1: slab.views.b1! }, /gradsInto\.b1 and gradsInto\.beta1 overlap/],
+      ];
+      const liveBefore = engine.stats().liveTensors;
+      const dispatchesBefore = engine.stats().dispatches;
+      for (const [gradsInto, pattern] of bad) await expectThrows(() => model.trainPass(X, y, { gradsInto }), pattern, `gradsInto ${Object.keys(gradsInto)}`);
+      expectTrue(engine.stats().dispatches === dispatchesBefore && engine.stats().liveTensors === liveBefore, 'a refused gradsInto recorded or left nothing');
+      for (const g of Object.values(plain.grads)) g.dispose();
+      plain.loss.dispose();
+      into.loss.dispose();
+      step.dispose();
+      for (const t of [slab.flat, ...Object.values(slab.views), X, y]) t.dispose();
+      model.dispose();
+    },
+  },
+  {
+    name: 'tape: a leaf used twice gets both gradients added into its target; an op that cannot write into a target has its gradient copied there',
+    async run(engine) {
+      const rng = new Random(43);
+      const [N, D] = [5, 8];
+      const x = upload(engine, randn(rng, [N, D]));
+      const W = upload(engine, randn(rng, [D, D], 0.5));
+      const b = upload(engine, randn(rng, [D]));
+      const dout = upload(engine, randn(rng, [N, D]));
+      // out = 2·(x·W + b)·W + b: W and b used twice; `double` makes its own gradient (no `into`).
+      const double = defineOp({
+        name: 'double',
+        forward(t: Tensor) {
+          const out = engine.empty(t.shape, 'f32', 'double');
+          engine.copy(t, out);
+          axpyInPlace(engine, out, t, 1);
+          return { out, saved: null };
+        },
+        backward(d: Tensor) {
+          const dx = engine.empty(d.shape, 'f32', 'double.dx');
+          engine.copy(d, dx);
+          axpyInPlace(engine, dx, d, 1);
+          return dx;
+        },
+        temporaries: () => [],
+      });
+      const run = (into?: Map<Tensor, Tensor>) => {
+        const tape = new Tape(engine);
+        for (const t of [W, b, x]) tape.watch(t);
+        const h = tape.apply(affine, [x, W, b, false], { dx: x, dw: W, db: b });
+        const h2 = tape.apply(double, [h], { dx: h });
+        const out = tape.apply(affine, [h2, W, b, false], { dx: h2, dw: W, db: b });
+        const grads = tape.backward(out, dout, into);
+        tape.dispose();
+        return grads;
+      };
+      const fresh = run();
+      const slab = engine.slab({ W: [D, D], b: [D], x: [N, D] }, 'test.tape');
+      const into = run(new Map([[W, slab.views.W!], [b, slab.views.b!], [x, slab.views.x!]]));
+      for (const [leaf, name] of [[W, 'W'], [b, 'b'], [x, 'x']] as const) {
+        expectTrue(into.get(leaf) === slab.views[name], `the gradient of ${name} is its target`);
+        expectClose(await download(into.get(leaf)!), await download(fresh.get(leaf)!), 1e-6, `d${name} into its target (used ${name === 'x' ? 'once' : 'twice'})`);
+      }
+      for (const g of fresh.values()) g.dispose();
+      for (const t of [x, W, b, dout, slab.flat, ...Object.values(slab.views)]) t.dispose();
     },
   },
 ];
