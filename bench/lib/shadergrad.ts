@@ -173,8 +173,8 @@ export class ShadergradBench implements ImplBench {
   }
 
   /**
-   * The Solver's step without the minibatch gather: forward, backward, gradients copied into one
-   * slab, one Adam dispatch over the parameter slab, captured once and replayed. `update: false`
+   * The Solver's step without the minibatch gather: forward, backward with the gradients written
+   * into one slab, one Adam dispatch over the parameter slab, captured once and replayed. `update: false`
    * leaves the update out (forward and backward only).
    */
   train(c: TrainCase, weights: Weights, X: Float32Array, y: Int32Array, { update = true }: { update?: boolean } = {}): CapturedRunnable<Tensor> & TrainRunnable {
@@ -202,11 +202,7 @@ export class ShadergradBench implements ImplBench {
     const yt = e.tensor(y);
     const config: optim.AdamConfig = { ...ADAM };
     const record = (): Tensor => {
-      const { loss, grads } = model.trainPass(Xt, yt);
-      for (const [name, g] of Object.entries(grads)) {
-        e.copy(g, gradSlab.views[name]!);
-        g.dispose();
-      }
+      const { loss } = model.trainPass(Xt, yt, { gradsInto: gradSlab.views });
       if (update) optim.adam(packed.flat, gradSlab.flat, config);
       return loss;
     };

@@ -398,11 +398,8 @@ export class Solver {
         });
         gatherRows(engine, XTrain, indices, Xb);
         gatherRows(engine, yTrain, indices, yb);
-        const { loss, grads } = model.trainPass(Xb, yb);
-        for (const [name, g] of Object.entries(grads)) {
-          engine.copy(g, gradSlab.views[name]!);
-          g.dispose();
-        }
+        // The gradients are written straight into the slab's views (no copy per parameter).
+        const { loss } = model.trainPass(Xb, yb, { gradsInto: gradSlab.views });
         // One dispatch updates every parameter: the rule sees the slabs as two flat tensors.
         this.optimConfig = rule(packed.flat, gradSlab.flat, this.optimConfig).config as OptimConfig;
         storeScalar(engine, loss, this.lossRing, () => this.iteration % LOSS_RING);
