@@ -74,16 +74,21 @@ export class Tape {
   backward(root: Tensor, grad: Tensor, into?: ReadonlyMap<Tensor, Tensor>): Map<Tensor, Tensor> {
     if (!this.grad) throw new ShadergradError(null, 'this tape records no gradients (grad: false)');
     const grads = new Map<Tensor, Tensor>([[root, grad]]);
+    const targetSet = new Set(into?.values()); // the caller's: never freed here
     for (let i = this.nodes.length - 1; i >= 0; i--) {
       const node = this.nodes[i]!;
       const dout = grads.get(node.out);
       if (dout) {
         const needs: Record<string, boolean> = {};
         const targets: Record<string, Tensor> = {};
+        const targeted = new Set<Tensor>(); // a leaf in two of this op's inputs: its target once
         for (const [key, t] of Object.entries(node.inputs)) {
           needs[key] = !!t && this.requiresGrad.has(t);
-          const target = t && needs[key] && this.watched.has(t) && !grads.has(t) ? into?.get(t) : undefined;
-          if (target) targets[key] = target;
+          const target = t && needs[key] && this.watched.has(t) && !grads.has(t) && !targeted.has(t) ? into?.get(t) : undefined;
+          if (target) {
+            targets[key] = target;
+            targeted.add(t!);
+          }
         }
         const result = node.op.backward(dout, node.saved as never, needs as never, targets as never) as unknown;
         const inputGrads: Record<string, Tensor | null> = result instanceof Tensor ? { dx: result } : (result as Record<string, Tensor | null>);
@@ -113,7 +118,7 @@ export class Tape {
           }
         }
         grads.delete(node.out);
-        if (!forwarded && dout !== grad) dout.dispose();
+        if (!forwarded && dout !== grad && !targetSet.has(dout)) dout.dispose();
       }
       for (const t of node.op.temporaries(node.saved as never)) t.dispose();
     }

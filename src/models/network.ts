@@ -343,7 +343,7 @@ export class Network {
   /** Forward and backward in train mode: loss (one element) and a gradient per parameter. */
   trainPass(X: Tensor, y: Tensor, options: TrainPassOptions = {}): TrainResult {
     const engine = this.engine;
-    const into = this.gradTargets(options.gradsInto);
+    const into = this.gradTargets(options.gradsInto, [X, y]);
     for (const bn of this.bnParams) bn.mode = 'train';
     for (const dp of this.dropoutParams) dp.mode = 'train';
     const tape = new Tape(engine);
@@ -376,25 +376,36 @@ export class Network {
   }
 
   /** `gradsInto` checked and keyed by parameter tensor (before any GPU work). */
-  private gradTargets(gradsInto: Record<string, Tensor> | undefined): Map<Tensor, Tensor> | undefined {
+  private gradTargets(gradsInto: Record<string, Tensor> | undefined, inputs: readonly Tensor[]): Map<Tensor, Tensor> | undefined {
     if (gradsInto === undefined) return undefined;
     const op = `${this.modelName}.trainPass`;
     if (typeof gradsInto !== 'object' || gradsInto === null) throw new ShadergradError(op, `gradsInto must be an object of tensors by parameter name, got ${typeName(gradsInto)}`);
-    const targets = new Map<Tensor, Tensor>();
-    const buffers = new Set(Object.values(this.params).map((p) => p.storageFor(op)));
-    for (const [name, t] of Object.entries(gradsInto)) {
-      const param = this.params[name];
+    const entries = Object.entries(gradsInto);
+    // Each target on its own first: a Tensor of this engine, alive, f32 of its parameter's shape.
+    for (const [name, t] of entries) {
+      const param = Object.hasOwn(this.params, name) ? this.params[name] : undefined;
       if (!param) throw new ShadergradError(op, `gradsInto.${name} names no parameter (the parameters: ${Object.keys(this.params).join(', ')})`);
-      if (!(t instanceof Tensor) || t.dtype !== 'f32' || fmt(t.shape) !== fmt(param.shape)) {
-        throw new ShadergradError(op, `gradsInto.${name} must be an f32 tensor of shape ${fmt(param.shape)}, got ${t instanceof Tensor ? `${t.dtype} ${fmt(t.shape)}` : typeName(t)}`);
+      checkTensors(op, [['a parameter', param], [`gradsInto.${name}`, t]]);
+      if (t.dtype !== 'f32' || fmt(t.shape) !== fmt(param.shape)) {
+        throw new ShadergradError(op, `gradsInto.${name} must be an f32 tensor of shape ${fmt(param.shape)}, got ${t.dtype} ${fmt(t.shape)}`);
       }
-      if (buffers.has(t.storageFor(op))) throw new ShadergradError(op, `gradsInto.${name} shares its GPU buffer with the parameters`);
-      for (const [other, u] of Object.entries(gradsInto)) {
-        if (other === name || u.storageFor(op) !== t.storageFor(op)) continue;
+    }
+    // Then against everything the pass reads or the other targets: a target written mid-pass must not be read by it.
+    const params = new Set(Object.values(this.params).map((p) => p.storageFor(op)));
+    const read = new Set(inputs.map((t) => t.packedStorageFor(op)));
+    const targets = new Map<Tensor, Tensor>();
+    for (const [name, t] of entries) {
+      const storage = t.storageFor(op);
+      if (params.has(storage)) throw new ShadergradError(op, `gradsInto.${name} shares its GPU buffer with the parameters`);
+      if (read.has(storage)) throw new ShadergradError(op, `gradsInto.${name} shares its GPU buffer with the input X or y`);
+      for (const [other, u] of entries) {
+        if (other === name || u.storageFor(op) !== storage) continue;
         if (t.byteOffset < u.byteOffset + u.byteLength && u.byteOffset < t.byteOffset + t.byteLength) {
           throw new ShadergradError(op, `gradsInto.${name} and gradsInto.${other} overlap: one would overwrite the other`);
         }
       }
+      const param = this.params[name]!;
+      if (targets.has(param)) throw new ShadergradError(op, `gradsInto.${name}: its parameter is also another name's (tied parameters have one gradient)`);
       targets.set(param, t);
     }
     return targets;

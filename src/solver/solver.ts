@@ -398,8 +398,14 @@ export class Solver {
         });
         gatherRows(engine, XTrain, indices, Xb);
         gatherRows(engine, yTrain, indices, yb);
-        // The gradients are written straight into the slab's views (no copy per parameter).
-        const { loss } = model.trainPass(Xb, yb, { gradsInto: gradSlab.views });
+        // The gradients are written straight into the slab's views (no copy per parameter); a
+        // subclass whose trainPass makes its own still has them copied there.
+        const { loss, grads } = model.trainPass(Xb, yb, { gradsInto: gradSlab.views });
+        for (const [name, g] of Object.entries(grads)) {
+          if (g === gradSlab.views[name]) continue;
+          engine.copy(g, gradSlab.views[name]!);
+          g.dispose();
+        }
         // One dispatch updates every parameter: the rule sees the slabs as two flat tensors.
         this.optimConfig = rule(packed.flat, gradSlab.flat, this.optimConfig).config as OptimConfig;
         storeScalar(engine, loss, this.lossRing, () => this.iteration % LOSS_RING);

@@ -420,26 +420,36 @@ export const cases: TestCase[] = [
         const [a, b] = [await download(g), await download(into.grads[name]!)];
         expectTrue(a.every((v, i) => Object.is(v, b[i])), `d${name} written into its view differs from the one made anew`);
       }
+      const gone = engine.zeros([12]);
+      gone.dispose();
+      const inputs = engine.slab({ X: [13, 9], b2: [12] }, 'test.inputs');
+      engine.copy(X, inputs.views.X!);
+      const inX = inputs.views.b2!;
+      const XinSlab = inputs.views.X!;
       const bad: Array<[Record<string, Tensor>, RegExp]> = [
         [{ W9: slab.views.W1! }, /gradsInto\.W9 names no parameter \(the parameters: W1, b1,/],
         [{ W1: slab.views.W2! }, /gradsInto\.W1 must be an f32 tensor of shape \[9, 20\], got f32 \[20, 12\]/],
         [{ W1: model.params.W1! }, /gradsInto\.W1 shares its GPU buffer with the parameters/],
         [{ b1: slab.views.b1!, beta1: slab.views.b1! }, /gradsInto\.b1 and gradsInto\.beta1 overlap/],
+        [{ W1: slab.views.W1!, b1: null as never }, /gradsInto\.b1 must be a Tensor, got null/],
+        [{ constructor: slab.views.W1! }, /gradsInto\.constructor names no parameter/],
+        [{ b2: gone }, /gradsInto\.b2 \[12\] was disposed/],
+        [{ b2: inX }, /gradsInto\.b2 shares its GPU buffer with the input X or y/],
       ];
       const liveBefore = engine.stats().liveTensors;
       const dispatchesBefore = engine.stats().dispatches;
-      for (const [gradsInto, pattern] of bad) await expectThrows(() => model.trainPass(X, y, { gradsInto }), pattern, `gradsInto ${Object.keys(gradsInto)}`);
+      for (const [gradsInto, pattern] of bad) await expectThrows(() => model.trainPass(XinSlab, y, { gradsInto }), pattern, `gradsInto ${Object.keys(gradsInto)}`);
       expectTrue(engine.stats().dispatches === dispatchesBefore && engine.stats().liveTensors === liveBefore, 'a refused gradsInto recorded or left nothing');
       for (const g of Object.values(plain.grads)) g.dispose();
       plain.loss.dispose();
       into.loss.dispose();
       step.dispose();
-      for (const t of [slab.flat, ...Object.values(slab.views), X, y]) t.dispose();
+      for (const t of [slab.flat, ...Object.values(slab.views), inputs.flat, ...Object.values(inputs.views), X, y]) t.dispose();
       model.dispose();
     },
   },
   {
-    name: 'tape: a leaf used twice gets both gradients added into its target; an op that cannot write into a target has its gradient copied there',
+    name: 'tape: a leaf used twice gets both gradients added into its target; a gradient an op made itself, or passed on unchanged, is copied there',
     async run(engine) {
       const rng = new Random(43);
       const [N, D] = [5, 8];
@@ -464,10 +474,22 @@ export const cases: TestCase[] = [
         },
         temporaries: () => [],
       });
+      // `same` passes its dout on unchanged as x's gradient (the tape copies it into x's target).
+      const same = defineOp({
+        name: 'same',
+        forward(t: Tensor) {
+          const out = engine.empty(t.shape, 'f32', 'same');
+          engine.copy(t, out);
+          return { out, saved: null };
+        },
+        backward: (d: Tensor) => d,
+        temporaries: () => [],
+      });
       const run = (into?: Map<Tensor, Tensor>) => {
         const tape = new Tape(engine);
         for (const t of [W, b, x]) tape.watch(t);
-        const h = tape.apply(affine, [x, W, b, false], { dx: x, dw: W, db: b });
+        const x1 = tape.apply(same, [x], { dx: x });
+        const h = tape.apply(affine, [x1, W, b, false], { dx: x1, dw: W, db: b });
         const h2 = tape.apply(double, [h], { dx: h });
         const out = tape.apply(affine, [h2, W, b, false], { dx: h2, dw: W, db: b });
         const grads = tape.backward(out, dout, into);
@@ -482,6 +504,25 @@ export const cases: TestCase[] = [
         expectClose(await download(into.get(leaf)!), await download(fresh.get(leaf)!), 1e-6, `d${name} into its target (used ${name === 'x' ? 'once' : 'twice'})`);
       }
       for (const g of fresh.values()) g.dispose();
+      // One leaf in both inputs of one op (out = z + z): its target once, the second gradient added in.
+      const pair = defineOp({
+        name: 'pair',
+        forward(a: Tensor, c: Tensor) {
+          const out = engine.empty(a.shape, 'f32', 'pair');
+          engine.copy(a, out);
+          axpyInPlace(engine, out, c, 1);
+          return { out, saved: null };
+        },
+        backward: (d: Tensor) => ({ a: d, c: d }),
+        temporaries: () => [],
+      });
+      const tape = new Tape(engine);
+      tape.watch(x);
+      const zz = tape.apply(pair, [x, x], { a: x, c: x });
+      const dz = tape.backward(zz, dout, new Map([[x, slab.views.x!]]));
+      tape.dispose();
+      expectTrue(dz.get(x) === slab.views.x, 'the gradient of a leaf used twice by one op is its target');
+      expectClose(await download(slab.views.x!), (await download(dout)).map((v) => 2 * v), 1e-6, 'd(z + z)/dz = 2·dout, into the target');
       for (const t of [x, W, b, dout, slab.flat, ...Object.values(slab.views)]) t.dispose();
     },
   },
