@@ -396,16 +396,16 @@ export class Engine {
     this.record({ kind: 'dispatch', kernel, pipeline, bindGroup, grid, buffers: bufs });
   }
 
-  /** WebGPU refuses a buffer bound writable and bound again in the same dispatch: say so now, naming the kernel. */
   /**
    * WebGPU refuses a dispatch that writes a buffer and also reads it (any ranges), and a kernel
    * writing one range twice would race: refused here, by binding, before anything is recorded.
    * Two written bindings of disjoint ranges of one buffer (views of one slab) are allowed.
    */
   private checkAliasing(kernel: Kernel, buffers: ReadonlyArray<Tensor | GpuBuffer>, bufs: readonly GpuBuffer[]): void {
+    // The bytes each binding binds (a tensor's, rounded up to whole words and at least one, as its bind group entry).
     const range = (i: number): [number, number] => {
       const b = buffers[i]!;
-      return b instanceof Tensor ? [b.byteOffset, b.byteOffset + b.byteLength] : [0, Infinity];
+      return b instanceof Tensor ? [b.byteOffset, b.byteOffset + Math.max(4, Math.ceil(b.byteLength / 4) * 4)] : [0, Infinity];
     };
     kernel.bindings.forEach((kind, i) => {
       if (kind !== 'write') return;

@@ -171,7 +171,12 @@ export function batchnormGrads(
 ): { dx: Tensor; dgamma: Tensor; dbeta: Tensor } {
   const [N, D] = [xhat.shape[0]!, xhat.shape[1]!];
   for (const [name, t] of Object.entries(into)) {
-    if (t && (t.size !== D || t.dtype !== 'f32')) throw new ShadergradError('batchnormBackward', `into.${name} must be an f32 tensor of ${D} elements, got ${t.dtype} ${fmt(t.shape)}`);
+    if (!t) continue;
+    if (t.size !== D || t.dtype !== 'f32') throw new ShadergradError('batchnormBackward', `into.${name} must be an f32 tensor of ${D} elements, got ${t.dtype} ${fmt(t.shape)}`);
+    const storage = t.storageFor('batchnormBackward'); // throws now if it was disposed
+    if (storage === dout.storageFor('batchnormBackward') || storage === xhat.storageFor('batchnormBackward')) {
+      throw new ShadergradError('batchnormBackward', `into.${name} shares its GPU buffer with dout or the cache (they are read while it is written)`);
+    }
   }
   const dgamma = into.dgamma ?? engine.empty([D], 'f32', 'batchnorm_dgamma');
   const dbeta = into.dbeta ?? engine.empty([D], 'f32', 'batchnorm_dbeta');

@@ -104,6 +104,7 @@ export function matmul(engine: Engine, a: Tensor, b: Tensor, options: MatmulOpti
       throw new ShadergradError(name, `out must be an f32 tensor of ${M}×${N} = ${M * N} elements, got ${got}`);
     }
     if (options.outShape) throw new ShadergradError(name, `give out or outShape, not both (out keeps its own shape)`);
+    if (given.engine !== a.engine) throw new ShadergradError(name, `out belongs to another Engine than A and B`);
     const storage = given.storageFor(name);
     for (const [what, t] of [['A', a], ['B', b], ['the bias', bias]] as const) {
       if (t && t.storageFor(name) === storage) throw new ShadergradError(name, `out shares its GPU buffer with ${what} (the same tensor, or views of one slab)`);

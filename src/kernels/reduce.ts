@@ -33,8 +33,11 @@ export function columnSum(engine: Engine, x: Tensor, rows: number, cols: number,
   if (x.size !== rows * cols || x.dtype !== 'f32') {
     throw new ShadergradError('columnSum', `a ${x.dtype} tensor ${fmt(x.shape)} is not a ${rows}×${cols} f32 matrix`);
   }
-  if (into && (into.size !== cols || into.dtype !== 'f32' || into.storageFor('columnSum') === x.storageFor('columnSum'))) {
-    throw new ShadergradError('columnSum', `into must be an f32 tensor of ${cols} elements in a buffer of its own, got ${into.dtype} ${fmt(into.shape)}`);
+  if (into && (into.size !== cols || into.dtype !== 'f32')) {
+    throw new ShadergradError('columnSum', `into must be an f32 tensor of ${cols} elements, got ${into.dtype} ${fmt(into.shape)}`);
+  }
+  if (into && into.storageFor('columnSum') === x.storageFor('columnSum')) {
+    throw new ShadergradError('columnSum', `into ${fmt(into.shape)} shares its GPU buffer with x ${fmt(x.shape)} (the same tensor, or views of one slab)`);
   }
   const out = into ?? engine.empty([cols], 'f32', columnSumKernel.name);
   if (cols) engine.dispatch(columnSumKernel, [x, out], grid1d(Math.ceil(cols / 64)), [rows, cols]);

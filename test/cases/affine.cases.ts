@@ -302,29 +302,35 @@ export const cases: TestCase[] = [
         ['split-K', TILES['gpu-scalar 64×64, k 16']!, 3],
         ['cpu-direct', TILES['cpu-direct-narrow 64×32']!, 1],
       ];
+      const nans = engine.tensor(new Float32Array(M * N).fill(Number.NaN), [M, N]);
       for (const [name, tile, splitK] of paths) {
+        engine.copy(nans, slab.views.dw!); // each path must write every element itself
         const c = matmul(engine, ga, gb, { transA: true, out: slab.views.dw, tile, splitK });
         expectTrue(c === slab.views.dw, `${name}: the result is out`);
         await expectTensor(c, expected, TOL.matmul, `${name}: Aᵀ·B into out`);
+        expectTrue((await slab.views.first!.read()).every((v) => v === 0), `${name}: nothing written before out in its slab`);
       }
+      nans.dispose();
       const sums = columnSum(engine, gb, K, N, slab.views.db);
       expectTrue(sums === slab.views.db, 'columnSum returns its target');
       const colSums = new Float64Array(N);
       for (let i = 0; i < K * N; i++) colSums[i % N] += b.data[i]!;
       expectClose(await download(sums), colSums, TOL.reduction, 'column sums into their view');
       const [squareK, squareN] = [upload(engine, randn(rng, [K, K])), upload(engine, randn(rng, [N, N]))];
+      const ints = engine.tensor(new Int32Array(M * N), [M, N]);
       const dispatches = engine.stats().dispatches;
       const wrong: Array<[() => unknown, RegExp, string]> = [
         [() => matmul(engine, ga, gb, { transA: true, out: slab.views.db }), /out must be an f32 tensor of 36×20 = 720 elements, got f32 \[20\]/, 'out of the wrong size'],
-        [() => matmul(engine, ga, gb, { transA: true, out: engine.tensor(new Int32Array(M * N), [M, N]) }), /out must be an f32 tensor .* got i32 \[36, 20\]/, 'an i32 out'],
+        [() => matmul(engine, ga, gb, { transA: true, out: ints }), /out must be an f32 tensor .* got i32 \[36, 20\]/, 'an i32 out'],
         [() => matmul(engine, ga, gb, { transA: true, out: slab.views.dw, outShape: [M * N] }), /give out or outShape, not both/, 'out and outShape'],
         [() => matmul(engine, gb, squareN, { out: gb }), /matmul: out shares its GPU buffer with A/, 'out = A'],
         [() => matmul(engine, squareK, gb, { out: gb }), /matmul: out shares its GPU buffer with B/, 'out = B'],
-        [() => columnSum(engine, gb, K, N, slab.views.first), /columnSum: into must be an f32 tensor of 20 elements in a buffer of its own, got f32 \[3\]/, 'columnSum into the wrong size'],
+        [() => columnSum(engine, gb, K, N, slab.views.first), /columnSum: into must be an f32 tensor of 20 elements, got f32 \[3\]/, 'columnSum into the wrong size'],
+        [() => columnSum(engine, slab.views.dw!, M, N, slab.views.db), /columnSum: into \[20\] shares its GPU buffer with x \[36, 20\]/, 'columnSum into its own slab'],
       ];
       for (const [call, pattern, what] of wrong) await expectThrows(call, pattern, what);
       expectTrue(engine.stats().dispatches === dispatches, 'a refused output recorded no dispatch');
-      for (const t of [ga, gb, squareK, squareN, slab.flat, ...Object.values(slab.views)]) t.dispose();
+      for (const t of [ga, gb, squareK, squareN, ints, slab.flat, ...Object.values(slab.views)]) t.dispose();
     },
   },
   {

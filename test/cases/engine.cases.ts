@@ -475,6 +475,8 @@ export const cases: TestCase[] = [
         /batchnorm.*: binding \d is written and binding \d is written too, to an overlapping range of the same GPU buffer/,
         'dgamma and dbeta into one view',
       );
+      // A written view beside a read one of the same slab is still refused (WebGPU would refuse the dispatch).
+      await expectThrows(() => axpyInPlace(engine, slab.views.a!, slab.views.b!, 1), /axpy.*: binding \d is written and binding \d reads the same GPU buffer/, 'a += b within a slab');
       for (const t of [d, xhat, gamma, invStd]) t.dispose();
       await expectThrows(() => engine.capture(async () => undefined), /returned a Promise; a capture records synchronous work only/, 'async capture');
       expectTrue(!engine.isCapturing, 'no capture left open');
