@@ -1,6 +1,6 @@
 // Two bench reports side by side, row by row: before and after a change, the speed-up, and whether it is beyond both rows' spreads.
 
-import { markdownTable, textTable } from './report';
+import { adapterName, markdownTable, ms, ratioText, rowKey, textTable, timingMark as mark } from './report';
 import type { Impl, Report, Row } from './types';
 
 /** One (suite, case, impl) measured in both reports. */
@@ -36,10 +36,8 @@ export interface Comparison {
   geomean: Partial<Record<Impl, { speedup: number; rows: number }>>;
 }
 
-const key = (r: Row) => `${r.suite}\u0000${r.case}\u0000${r.impl}`;
+const key = (r: Row) => rowKey(r.suite, r.case, r.impl);
 const label = (r: Row) => `${r.suite} ${r.case} (${r.impl})`;
-const adapterName = (report: Report) => [report.adapter.vendor, report.adapter.architecture, report.adapter.description].filter(Boolean).join(' / ');
-const mark = (r: Row): 't' | 'w' => (r.timing === 'gpu-timestamp' ? 't' : 'w');
 
 /** Pairs the rows of two reports by suite, case and implementation (`keep`: which rows to compare). */
 export function compareReports(before: Report, after: Report, keep: (r: Row) => boolean = () => true): Comparison {
@@ -80,12 +78,6 @@ export function compareReports(before: Report, after: Report, keep: (r: Row) => 
   return { adapters: { ...names, same: names.before === names.after }, warnings, rows, onlyBefore, onlyAfter, geomean };
 }
 
-function ms(x: number): string {
-  return x >= 100 ? `${x.toFixed(0)} ms` : x >= 1 ? `${x.toFixed(2)} ms` : `${(x * 1000).toFixed(1)} µs`;
-}
-
-const ratio = (x: number) => `${x >= 10 ? x.toFixed(0) : x.toFixed(2)}×`;
-
 function table(c: Comparison): { header: string[]; body: string[][] } {
   const header = ['suite', 'case', 'impl', 'before', 'after', 'speed-up', 'verdict'];
   const body = c.rows.map((r) => [
@@ -94,7 +86,7 @@ function table(c: Comparison): { header: string[]; body: string[][] } {
     r.after.impl,
     `${ms(r.before.ms)} (${mark(r.before)})`,
     `${ms(r.after.ms)} (${mark(r.after)})`,
-    r.speedup === null ? 'n/a (0 ms)' : `${ratio(r.speedup)} (${r.method})`,
+    r.speedup === null ? 'n/a (0 ms)' : `${ratioText(r.speedup)} (${r.method})`,
     r.verdict ?? (r.speedup === null ? 'not timed' : r.method.length > 1 ? 'methods differ' : 'no spread'),
   ]);
   return { header, body };
@@ -112,7 +104,7 @@ export function formatComparison(c: Comparison, markdown = false): string {
   out.push(markdown ? markdownTable(header, body) : textTable(header, body), '');
   for (const [impl, g] of Object.entries(c.geomean)) {
     const left = c.rows.filter((r) => r.after.impl === impl).length - g.rows;
-    out.push(`${impl}: geometric mean speed-up ${ratio(g.speedup)} over ${g.rows} rows measured the same way in both${left ? ` (${left} left out: methods differ, no spread or 0 ms)` : ''}`);
+    out.push(`${impl}: geometric mean speed-up ${ratioText(g.speedup)} over ${g.rows} rows measured the same way in both${left ? ` (${left} left out: methods differ, no spread or 0 ms)` : ''}`);
   }
   if (c.onlyBefore.length) out.push(`only before: ${c.onlyBefore.join('; ')}`);
   if (c.onlyAfter.length) out.push(`only after: ${c.onlyAfter.join('; ')}`);

@@ -4,7 +4,8 @@ import type { Impl, Report, Row } from './types';
 
 const PEERS: Impl[] = ['tfjs-webgpu', 'jax-js'];
 
-function ms(x: number): string {
+/** A time in ms as the tables show it (ms from 1 ms up, µs below). */
+export function ms(x: number): string {
   return x >= 100 ? `${x.toFixed(0)} ms` : x >= 1 ? `${x.toFixed(2)} ms` : `${(x * 1000).toFixed(1)} µs`;
 }
 
@@ -24,7 +25,17 @@ function failedRows(report: Report): Set<string> {
   return new Set((report.checks ?? []).filter((c) => !c.ok && c.suite != null && c.case != null).map((c) => rowKey(c.suite!, c.case!, c.impl)));
 }
 
-const rowKey = (suite: string, name: string, impl: Impl) => `${suite}\u0000${name}\u0000${impl}`;
+/** One key per (suite, case, implementation): how rows of a report, or of two, are matched. */
+export const rowKey = (suite: string, name: string, impl: Impl) => `${suite}\u0000${name}\u0000${impl}`;
+
+/** 't' for a row timed by GPU timestamps, 'w' for wall clock. */
+export const timingMark = (r: Row): 't' | 'w' => (r.timing === 'gpu-timestamp' ? 't' : 'w');
+
+/** A ratio as the tables show it: "1.25×", "12×". */
+export const ratioText = (x: number) => `${x >= 10 ? x.toFixed(0) : x.toFixed(2)}×`;
+
+/** The adapter as "vendor / architecture / description". */
+export const adapterName = (report: Report) => [report.adapter.vendor, report.adapter.architecture, report.adapter.description].filter(Boolean).join(' / ');
 
 function cell(r: Row | undefined, failed: Set<string>): string {
   if (!r) return '—';
@@ -40,15 +51,14 @@ function cell(r: Row | undefined, failed: Set<string>): string {
  * show, and a peer's wall clock can hold syncs its timestamps do not.)
  */
 export function speedup(ours: Row, peer: Row): { ratio: number; method: 't' | 'w' | 'w:t' | 't:w' } {
-  const mark = (r: Row): 't' | 'w' => (r.timing === 'gpu-timestamp' ? 't' : 'w');
-  const [a, b] = [mark(ours), mark(peer)];
+  const [a, b] = [timingMark(ours), timingMark(peer)];
   return { ratio: peer.ms / ours.ms, method: a === b ? a : (`${a}:${b}` as 'w:t' | 't:w') };
 }
 
 function ratioCell(ours: Row | undefined, peer: Row | undefined): string {
   if (!ours || !peer) return '—';
   const { ratio, method } = speedup(ours, peer);
-  return `${ratio >= 10 ? ratio.toFixed(0) : ratio.toFixed(2)}× (${method})`;
+  return `${ratioText(ratio)} (${method})`;
 }
 
 interface Line {
@@ -125,9 +135,8 @@ function checkCounts(report: Report): string {
 
 /** Everything after the table: adapter, implementations, checks, notes, the legend. */
 export function formatSummary(report: Report): string {
-  const a = report.adapter;
   const out = [
-    `adapter: ${[a.vendor, a.architecture, a.description].filter(Boolean).join(' / ')}; ${report.environment}; ${report.quick ? '--quick; ' : ''}${report.seconds} s`,
+    `adapter: ${adapterName(report)}; ${report.environment}; ${report.quick ? '--quick; ' : ''}${report.seconds} s`,
     ...report.impls.map((i) => `  ${i.impl} ${i.version}: ${i.error ? `NOT RUN (${i.error})` : `backend ${i.backend}, timestamp-query ${i.timestampQuery ? 'yes' : 'no'}`}`),
     `checks (${report.checks.filter((c) => c.ok).length}/${report.checks.length} ok${checkCounts(report)}):`,
     ...report.checks.map(
