@@ -236,7 +236,7 @@ export class Engine {
       this.writeBuffer(buf, data, byteOffset);
       return;
     }
-    const size = Math.max(4, Math.ceil(data.byteLength / 4) * 4);
+    const size = wholeWords(data.byteLength);
     const previous = this.pool.openScope(null);
     let staging: GpuBuffer;
     try {
@@ -330,7 +330,7 @@ export class Engine {
   async readBuffer(buf: GpuBuffer, bytes: number, byteOffset = 0): Promise<ArrayBuffer> {
     this.check();
     if (this.capturing) throw new ShadergradError(null, 'cannot read a tensor while a step is being captured');
-    const size = Math.max(4, Math.ceil(bytes / 4) * 4);
+    const size = wholeWords(bytes);
     const staging = this.takeReadBuffer(size);
     this.record({ kind: 'copy', src: buf, srcOffset: byteOffset, dst: staging, dstOffset: 0, size });
     this.flush();
@@ -373,7 +373,7 @@ export class Engine {
       binding,
       resource:
         b instanceof Tensor
-          ? { buffer: bufs[binding]!.buffer, offset: b.byteOffset, size: Math.max(4, Math.ceil(b.byteLength / 4) * 4) }
+          ? { buffer: bufs[binding]!.buffer, offset: b.byteOffset, size: wholeWords(b.byteLength) }
           : { buffer: b.buffer },
     }));
     if (kernel.uniforms.length) {
@@ -402,10 +402,10 @@ export class Engine {
    * Two written bindings of disjoint ranges of one buffer (views of one slab) are allowed.
    */
   private checkAliasing(kernel: Kernel, buffers: ReadonlyArray<Tensor | GpuBuffer>, bufs: readonly GpuBuffer[]): void {
-    // The bytes each binding binds (a tensor's, rounded up to whole words and at least one, as its bind group entry).
+    // The bytes each binding binds (as its bind group entry: wholeWords of the tensor's).
     const range = (i: number): [number, number] => {
       const b = buffers[i]!;
-      return b instanceof Tensor ? [b.byteOffset, b.byteOffset + Math.max(4, Math.ceil(b.byteLength / 4) * 4)] : [0, Infinity];
+      return b instanceof Tensor ? [b.byteOffset, b.byteOffset + wholeWords(b.byteLength)] : [0, Infinity];
     };
     kernel.bindings.forEach((kind, i) => {
       if (kind !== 'write') return;
@@ -694,6 +694,11 @@ function forEachBuffer(command: Command, fn: (b: GpuBuffer) => void): void {
     fn(command.src);
     if (command.dst instanceof GpuBuffer) fn(command.dst);
   } else fn(command.dst);
+}
+
+/** Bytes as WebGPU binds and copies them: whole 4-byte words, at least one. */
+function wholeWords(bytes: number): number {
+  return Math.max(4, Math.ceil(bytes / 4) * 4);
 }
 
 function encodeCommands(encoder: GPUCommandEncoder, commands: readonly Command[], markers: boolean): void {
